@@ -1,0 +1,37 @@
+import { z } from 'zod';
+
+/**
+ * Cross-node messages. Each carries a client frame already serialised at its
+ * origin, so every node forwards bytes instead of re-encoding. Other nodes
+ * are untrusted input like clients: envelopes are validated on receipt.
+ */
+const frame = z.string().min(2);
+const nodeId = z.string().min(1).max(128);
+const username = z.string().min(1).max(128);
+
+export const envelopeSchema = z.discriminatedUnion('kind', [
+  /** For every user on every node, optionally but one. */
+  z.object({ kind: z.literal('room'), origin: nodeId, frame, except: username.optional() }),
+  /** For one user, on the node that holds it. */
+  z.object({ kind: z.literal('direct'), origin: nodeId, to: username, frame }),
+]);
+
+export type Envelope = z.infer<typeof envelopeSchema>;
+export type RoomEnvelope = Extract<Envelope, { kind: 'room' }>;
+export type DirectEnvelope = Extract<Envelope, { kind: 'direct' }>;
+
+export function encodeEnvelope(envelope: Envelope): string {
+  return JSON.stringify(envelope);
+}
+
+/** Parses an envelope from the wire; undefined when it is not one. */
+export function decodeEnvelope(raw: string): Envelope | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    return undefined;
+  }
+  const parsed = envelopeSchema.safeParse(value);
+  return parsed.success ? parsed.data : undefined;
+}

@@ -1,0 +1,356 @@
+import type { Logger } from 'pino';
+import type { Bus } from '../bus/bus.js';
+import type { Envelope } from '../bus/envelope.js';
+import type { ClientMessage } from '../protocol/client-messages.js';
+import { decodeFrame } from '../protocol/decode.js';
+import { BackendUnavailableError, ChatError } from '../protocol/errors.js';
+import type { ServerMessages } from '../protocol/server-messages.js';
+import type { UserStatus } from '../protocol/status.js';
+import { isValidUsername } from '../protocol/username.js';
+import type { PresenceStore } from '../presence/presence-store.js';
+import type { ClientConnection } from './client-connection.js';
+import type { LocalDelivery } from './local-delivery.js';
+import { Session } from './session.js';
+
+export interface ChatSettings {
+  /** A user silent this long while ACTIVO becomes INACTIVO. */
+  readonly idleTimeoutMs: number;
+  /** Longest `content` accepted in broadcast and private messages, in characters. */
+  readonly maxContentLength: number;
+}
+
+export interface ChatDependencies {
+  readonly presence: PresenceStore;
+  readonly bus: Bus;
+  readonly local: LocalDelivery;
+  readonly messages: ServerMessages;
+  readonly settings: ChatSettings;
+  readonly logger: Logger;
+  readonly now?: () => number;
+}
+
+type Task = () => void | Promise<void>;
+
+/**
+ * The chat rules of the protocol, for the connections of one node. It talks
+ * to the cluster only through the presence store and the bus, and to its own
+ * clients only through LocalDelivery and their ClientConnection.
+ */
+export class ChatService {
+  private readonly sessions = new Set<Session>();
+  /** Users gone from this node whose departure is not yet fully recorded cluster-wide. */
+  private readonly departures = new Map<string, 'announce' | 'release'>();
+  private readonly presence: PresenceStore;
+  private readonly bus: Bus;
+  private readonly local: LocalDelivery;
+  private readonly messages: ServerMessages;
+  private readonly settings: ChatSettings;
+  private readonly logger: Logger;
+  private readonly now: () => number;
+
+  constructor(deps: ChatDependencies) {
+    this.presence = deps.presence;
+    this.bus = deps.bus;
+    this.local = deps.local;
+    this.messages = deps.messages;
+    this.settings = deps.settings;
+    this.logger = deps.logger;
+    this.now = deps.now ?? Date.now;
+  }
+
+  get nodeId(): string {
+    return this.presence.nodeId;
+  }
+
+  /** Connections currently open on this node. */
+  get connectionCount(): number {
+    return this.sessions.size;
+  }
+
+  /** Names registered on this node. */
+  registeredNames(): string[] {
+    const names: string[] = [];
+    for (const session of this.sessions) if (session.name) names.push(session.name);
+    return names;
+  }
+
+  open(connection: ClientConnection): Session {
+    const session = new Session(connection, this.now());
+    this.sessions.add(session);
+    return session;
+  }
+
+  /** One frame from a client. Decoded at once: the transport's buffer is only valid now. */
+  receive(session: Session, frame: ArrayBuffer | Uint8Array, isBinary: boolean): void {
+    const decoded = decodeFrame(frame, isBinary);
+    session.lastActivity = this.now();
+    if (session.name && session.autoStatus) this.enqueue(session, () => this.changeStatus(session, 'ACTIVO', false));
+    if (decoded.ok) this.enqueue(session, () => this.handle(session, decoded.message));
+    else session.connection.send(this.messages.error(decoded.code, decoded.detail));
+  }
+
+  /** The connection is gone, whatever the reason: the user leaves once. */
+  closed(session: Session): Promise<void> {
+    session.closed = true;
+    return this.enqueue(session, async () => {
+      await this.leave(session);
+      this.sessions.delete(session);
+    });
+  }
+
+  /** What the bus brings for this node's users. */
+  deliver(envelope: Envelope): void {
+    switch (envelope.kind) {
+      case 'room':
+        this.local.toAll(envelope.frame, envelope.except);
+        return;
+      case 'direct':
+        if (!this.local.toUser(envelope.to, envelope.frame)) {
+          this.logger.debug({ to: envelope.to, origin: envelope.origin }, 'direct message for a user no longer here');
+        }
+        return;
+      default:
+        assertNever(envelope);
+    }
+  }
+
+  /** Marks users silent for the idle timeout INACTIVO. Run periodically. */
+  sweepIdle(): void {
+    const cutoff = this.now() - this.settings.idleTimeoutMs;
+    for (const session of this.sessions) {
+      if (!session.name || session.status !== 'ACTIVO' || session.lastActivity > cutoff) continue;
+      this.enqueue(session, () => this.changeStatus(session, 'INACTIVO', true));
+    }
+  }
+
+  /** Tells everyone that users of a dead node are gone (one notice per user). */
+  async announceDepartures(names: readonly string[]): Promise<void> {
+    for (const name of names) {
+      await this.bus.publishToAll({ kind: 'room', origin: this.nodeId, frame: this.messages.userDisconnected(name) });
+    }
+  }
+
+  /**
+   * The cluster lost this node's presence (it was reaped while alive, or the
+   * backend restarted empty): claim every user again and tell the others
+   * they are back. A user whose name was taken meanwhile is disconnected.
+   */
+  async reassertPresence(): Promise<void> {
+    for (const session of this.sessions) {
+      const name = session.name;
+      if (!name || session.closed) continue;
+      const claimed = await this.presence.claim({ name, ip: session.connection.ip });
+      if (!claimed) {
+        this.logger.warn({ user: name }, 'name taken by another connection while this node was lost; disconnecting');
+        session.name = undefined;
+        this.local.detach(name);
+        session.connection.close('NAME_LOST');
+        continue;
+      }
+      if (session.status !== 'ACTIVO') await this.presence.setStatus(name, session.status, session.autoStatus);
+      await this.bus.publishToAll({
+        kind: 'room',
+        origin: this.nodeId,
+        frame: this.messages.statusUpdate(name, session.status),
+        except: name,
+      });
+    }
+  }
+
+  /** Closes every connection for a node shutdown and waits until each user has left. */
+  async shutdown(): Promise<void> {
+    const departures: Promise<void>[] = [];
+    for (const session of [...this.sessions]) {
+      session.connection.close('SERVER_SHUTDOWN');
+      departures.push(this.closed(session));
+    }
+    await Promise.all(departures);
+  }
+
+  private handle(session: Session, message: ClientMessage): void | Promise<void> {
+    if (message.type === 'register') return this.register(session, message.sender);
+    const name = session.name;
+    if (!name) throw new ChatError('NOT_REGISTERED');
+    if (message.sender && message.sender !== name) throw new ChatError('SENDER_MISMATCH');
+    switch (message.type) {
+      case 'broadcast':
+        return this.broadcast(name, message.content);
+      case 'private':
+        return this.sendPrivate(name, message.target, message.content);
+      case 'list_users':
+        return this.listUsers(session);
+      case 'user_info':
+        return this.userInfo(session, message.target);
+      case 'change_status':
+        return this.changeStatus(session, message.content, false);
+      case 'disconnect':
+        return this.disconnect(session);
+      default:
+        assertNever(message);
+    }
+  }
+
+  private async register(session: Session, name: string): Promise<void> {
+    if (session.name) throw new ChatError('ALREADY_REGISTERED');
+    if (!isValidUsername(name)) throw new ChatError('INVALID_USERNAME');
+    const [claimed, others] = await Promise.all([
+      this.presence.claim({ name, ip: session.connection.ip }),
+      this.presence.list(),
+    ]);
+    if (!claimed) throw new ChatError('USERNAME_TAKEN');
+    session.name = name;
+    session.status = 'ACTIVO';
+    session.autoStatus = false;
+    const userList = others.includes(name) ? others : [...others, name].sort();
+    session.connection.send(this.messages.registerSuccess(userList));
+    this.local.attach(name, session.connection);
+    await this.bus.publishToAll({
+      kind: 'room',
+      origin: this.nodeId,
+      frame: this.messages.statusUpdate(name, 'ACTIVO'),
+      except: name,
+    });
+  }
+
+  private async broadcast(sender: string, content: string): Promise<void> {
+    this.checkContent(content);
+    await this.bus.publishToAll({ kind: 'room', origin: this.nodeId, frame: this.messages.broadcast(sender, content) });
+  }
+
+  private async sendPrivate(sender: string, target: string, content: string): Promise<void> {
+    this.checkContent(content);
+    const entry = await this.presence.get(target);
+    if (!entry) throw new ChatError('USER_NOT_FOUND');
+    await this.bus.publishToNode(entry.node, {
+      kind: 'direct',
+      origin: this.nodeId,
+      to: target,
+      frame: this.messages.private(sender, target, content),
+    });
+  }
+
+  private async listUsers(session: Session): Promise<void> {
+    session.connection.send(this.messages.listUsersResponse(await this.presence.list()));
+  }
+
+  private async userInfo(session: Session, target: string): Promise<void> {
+    const entry = await this.presence.get(target);
+    if (!entry) throw new ChatError('USER_NOT_FOUND');
+    session.connection.send(this.messages.userInfoResponse(target, entry.ip, entry.status));
+  }
+
+  private async changeStatus(session: Session, status: UserStatus, auto: boolean): Promise<void> {
+    const name = session.name;
+    if (!name) return;
+    // Only a status the idle timer set may be lifted by activity.
+    if (auto && status === 'ACTIVO' && !session.autoStatus) return;
+    // The idle timer only acts on a status nobody chose since it was queued.
+    if (auto && status === 'INACTIVO' && session.status !== 'ACTIVO') return;
+    session.status = status;
+    session.autoStatus = auto && status === 'INACTIVO';
+    await this.presence.setStatus(name, status, session.autoStatus);
+    await this.bus.publishToAll({ kind: 'room', origin: this.nodeId, frame: this.messages.statusUpdate(name, status) });
+  }
+
+  private async disconnect(session: Session): Promise<void> {
+    await this.leave(session);
+    session.connection.close('LEFT');
+  }
+
+  private async leave(session: Session): Promise<void> {
+    const name = session.name;
+    if (!name) return;
+    session.name = undefined;
+    this.local.detach(name);
+    this.departures.set(name, 'announce');
+    await this.completeDeparture(name);
+  }
+
+  /** Departures the backend could not take yet; retried by `retryDepartures`. */
+  get unfinishedDepartures(): number {
+    return this.departures.size;
+  }
+
+  /** Finishes departures that failed while the backend was unreachable. */
+  async retryDepartures(): Promise<void> {
+    for (const name of [...this.departures.keys()]) {
+      if (!(await this.completeDeparture(name))) return;
+    }
+  }
+
+  /**
+   * Announces a departure, then frees the name: in that order, so nobody new
+   * can be announced under the name before the old one has left. A step the
+   * backend refuses stays recorded and is retried, so the user is announced
+   * once and never lingers as a ghost.
+   */
+  private async completeDeparture(name: string): Promise<boolean> {
+    try {
+      if (this.departures.get(name) === 'announce') {
+        await this.bus.publishToAll({ kind: 'room', origin: this.nodeId, frame: this.messages.userDisconnected(name) });
+        this.departures.set(name, 'release');
+      }
+      await this.presence.release(name);
+      this.departures.delete(name);
+      return true;
+    } catch (err) {
+      if (!(err instanceof BackendUnavailableError)) throw err;
+      this.logger.warn({ user: name, err: err.message }, 'departure postponed until the backend is back');
+      return false;
+    }
+  }
+
+  private checkContent(content: string): void {
+    if (content.trim().length === 0) throw new ChatError('EMPTY_CONTENT');
+    if (content.length > this.settings.maxContentLength) {
+      throw new ChatError('CONTENT_TOO_LONG', `máximo ${this.settings.maxContentLength} caracteres`);
+    }
+  }
+
+  /** Runs `task` after the connection's earlier work, so its messages are handled in order. */
+  private enqueue(session: Session, task: Task): Promise<void> {
+    const run = (): Promise<void> | undefined => this.runTask(session, task);
+    if (session.pending === undefined) {
+      const result = run();
+      if (!result) return Promise.resolve();
+      this.track(session, result);
+      return result;
+    }
+    const next = session.pending.then(run);
+    this.track(session, next);
+    return next;
+  }
+
+  private track(session: Session, tail: Promise<void>): void {
+    session.pending = tail;
+    void tail.then(() => {
+      if (session.pending === tail) session.pending = undefined;
+    });
+  }
+
+  private runTask(session: Session, task: Task): Promise<void> | undefined {
+    try {
+      const result = task();
+      return result ? result.catch((err: unknown) => this.fail(session, err)) : undefined;
+    } catch (err) {
+      this.fail(session, err);
+      return undefined;
+    }
+  }
+
+  private fail(session: Session, err: unknown): void {
+    if (err instanceof ChatError) {
+      session.connection.send(this.messages.error(err.code, err.detail));
+    } else if (err instanceof BackendUnavailableError) {
+      this.logger.warn({ connId: session.connection.id, user: session.name, err: err.message }, 'backend unavailable');
+      session.connection.send(this.messages.error('BACKEND_UNAVAILABLE'));
+    } else {
+      this.logger.error({ connId: session.connection.id, user: session.name, err }, 'unexpected error handling a message');
+      session.connection.send(this.messages.error('INTERNAL_ERROR'));
+    }
+  }
+}
+
+function assertNever(value: never): never {
+  throw new Error(`unhandled variant: ${JSON.stringify(value)}`);
+}

@@ -1,0 +1,77 @@
+import type { Logger } from 'pino';
+import type { PresenceStore } from '../presence/presence-store.js';
+import type { ChatService } from './chat-service.js';
+
+export interface UpkeepSettings {
+  readonly heartbeatMs: number;
+  readonly reapIntervalMs: number;
+  readonly idleSweepMs: number;
+}
+
+/**
+ * The periodic work of a node: the presence heartbeat, reaping dead nodes
+ * and the idle sweep. Each job runs at most once at a time, so a slow
+ * backend delays a job instead of piling up calls.
+ */
+export class NodeUpkeep {
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly running = new Set<Promise<void>>();
+  private readonly busy = new Set<string>();
+  /** Departures of dead nodes' users reaped but not yet announced. */
+  private unannounced: string[] = [];
+
+  constructor(
+    private readonly chat: ChatService,
+    private readonly presence: PresenceStore,
+    private readonly settings: UpkeepSettings,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Puts this node on the cluster's map, then starts the periodic jobs. */
+  async start(): Promise<void> {
+    await this.presence.heartbeat();
+    this.every(this.settings.heartbeatMs, 'heartbeat', () => this.beat());
+    this.every(this.settings.reapIntervalMs, 'reap', () => this.reap());
+    this.every(this.settings.idleSweepMs, 'idle', async () => this.chat.sweepIdle());
+  }
+
+  async stop(): Promise<void> {
+    for (const timer of this.timers.splice(0)) clearInterval(timer);
+    await Promise.allSettled([...this.running]);
+  }
+
+  private async beat(): Promise<void> {
+    const lost = await this.presence.heartbeat();
+    if (lost) {
+      this.logger.warn('the cluster had lost this node; claiming its users again');
+      await this.chat.reassertPresence();
+    }
+    await this.chat.retryDepartures();
+  }
+
+  private async reap(): Promise<void> {
+    const reaped = await this.presence.reapDeadNodes();
+    if (reaped.length > 0) this.logger.info({ users: reaped.length }, 'reaped users of dead nodes');
+    this.unannounced.push(...reaped);
+    while (this.unannounced.length > 0) {
+      await this.chat.announceDepartures(this.unannounced.slice(0, 1));
+      this.unannounced.shift();
+    }
+  }
+
+  private every(intervalMs: number, job: string, run: () => Promise<void>): void {
+    const timer = setInterval(() => {
+      if (this.busy.has(job)) return;
+      this.busy.add(job);
+      const done = run()
+        .catch((err: unknown) => this.logger.warn({ job, err: err instanceof Error ? err.message : err }, 'upkeep job failed'))
+        .finally(() => {
+          this.busy.delete(job);
+          this.running.delete(done);
+        });
+      this.running.add(done);
+    }, intervalMs);
+    timer.unref();
+    this.timers.push(timer);
+  }
+}

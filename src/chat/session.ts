@@ -1,0 +1,22 @@
+import type { UserStatus } from '../protocol/status.js';
+import type { ClientConnection } from './client-connection.js';
+
+/** The chat state of one connection on this node. */
+export class Session {
+  /** The registered name; undefined before `register` succeeds and after leaving. */
+  name: string | undefined;
+  status: UserStatus = 'ACTIVO';
+  /** The status was set by the idle timer, so activity may lift it. */
+  autoStatus = false;
+  lastActivity: number;
+  closed = false;
+  /** Tail of this connection's work queue: messages are handled one at a time, in order. */
+  pending: Promise<void> | undefined;
+
+  constructor(
+    readonly connection: ClientConnection,
+    now: number,
+  ) {
+    this.lastActivity = now;
+  }
+}

@@ -1,0 +1,137 @@
+import { BlockList, isIP } from 'node:net';
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+
+/**
+ * The only reader of the environment. Every setting is validated once into
+ * a frozen, typed object; a bad value stops the process with a message that
+ * names the variable.
+ */
+const integer = (min: number, max: number, fallback: number) =>
+  z.coerce.number().int().min(min).max(max).default(fallback);
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const envSchema = z
+  .object({
+    PORT: integer(0, 65535, 8080),
+    HOST: z.string().min(1).default('0.0.0.0'),
+    REDIS_URL: z
+      .string()
+      .regex(/^rediss?:\/\/\S+$/, 'must be a redis:// or rediss:// URL')
+      .optional(),
+    CHARLA_KEY_PREFIX: z.string().regex(/^[\w.:-]{0,64}$/, 'letters, digits, _ . : - only').default('charla:'),
+    CHARLA_NODE_ID: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,64}$/, '1-64 letters, digits, _ . -')
+      .optional(),
+    CHARLA_IDLE_TIMEOUT_MS: integer(1000, 86_400_000, 60_000),
+    CHARLA_HEARTBEAT_MS: integer(100, 60_000, 2000),
+    CHARLA_LEASE_MS: integer(300, 600_000, 6000),
+    CHARLA_REAP_INTERVAL_MS: integer(100, 60_000, 1000),
+    CHARLA_MAX_PAYLOAD_BYTES: integer(256, 16 * 1024 * 1024, 16 * 1024),
+    CHARLA_MAX_CONTENT_LENGTH: integer(1, 1024 * 1024, 2000),
+    CHARLA_KEEPALIVE_SECONDS: integer(0, 960, 32).refine((s) => s === 0 || s >= 8, 'must be 0 (off) or at least 8'),
+    CHARLA_MAX_BACKPRESSURE_BYTES: integer(1024, 1024 * 1024 * 1024, 1024 * 1024),
+    CHARLA_SHUTDOWN_GRACE_MS: integer(0, 600_000, 10_000),
+    CHARLA_TRUSTED_PROXIES: z
+      .string()
+      .default('')
+      .transform((value) => value.split(',').map((part) => part.trim()).filter(Boolean))
+      .refine((list) => list.every(isAddressOrSubnet), 'comma-separated IP addresses or CIDR subnets'),
+    LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  })
+  .refine((env) => env.CHARLA_LEASE_MS >= 2 * env.CHARLA_HEARTBEAT_MS, {
+    message: 'must be at least twice CHARLA_HEARTBEAT_MS, or a slow beat would look like a dead node',
+    path: ['CHARLA_LEASE_MS'],
+  });
+
+/** Names of every environment variable Charla reads. */
+export const CONFIG_VARIABLES: readonly string[] = Object.freeze(Object.keys(envSchema.shape));
+
+export interface Config {
+  readonly nodeId: string;
+  readonly host: string;
+  readonly port: number;
+  /** Present in cluster mode; absent means the in-memory single-node backend. */
+  readonly redis?: { readonly url: string; readonly keyPrefix: string };
+  readonly chat: { readonly idleTimeoutMs: number; readonly maxContentLength: number };
+  readonly presence: { readonly heartbeatMs: number; readonly leaseMs: number; readonly reapIntervalMs: number };
+  readonly transport: {
+    readonly maxPayloadBytes: number;
+    readonly keepAliveSeconds: number;
+    readonly maxBackpressureBytes: number;
+    readonly trustedProxies: readonly string[];
+  };
+  readonly shutdownGraceMs: number;
+  readonly logLevel: (typeof LOG_LEVELS)[number];
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  // An empty variable means "not set", as in most shells and compose files.
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.') || 'environment'}: ${issue.message}`));
+  }
+  const e = parsed.data;
+  return deepFreeze({
+    nodeId: e.CHARLA_NODE_ID ?? defaultNodeId(),
+    host: e.HOST,
+    port: e.PORT,
+    ...(e.REDIS_URL ? { redis: { url: e.REDIS_URL, keyPrefix: e.CHARLA_KEY_PREFIX } } : {}),
+    chat: { idleTimeoutMs: e.CHARLA_IDLE_TIMEOUT_MS, maxContentLength: e.CHARLA_MAX_CONTENT_LENGTH },
+    presence: { heartbeatMs: e.CHARLA_HEARTBEAT_MS, leaseMs: e.CHARLA_LEASE_MS, reapIntervalMs: e.CHARLA_REAP_INTERVAL_MS },
+    transport: {
+      maxPayloadBytes: e.CHARLA_MAX_PAYLOAD_BYTES,
+      keepAliveSeconds: e.CHARLA_KEEPALIVE_SECONDS,
+      maxBackpressureBytes: e.CHARLA_MAX_BACKPRESSURE_BYTES,
+      trustedProxies: e.CHARLA_TRUSTED_PROXIES,
+    },
+    shutdownGraceMs: e.CHARLA_SHUTDOWN_GRACE_MS,
+    logLevel: e.LOG_LEVEL,
+  });
+}
+
+function defaultNodeId(): string {
+  const host = hostname().replace(/[^A-Za-z0-9_.-]/g, '').slice(0, 48) || 'node';
+  return `${host}-${randomBytes(3).toString('hex')}`;
+}
+
+function isAddressOrSubnet(entry: string): boolean {
+  const [address, prefix, ...rest] = entry.split('/');
+  if (rest.length > 0 || !address) return false;
+  const family = isIP(address);
+  if (family === 0) return false;
+  if (prefix === undefined) return true;
+  const bits = Number(prefix);
+  return /^\d+$/.test(prefix) && bits <= (family === 4 ? 32 : 128);
+}
+
+/** A matcher for the configured trusted proxies. */
+export function trustedProxyList(entries: readonly string[]): BlockList {
+  const list = new BlockList();
+  for (const entry of entries) {
+    const [address = '', prefix] = entry.split('/');
+    const type = isIP(address) === 6 ? 'ipv6' : 'ipv4';
+    if (prefix === undefined) list.addAddress(address, type);
+    else list.addSubnet(address, Number(prefix), type);
+  }
+  return list;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,111 @@
+import type { UserStatus } from '../protocol/status.js';
+import type { ClaimRequest, PresenceEntry, PresenceStore } from './presence-store.js';
+
+export interface LeaseSettings {
+  /** How long a node and its users stay alive without a heartbeat. */
+  readonly leaseMs: number;
+}
+
+interface HeldUser {
+  entry: PresenceEntry;
+  leaseUntil: number;
+}
+
+/**
+ * The in-process backend shared by every memory store that should see the
+ * same users: one per process in production (a single node), several nodes
+ * in tests. It keeps the Redis model's lease semantics so both backends
+ * behave alike.
+ */
+export class MemoryPresenceRegistry {
+  readonly users = new Map<string, HeldUser>();
+  readonly nodeLeases = new Map<string, number>();
+  readonly nodeUsers = new Map<string, Set<string>>();
+
+  constructor(readonly now: () => number = Date.now) {}
+
+  usersOf(nodeId: string): Set<string> {
+    let names = this.nodeUsers.get(nodeId);
+    if (!names) {
+      names = new Set();
+      this.nodeUsers.set(nodeId, names);
+    }
+    return names;
+  }
+}
+
+export class MemoryPresenceStore implements PresenceStore {
+  constructor(
+    readonly nodeId: string,
+    private readonly settings: LeaseSettings,
+    private readonly registry: MemoryPresenceRegistry = new MemoryPresenceRegistry(),
+  ) {
+    registry.nodeLeases.set(nodeId, registry.now() + settings.leaseMs);
+  }
+
+  async claim({ name, ip }: ClaimRequest): Promise<boolean> {
+    if (this.registry.users.has(name)) return false;
+    const now = this.registry.now();
+    const entry: PresenceEntry = { name, node: this.nodeId, ip, status: 'ACTIVO', auto: false, since: now };
+    this.registry.users.set(name, { entry, leaseUntil: now + this.settings.leaseMs });
+    this.registry.usersOf(this.nodeId).add(name);
+    return true;
+  }
+
+  async release(name: string): Promise<boolean> {
+    const held = this.registry.users.get(name);
+    if (!held || held.entry.node !== this.nodeId) return false;
+    this.registry.users.delete(name);
+    this.registry.usersOf(this.nodeId).delete(name);
+    return true;
+  }
+
+  async setStatus(name: string, status: UserStatus, auto: boolean): Promise<void> {
+    const held = this.registry.users.get(name);
+    if (held && held.entry.node === this.nodeId) held.entry = { ...held.entry, status, auto };
+  }
+
+  async get(name: string): Promise<PresenceEntry | undefined> {
+    const held = this.registry.users.get(name);
+    return held && held.leaseUntil >= this.registry.now() ? held.entry : undefined;
+  }
+
+  async list(): Promise<string[]> {
+    const now = this.registry.now();
+    const names: string[] = [];
+    for (const [name, held] of this.registry.users) if (held.leaseUntil >= now) names.push(name);
+    return names.sort();
+  }
+
+  async heartbeat(): Promise<boolean> {
+    const missing = !this.registry.nodeLeases.has(this.nodeId);
+    const until = this.registry.now() + this.settings.leaseMs;
+    this.registry.nodeLeases.set(this.nodeId, until);
+    for (const name of this.registry.usersOf(this.nodeId)) {
+      const held = this.registry.users.get(name);
+      if (held && held.entry.node === this.nodeId) held.leaseUntil = until;
+    }
+    return missing;
+  }
+
+  async reapDeadNodes(): Promise<string[]> {
+    const now = this.registry.now();
+    const departed: string[] = [];
+    for (const [nodeId, leaseUntil] of this.registry.nodeLeases) {
+      if (leaseUntil >= now) continue;
+      this.registry.nodeLeases.delete(nodeId);
+      for (const name of this.registry.usersOf(nodeId)) {
+        if (this.registry.users.get(name)?.entry.node !== nodeId) continue;
+        this.registry.users.delete(name);
+        departed.push(name);
+      }
+      this.registry.nodeUsers.delete(nodeId);
+    }
+    return departed;
+  }
+
+  async retire(): Promise<void> {
+    this.registry.nodeLeases.delete(this.nodeId);
+    this.registry.nodeUsers.delete(this.nodeId);
+  }
+}

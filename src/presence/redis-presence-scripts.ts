@@ -1,0 +1,98 @@
+import { LuaScript } from '../redis/lua-script.js';
+
+/*
+ * Atomic presence updates. Lease times come from Redis's own clock (TIME),
+ * so nodes with skewed clocks still agree on who is alive.
+ */
+const NOW_MS = `local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
+
+/** KEYS: user, users, nodeUsers. ARGV: name, node, ip, leaseMs, hashTtlMs. → 1 claimed, 0 taken. */
+export const CLAIM = new LuaScript(`${NOW_MS}
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'node', ARGV[2], 'ip', ARGV[3], 'status', 'ACTIVO', 'auto', '0', 'since', now)
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+redis.call('ZADD', KEYS[2], now + tonumber(ARGV[4]), ARGV[1])
+redis.call('SADD', KEYS[3], ARGV[1])
+redis.call('PEXPIRE', KEYS[3], ARGV[5])
+return 1`);
+
+/** KEYS: user, users, nodeUsers. ARGV: name, node. → 1 released, 0 not held by this node. */
+export const RELEASE = new LuaScript(`
+redis.call('SREM', KEYS[3], ARGV[1])
+if redis.call('HGET', KEYS[1], 'node') ~= ARGV[2] then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+return 1`);
+
+/** KEYS: user. ARGV: node, status, auto (0|1). → 1 stored, 0 not held by this node. */
+export const SET_STATUS = new LuaScript(`
+if redis.call('HGET', KEYS[1], 'node') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'status', ARGV[2], 'auto', ARGV[3])
+return 1`);
+
+/** KEYS: user, users. ARGV: name. → [node, ip, status, auto, since] of a live user, or nil. */
+export const GET = new LuaScript(`${NOW_MS}
+local lease = redis.call('ZSCORE', KEYS[2], ARGV[1])
+if not lease or tonumber(lease) < now then return false end
+local fields = redis.call('HMGET', KEYS[1], 'node', 'ip', 'status', 'auto', 'since')
+if not fields[1] then return false end
+return fields`);
+
+/** KEYS: users. → names whose lease has not run out. */
+export const LIST = new LuaScript(`${NOW_MS}
+return redis.call('ZRANGEBYSCORE', KEYS[1], now, '+inf')`);
+
+/**
+ * KEYS: node, nodes, nodeUsers, users. ARGV: node, leaseMs, hashTtlMs, userKeyPrefix.
+ * Renews the node's lease and its users'. → 1 when the node was missing from
+ * the cluster (first beat, reaped, or Redis lost its data), else 0.
+ */
+export const HEARTBEAT = new LuaScript(`${NOW_MS}
+local leaseUntil = now + tonumber(ARGV[2])
+redis.call('SET', KEYS[1], '1', 'PX', ARGV[2])
+local missing = redis.call('ZADD', KEYS[2], leaseUntil, ARGV[1])
+local names = redis.call('SMEMBERS', KEYS[3])
+for _, name in ipairs(names) do
+  local key = ARGV[4] .. name
+  if redis.call('HGET', key, 'node') == ARGV[1] then
+    redis.call('PEXPIRE', key, ARGV[3])
+    redis.call('ZADD', KEYS[4], leaseUntil, name)
+  else
+    redis.call('SREM', KEYS[3], name)
+  end
+end
+if #names > 0 then redis.call('PEXPIRE', KEYS[3], ARGV[3]) end
+return missing`);
+
+/** KEYS: nodes. ARGV: limit. → ids of nodes whose lease ran out. */
+export const EXPIRED_NODES = new LuaScript(`${NOW_MS}
+return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. now, 'LIMIT', 0, ARGV[1])`);
+
+/**
+ * KEYS: nodes, node, nodeUsers, users. ARGV: dead node, userKeyPrefix.
+ * Claims a dead node for the caller: only the first caller finds it still
+ * listed and expired. → the names it removed (empty when another node won).
+ */
+export const REAP = new LuaScript(`${NOW_MS}
+local lease = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not lease or tonumber(lease) >= now or redis.call('EXISTS', KEYS[2]) == 1 then return {} end
+redis.call('ZREM', KEYS[1], ARGV[1])
+local gone = {}
+for _, name in ipairs(redis.call('SMEMBERS', KEYS[3])) do
+  local key = ARGV[2] .. name
+  local owner = redis.call('HGET', key, 'node')
+  if owner == ARGV[1] or not owner then
+    redis.call('DEL', key)
+    redis.call('ZREM', KEYS[4], name)
+    table.insert(gone, name)
+  end
+end
+redis.call('DEL', KEYS[3])
+return gone`);
+
+/** KEYS: node, nodes, nodeUsers. ARGV: node. Withdraws a node that is shutting down. */
+export const RETIRE = new LuaScript(`
+redis.call('DEL', KEYS[1], KEYS[3])
+redis.call('ZREM', KEYS[2], ARGV[1])
+return 1`);

@@ -1,0 +1,108 @@
+import type { Redis } from 'ioredis';
+import { isUserStatus, type UserStatus } from '../protocol/status.js';
+import { toBackendError } from '../redis/backend-error.js';
+import type { RedisKeys } from '../redis/keys.js';
+import type { LuaScript } from '../redis/lua-script.js';
+import type { ClaimRequest, PresenceEntry, PresenceStore } from './presence-store.js';
+import * as scripts from './redis-presence-scripts.js';
+
+export interface RedisPresenceSettings {
+  readonly leaseMs: number;
+  /** How many dead nodes one reaper pass handles at most. */
+  readonly reapBatch?: number;
+}
+
+/**
+ * Presence in Redis: a hash per user, a sorted set of user leases for
+ * listing without SCAN, and node leases renewed by a heartbeat. See
+ * redis-presence-scripts.ts for the atomic steps.
+ */
+export class RedisPresenceStore implements PresenceStore {
+  /** User hashes outlive a lease by this factor so the reaper, not a TTL, ends them. */
+  private static readonly HASH_TTL_LEASES = 4;
+  private readonly hashTtlMs: number;
+
+  constructor(
+    readonly nodeId: string,
+    private readonly redis: Redis,
+    private readonly keys: RedisKeys,
+    private readonly settings: RedisPresenceSettings,
+  ) {
+    this.hashTtlMs = settings.leaseMs * RedisPresenceStore.HASH_TTL_LEASES;
+  }
+
+  async claim({ name, ip }: ClaimRequest): Promise<boolean> {
+    const claimed = await this.run(
+      scripts.CLAIM,
+      [this.keys.user(name), this.keys.users, this.keys.nodeUsers(this.nodeId)],
+      [name, this.nodeId, ip, this.settings.leaseMs, this.hashTtlMs],
+    );
+    return claimed === 1;
+  }
+
+  async release(name: string): Promise<boolean> {
+    const released = await this.run(
+      scripts.RELEASE,
+      [this.keys.user(name), this.keys.users, this.keys.nodeUsers(this.nodeId)],
+      [name, this.nodeId],
+    );
+    return released === 1;
+  }
+
+  async setStatus(name: string, status: UserStatus, auto: boolean): Promise<void> {
+    await this.run(scripts.SET_STATUS, [this.keys.user(name)], [this.nodeId, status, auto ? 1 : 0]);
+  }
+
+  async get(name: string): Promise<PresenceEntry | undefined> {
+    const fields = await this.run(scripts.GET, [this.keys.user(name), this.keys.users], [name]);
+    if (!Array.isArray(fields)) return undefined;
+    const [node, ip, status, auto, since] = fields as (string | null)[];
+    if (!node || !isUserStatus(status)) return undefined;
+    return { name, node, ip: ip ?? '', status, auto: auto === '1', since: Number(since) };
+  }
+
+  async list(): Promise<string[]> {
+    const names = (await this.run(scripts.LIST, [this.keys.users], [])) as string[];
+    return names.sort();
+  }
+
+  async heartbeat(): Promise<boolean> {
+    const missing = await this.run(
+      scripts.HEARTBEAT,
+      [this.keys.node(this.nodeId), this.keys.nodes, this.keys.nodeUsers(this.nodeId), this.keys.users],
+      [this.nodeId, this.settings.leaseMs, this.hashTtlMs, this.keys.user('')],
+    );
+    return missing === 1;
+  }
+
+  async reapDeadNodes(): Promise<string[]> {
+    const expired = (await this.run(scripts.EXPIRED_NODES, [this.keys.nodes], [this.settings.reapBatch ?? 16])) as string[];
+    const departed: string[] = [];
+    for (const deadNode of expired) {
+      if (deadNode === this.nodeId) continue;
+      const names = (await this.run(
+        scripts.REAP,
+        [this.keys.nodes, this.keys.node(deadNode), this.keys.nodeUsers(deadNode), this.keys.users],
+        [deadNode, this.keys.user('')],
+      )) as string[];
+      departed.push(...names);
+    }
+    return departed;
+  }
+
+  async retire(): Promise<void> {
+    await this.run(
+      scripts.RETIRE,
+      [this.keys.node(this.nodeId), this.keys.nodes, this.keys.nodeUsers(this.nodeId)],
+      [this.nodeId],
+    );
+  }
+
+  private async run(script: LuaScript, keys: string[], args: (string | number)[]): Promise<unknown> {
+    try {
+      return await script.run(this.redis, keys, args);
+    } catch (err) {
+      throw toBackendError(err);
+    }
+  }
+}

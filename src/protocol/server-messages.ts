@@ -1,0 +1,69 @@
+import { errorText, type ErrorCode } from './errors.js';
+import type { UserStatus } from './status.js';
+
+/**
+ * Builders for every server frame. Each returns the serialised frame: compact
+ * JSON whose fields follow the protocol's order (type, sender, target,
+ * content, userList, timestamp, code), so a message is serialised once at its
+ * origin and forwarded as is.
+ */
+export type Clock = () => Date;
+
+export const SERVER_SENDER = 'server';
+
+export class ServerMessages {
+  constructor(private readonly clock: Clock = () => new Date()) {}
+
+  private now(): string {
+    return this.clock().toISOString();
+  }
+
+  registerSuccess(userList: readonly string[]): string {
+    return JSON.stringify({
+      type: 'register_success',
+      sender: SERVER_SENDER,
+      content: 'Registro exitoso',
+      userList,
+      timestamp: this.now(),
+    });
+  }
+
+  broadcast(sender: string, content: string): string {
+    return JSON.stringify({ type: 'broadcast', sender, content, timestamp: this.now() });
+  }
+
+  private(sender: string, target: string, content: string): string {
+    return JSON.stringify({ type: 'private', sender, target, content, timestamp: this.now() });
+  }
+
+  listUsersResponse(users: readonly string[]): string {
+    return JSON.stringify({ type: 'list_users_response', sender: SERVER_SENDER, content: users, timestamp: this.now() });
+  }
+
+  userInfoResponse(target: string, ip: string, status: UserStatus): string {
+    return JSON.stringify({
+      type: 'user_info_response',
+      sender: SERVER_SENDER,
+      target,
+      content: { ip, status },
+      timestamp: this.now(),
+    });
+  }
+
+  statusUpdate(user: string, status: UserStatus): string {
+    return JSON.stringify({ type: 'status_update', sender: SERVER_SENDER, content: { user, status }, timestamp: this.now() });
+  }
+
+  userDisconnected(user: string): string {
+    return JSON.stringify({
+      type: 'user_disconnected',
+      sender: SERVER_SENDER,
+      content: `${user} ha salido`,
+      timestamp: this.now(),
+    });
+  }
+
+  error(code: ErrorCode, detail?: string): string {
+    return JSON.stringify({ type: 'error', sender: SERVER_SENDER, content: errorText(code, detail), timestamp: this.now(), code });
+  }
+}

@@ -1,0 +1,54 @@
+import { Redis, type RedisOptions } from 'ioredis';
+import type { Logger } from 'pino';
+
+export interface RedisConnectionOptions {
+  readonly url: string;
+  /** Connection name shown by CLIENT LIST, handy when debugging a cluster. */
+  readonly name: string;
+  readonly logger: Logger;
+}
+
+/**
+ * A Redis connection that never queues commands while disconnected: a node
+ * answers its clients "unavailable" at once instead of piling up work, and
+ * ioredis keeps reconnecting (and re-subscribing) in the background.
+ */
+export function connectRedis({ url, name, logger }: RedisConnectionOptions): Redis {
+  const options: RedisOptions = {
+    connectionName: name,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    lazyConnect: true,
+    retryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 5), 1000),
+  };
+  const redis = new Redis(url, options);
+  let wasReady = false;
+  redis.on('ready', () => {
+    logger.info({ redis: name }, wasReady ? 'redis reconnected' : 'redis connected');
+    wasReady = true;
+  });
+  redis.on('error', (err: Error) => logger.warn({ redis: name, err: err.message }, 'redis connection error'));
+  redis.on('end', () => logger.debug({ redis: name }, 'redis connection ended'));
+  return redis;
+}
+
+/** Waits until the connection is ready, retrying until `signal` aborts. */
+export async function waitForRedis(redis: Redis, signal?: AbortSignal): Promise<void> {
+  if (redis.status === 'ready') return;
+  if (redis.status === 'wait') {
+    await redis.connect().catch(() => undefined);
+    if ((redis.status as string) === 'ready') return;
+  }
+  await new Promise<void>((resolve, reject) => {
+    const onReady = () => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    };
+    const onAbort = () => {
+      redis.off('ready', onReady);
+      reject(signal?.reason ?? new Error('aborted'));
+    };
+    redis.once('ready', onReady);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

@@ -1,0 +1,39 @@
+/** Every Redis key and channel name Charla uses, under one prefix. */
+export class RedisKeys {
+  constructor(readonly prefix: string) {}
+
+  /** Hash: node, ip, status, auto, since. */
+  user(name: string): string {
+    return `${this.prefix}user:${name}`;
+  }
+
+  /** Sorted set: user name → lease expiry (ms). */
+  get users(): string {
+    return `${this.prefix}users`;
+  }
+
+  /** Plain key whose TTL is the node's lease. */
+  node(nodeId: string): string {
+    return `${this.prefix}node:${nodeId}`;
+  }
+
+  /** Sorted set: node id → lease expiry (ms). */
+  get nodes(): string {
+    return `${this.prefix}nodes`;
+  }
+
+  /** Set of the names a node holds. */
+  nodeUsers(nodeId: string): string {
+    return `${this.prefix}node:${nodeId}:users`;
+  }
+
+  /** Everything addressed to all users. */
+  get roomChannel(): string {
+    return `${this.prefix}bcast`;
+  }
+
+  /** What is addressed to users held by one node. */
+  nodeChannel(nodeId: string): string {
+    return `${this.prefix}node:${nodeId}`;
+  }
+}
