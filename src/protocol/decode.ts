@@ -38,14 +38,14 @@ export function decodeText(text: string): DecodeResult {
   if (!KNOWN_TYPES.has(type)) return { ok: false, code: 'UNKNOWN_TYPE', detail: echo(rawType) };
   const parsed = clientMessageSchema.safeParse(type === rawType ? record : { ...record, type });
   if (parsed.success) return { ok: true, message: parsed.data };
-  return describeIssue(type, parsed.error.issues[0]);
+  return describeIssue(type, record, parsed.error.issues[0]);
 }
 
-function describeIssue(type: string, issue: z.core.$ZodIssue | undefined): DecodeResult {
+function describeIssue(type: string, record: Record<string, unknown>, issue: z.core.$ZodIssue | undefined): DecodeResult {
   const field = String(issue?.path[0] ?? '');
   if (type === 'register' && field === 'sender') return { ok: false, code: 'INVALID_USERNAME' };
   if (type === 'change_status' && field === 'content') return { ok: false, code: 'INVALID_STATUS' };
-  const problem = issue?.code === 'invalid_type' && issue.input === undefined ? 'falta' : 'inválido';
+  const problem = record[field] === undefined || record[field] === null ? 'falta' : 'inválido';
   return { ok: false, code: 'INVALID_MESSAGE', detail: `campo '${field}' ${problem}` };
 }
 

@@ -41,7 +41,7 @@ export class WebSocketServer {
 
     this.app.ws<SocketData>('/*', {
       compression: uWS.DISABLED,
-      maxPayloadLength: settings.maxPayloadBytes,
+      maxPayloadLength: hardPayloadCeiling(settings.maxPayloadBytes),
       idleTimeout: settings.keepAliveSeconds,
       sendPingsAutomatically: settings.keepAliveSeconds > 0,
       maxBackpressure: settings.maxBackpressureBytes,
@@ -71,8 +71,9 @@ export class WebSocketServer {
       },
 
       message: (ws, message, isBinary) => {
-        const { session } = ws.getUserData();
-        if (session) chat.receive(session, message, isBinary);
+        const { session, connection } = ws.getUserData();
+        if (message.byteLength > settings.maxPayloadBytes) connection?.close('FRAME_TOO_LARGE');
+        else if (session) chat.receive(session, message, isBinary);
       },
 
       close: (ws, code) => {
@@ -105,6 +106,16 @@ export class WebSocketServer {
     if (this.listenSocket) uWS.us_listen_socket_close(this.listenSocket);
     this.listenSocket = undefined;
   }
+}
+
+/**
+ * uWS drops the TCP connection without a close frame when a frame exceeds
+ * its own limit, so it gets a higher one: frames up to this ceiling are read
+ * and refused with a proper 1009; larger ones are cut off unread, which
+ * bounds the memory a hostile client can make the node buffer.
+ */
+function hardPayloadCeiling(limit: number): number {
+  return Math.min(limit * 4, limit + 1024 * 1024);
 }
 
 function offersProtocol(header: string, wanted: string): boolean {

@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import { CONFIG_VARIABLES, ConfigError, loadConfig } from '../../src/config.js';
+
+describe('configuration', () => {
+  it('defaults to a single memory node on port 8080', () => {
+    const config = loadConfig({});
+    expect(config.port).toBe(8080);
+    expect(config.host).toBe('0.0.0.0');
+    expect(config.redis).toBeUndefined();
+    expect(config.chat.idleTimeoutMs).toBe(60_000);
+    expect(config.nodeId).toMatch(/^[A-Za-z0-9_.-]+$/);
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.transport)).toBe(true);
+  });
+
+  it('reads every documented variable', () => {
+    const config = loadConfig({
+      PORT: '9000',
+      HOST: '127.0.0.1',
+      REDIS_URL: 'redis://redis:6379/0',
+      CHARLA_KEY_PREFIX: 'chat:',
+      CHARLA_NODE_ID: 'node-a',
+      CHARLA_IDLE_TIMEOUT_MS: '30000',
+      CHARLA_HEARTBEAT_MS: '1000',
+      CHARLA_LEASE_MS: '3000',
+      CHARLA_REAP_INTERVAL_MS: '500',
+      CHARLA_MAX_PAYLOAD_BYTES: '4096',
+      CHARLA_MAX_CONTENT_LENGTH: '500',
+      CHARLA_KEEPALIVE_SECONDS: '16',
+      CHARLA_MAX_BACKPRESSURE_BYTES: '65536',
+      CHARLA_SHUTDOWN_GRACE_MS: '5000',
+      CHARLA_TRUSTED_PROXIES: '10.0.0.0/8, 127.0.0.1 ,::1',
+      LOG_LEVEL: 'debug',
+    });
+    expect(config).toMatchObject({
+      nodeId: 'node-a',
+      host: '127.0.0.1',
+      port: 9000,
+      redis: { url: 'redis://redis:6379/0', keyPrefix: 'chat:' },
+      chat: { idleTimeoutMs: 30_000, maxContentLength: 500 },
+      presence: { heartbeatMs: 1000, leaseMs: 3000, reapIntervalMs: 500 },
+      transport: { maxPayloadBytes: 4096, keepAliveSeconds: 16, maxBackpressureBytes: 65_536, trustedProxies: ['10.0.0.0/8', '127.0.0.1', '::1'] },
+      shutdownGraceMs: 5000,
+      logLevel: 'debug',
+    });
+    expect([...CONFIG_VARIABLES].sort()).toContain('CHARLA_TRUSTED_PROXIES');
+  });
+
+  it('treats empty variables as unset', () => {
+    expect(loadConfig({ REDIS_URL: '', PORT: '' })).toMatchObject({ port: 8080 });
+    expect(loadConfig({ REDIS_URL: '' }).redis).toBeUndefined();
+  });
+
+  it.each([
+    ['PORT', 'eighty'],
+    ['PORT', '70000'],
+    ['REDIS_URL', 'localhost:6379'],
+    ['CHARLA_NODE_ID', 'node one'],
+    ['CHARLA_IDLE_TIMEOUT_MS', '-5'],
+    ['CHARLA_KEEPALIVE_SECONDS', '4'],
+    ['CHARLA_TRUSTED_PROXIES', '10.0.0.0/33'],
+    ['CHARLA_TRUSTED_PROXIES', 'proxy.local'],
+    ['LOG_LEVEL', 'loud'],
+  ])('refuses %s=%s, naming the variable', (name, value) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
+    expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`${name}:`));
+  });
+
+  it('refuses a lease shorter than two heartbeats', () => {
+    expect(() => loadConfig({ CHARLA_HEARTBEAT_MS: '2000', CHARLA_LEASE_MS: '3000' })).toThrow(/CHARLA_LEASE_MS: must be at least twice/);
+  });
+});
