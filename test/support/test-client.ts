@@ -104,6 +104,11 @@ export class TestClient {
     return type ? this.queue.filter((f) => f.type === type) : [...this.queue];
   }
 
+  /** Forgets frames received so far and not taken by a wait. */
+  discardPending(): void {
+    this.queue.splice(0);
+  }
+
   /** Waits `ms` and returns what arrived unclaimed meanwhile. */
   async quietFor(ms: number): Promise<ServerFrame[]> {
     await new Promise((r) => setTimeout(r, ms));

@@ -1,0 +1,131 @@
+import { Redis } from 'ioredis';
+import pino from 'pino';
+import { afterEach, describe, expect, inject, it } from 'vitest';
+import type { Bus } from '../../src/bus/bus.js';
+import type { Envelope } from '../../src/bus/envelope.js';
+import { MemoryBus, MemoryBusHub } from '../../src/bus/memory-bus.js';
+import { RedisBus } from '../../src/bus/redis-bus.js';
+import { RedisKeys } from '../../src/redis/keys.js';
+import { uniquePrefix } from '../support/redis-server.js';
+
+const silent = pino({ level: 'silent' });
+
+interface BusWorld {
+  busFor(nodeId: string): Bus;
+  close(): Promise<void>;
+}
+
+const worlds: [string, () => BusWorld][] = [
+  [
+    'memory',
+    () => {
+      const hub = new MemoryBusHub();
+      return { busFor: (nodeId) => new MemoryBus(nodeId, hub), close: async () => undefined };
+    },
+  ],
+  [
+    'redis',
+    () => {
+      const url = inject('redisUrl');
+      const keys = new RedisKeys(uniquePrefix('bus'));
+      const connections: Redis[] = [];
+      const connect = () => {
+        const redis = new Redis(url);
+        connections.push(redis);
+        return redis;
+      };
+      const publisher = connect();
+      return {
+        busFor: (nodeId) => new RedisBus(nodeId, publisher, connect(), keys, silent),
+        close: async () => connections.forEach((c) => c.disconnect()),
+      };
+    },
+  ],
+];
+
+function collector(): { received: Envelope[]; handler: (e: Envelope) => void; waitFor: (n: number) => Promise<void> } {
+  const received: Envelope[] = [];
+  return {
+    received,
+    handler: (e) => received.push(e),
+    waitFor: async (n) => {
+      const deadline = Date.now() + 3000;
+      while (received.length < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    },
+  };
+}
+
+describe.each(worlds)('Bus contract (%s)', (_name, makeWorld) => {
+  let world: BusWorld;
+  afterEach(async () => world?.close());
+
+  it('delivers room envelopes to every node, the publisher included, in order', async () => {
+    world = makeWorld();
+    const buses = ['n1', 'n2', 'n3'].map((id) => world.busFor(id));
+    const inboxes = buses.map(() => collector());
+    await Promise.all(buses.map((bus, i) => bus.subscribe(inboxes[i]!.handler)));
+    for (let i = 0; i < 20; i++) await buses[0]!.publishToAll({ kind: 'room', origin: 'n1', frame: `{"n":${i}}` });
+    for (const inbox of inboxes) {
+      await inbox.waitFor(20);
+      expect(inbox.received.map((e) => e.frame)).toEqual(Array.from({ length: 20 }, (_, i) => `{"n":${i}}`));
+    }
+  });
+
+  it('delivers direct envelopes to the addressed node only', async () => {
+    world = makeWorld();
+    const [n1, n2, n3] = ['n1', 'n2', 'n3'].map((id) => world.busFor(id)) as [Bus, Bus, Bus];
+    const [i1, i2, i3] = [collector(), collector(), collector()];
+    await n1.subscribe(i1.handler);
+    await n2.subscribe(i2.handler);
+    await n3.subscribe(i3.handler);
+    const envelope = { kind: 'direct', origin: 'n1', to: 'ana', frame: '{"x":1}' } as const;
+    await n1.publishToNode('n2', envelope);
+    await i2.waitFor(1);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(i2.received).toEqual([envelope]);
+    expect(i1.received).toEqual([]);
+    expect(i3.received).toEqual([]);
+  });
+
+  it('stops delivering after unsubscribe', async () => {
+    world = makeWorld();
+    const n1 = world.busFor('n1');
+    const n2 = world.busFor('n2');
+    const inbox = collector();
+    await n2.subscribe(inbox.handler);
+    await n2.unsubscribe();
+    await n1.publishToAll({ kind: 'room', origin: 'n1', frame: '{}{}' });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(inbox.received).toEqual([]);
+  });
+});
+
+describe('RedisBus', () => {
+  it('drops envelopes that do not validate, and keeps delivering valid ones', async () => {
+    const url = inject('redisUrl');
+    const keys = new RedisKeys(uniquePrefix('bus'));
+    const publisher = new Redis(url);
+    const subscriber = new Redis(url);
+    try {
+      const bus = new RedisBus('n1', publisher, subscriber, keys, silent);
+      const inbox = collector();
+      await bus.subscribe(inbox.handler);
+      const junk = [
+        'not json',
+        '{"kind":"room"}',
+        '{"kind":"nuke","origin":"x","frame":"{}"}',
+        '{"kind":"direct","origin":"x","to":5,"frame":"{}"}',
+        '{"__proto__":{"kind":"room"}}',
+      ];
+      for (const payload of junk) await publisher.publish(keys.roomChannel, payload);
+      await bus.publishToAll({ kind: 'room', origin: 'n1', frame: '{"ok":1}' });
+      await inbox.waitFor(1);
+      await new Promise((r) => setTimeout(r, 50));
+      expect(inbox.received.map((e) => e.frame)).toEqual(['{"ok":1}']);
+      expect(bus.rejectedCount).toBe(junk.length);
+    } finally {
+      publisher.disconnect();
+      subscriber.disconnect();
+    }
+  });
+});

@@ -1,0 +1,144 @@
+import { Redis } from 'ioredis';
+import { afterAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { MemoryPresenceRegistry, MemoryPresenceStore } from '../../src/presence/memory-presence-store.js';
+import type { PresenceStore } from '../../src/presence/presence-store.js';
+import { RedisPresenceStore } from '../../src/presence/redis-presence-store.js';
+import { RedisKeys } from '../../src/redis/keys.js';
+import { uniquePrefix } from '../support/redis-server.js';
+
+const LEASE_MS = 400;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Makes stores for several nodes that share one backend. */
+type StoreFactory = () => (nodeId: string) => PresenceStore;
+
+const redisConnections: Redis[] = [];
+afterAll(() => redisConnections.forEach((r) => r.disconnect()));
+
+const factories: [string, StoreFactory][] = [
+  [
+    'memory',
+    () => {
+      const registry = new MemoryPresenceRegistry();
+      return (nodeId) => new MemoryPresenceStore(nodeId, { leaseMs: LEASE_MS }, registry);
+    },
+  ],
+  [
+    'redis',
+    () => {
+      const redis = new Redis(inject('redisUrl'));
+      redisConnections.push(redis);
+      const keys = new RedisKeys(uniquePrefix('presence'));
+      return (nodeId) => new RedisPresenceStore(nodeId, redis, keys, { leaseMs: LEASE_MS });
+    },
+  ],
+];
+
+describe.each(factories)('PresenceStore contract (%s)', (_name, makeFactory) => {
+  let storeFor: (nodeId: string) => PresenceStore;
+  let a: PresenceStore;
+  let b: PresenceStore;
+
+  beforeEach(async () => {
+    storeFor = makeFactory();
+    a = storeFor('node-a');
+    b = storeFor('node-b');
+    await a.heartbeat();
+    await b.heartbeat();
+  });
+
+  it('claims a free name once, cluster-wide', async () => {
+    expect(await a.claim({ name: 'ana', ip: '10.0.0.1' })).toBe(true);
+    expect(await a.claim({ name: 'ana', ip: '10.0.0.1' })).toBe(false);
+    expect(await b.claim({ name: 'ana', ip: '10.0.0.2' })).toBe(false);
+  });
+
+  it('gives exactly one winner to a race for one name', async () => {
+    const nodes = [a, b, storeFor('node-c')];
+    const results = await Promise.all(Array.from({ length: 30 }, (_, i) => nodes[i % 3]!.claim({ name: 'ana', ip: `10.0.0.${i}` })));
+    expect(results.filter(Boolean)).toHaveLength(1);
+  });
+
+  it('records node, ip, status and registration time', async () => {
+    const before = Date.now();
+    await a.claim({ name: 'ana', ip: '203.0.113.9' });
+    const entry = await b.get('ana');
+    expect(entry).toMatchObject({ name: 'ana', node: 'node-a', ip: '203.0.113.9', status: 'ACTIVO', auto: false });
+    expect(entry!.since).toBeGreaterThanOrEqual(before - 1000);
+    expect(await b.get('nadie')).toBeUndefined();
+  });
+
+  it('lists live users of every node, sorted', async () => {
+    await a.claim({ name: 'zoe', ip: '1' });
+    await b.claim({ name: 'ana', ip: '2' });
+    await a.claim({ name: 'Luis', ip: '3' });
+    expect(await b.list()).toEqual(['Luis', 'ana', 'zoe']);
+  });
+
+  it('stores status changes made by the holding node only', async () => {
+    await a.claim({ name: 'ana', ip: '1' });
+    await a.setStatus('ana', 'INACTIVO', true);
+    expect(await b.get('ana')).toMatchObject({ status: 'INACTIVO', auto: true });
+    await b.setStatus('ana', 'OCUPADO', false);
+    expect(await a.get('ana')).toMatchObject({ status: 'INACTIVO', auto: true });
+  });
+
+  it('releases a name for its holder only', async () => {
+    await a.claim({ name: 'ana', ip: '1' });
+    expect(await b.release('ana')).toBe(false);
+    expect(await a.release('ana')).toBe(true);
+    expect(await a.release('ana')).toBe(false);
+    expect(await a.get('ana')).toBeUndefined();
+    expect(await b.claim({ name: 'ana', ip: '2' })).toBe(true);
+  });
+
+  it('keeps users alive while their node beats', async () => {
+    await a.claim({ name: 'ana', ip: '1' });
+    for (let i = 0; i < 4; i++) {
+      await sleep(LEASE_MS / 3);
+      await a.heartbeat();
+      await b.heartbeat();
+    }
+    expect(await b.list()).toEqual(['ana']);
+    expect(await b.reapDeadNodes()).toEqual([]);
+  });
+
+  it('hides and then reaps the users of a node that stopped beating, once', async () => {
+    await a.claim({ name: 'ana', ip: '1' });
+    await a.claim({ name: 'eva', ip: '1' });
+    await b.claim({ name: 'luis', ip: '2' });
+    const c = storeFor('node-c');
+    await c.heartbeat();
+    await sleep(LEASE_MS + 100);
+    await b.heartbeat();
+    await c.heartbeat();
+    expect(await b.list()).toEqual(['luis']);
+    expect(await b.get('ana')).toBeUndefined();
+    // The name stays held until the dead node is reaped...
+    expect(await b.claim({ name: 'ana', ip: '2' })).toBe(false);
+    const [byB, byC] = await Promise.all([b.reapDeadNodes(), c.reapDeadNodes()]);
+    // ...then exactly one reaper reports each departed user.
+    expect([...byB, ...byC].sort()).toEqual(['ana', 'eva']);
+    expect(await b.reapDeadNodes()).toEqual([]);
+    expect(await b.claim({ name: 'ana', ip: '2' })).toBe(true);
+  });
+
+  it('tells a node that the cluster lost it, so it can claim its users again', async () => {
+    await a.claim({ name: 'ana', ip: '1' });
+    await sleep(LEASE_MS + 100);
+    await b.heartbeat();
+    expect(await b.reapDeadNodes()).toEqual(['ana']);
+    expect(await a.heartbeat()).toBe(true);
+    expect(await a.heartbeat()).toBe(false);
+    expect(await a.claim({ name: 'ana', ip: '1' })).toBe(true);
+  });
+
+  it('withdraws a retiring node without reporting its (already released) users', async () => {
+    await a.claim({ name: 'ana', ip: '1' });
+    await a.release('ana');
+    await a.retire();
+    await sleep(LEASE_MS + 100);
+    await b.heartbeat();
+    expect(await b.reapDeadNodes()).toEqual([]);
+  });
+});

@@ -1,0 +1,151 @@
+import pino from 'pino';
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { Bus } from '../../src/bus/bus.js';
+import { MemoryBus } from '../../src/bus/memory-bus.js';
+import { ChatService } from '../../src/chat/chat-service.js';
+import { MemoryPresenceRegistry, MemoryPresenceStore } from '../../src/presence/memory-presence-store.js';
+import { BackendUnavailableError } from '../../src/protocol/errors.js';
+import { ServerMessages } from '../../src/protocol/server-messages.js';
+import { FakeConnection, FakeLocalDelivery } from '../support/fake-connection.js';
+
+const IDLE_MS = 60_000;
+const encode = (message: Record<string, unknown>) => new TextEncoder().encode(JSON.stringify(message));
+const settle = () => new Promise((r) => setTimeout(r, 0));
+
+/** A bus whose publishing can be switched off, like a Redis that went away. */
+class SwitchableBus extends MemoryBus {
+  down = false;
+  override async publishToAll(...args: Parameters<Bus['publishToAll']>): Promise<void> {
+    if (this.down) throw new BackendUnavailableError(new Error('connection refused'));
+    return super.publishToAll(...args);
+  }
+}
+
+describe('ChatService', () => {
+  let clock: number;
+  let chat: ChatService;
+  let bus: SwitchableBus;
+  let presence: MemoryPresenceStore;
+
+  beforeEach(async () => {
+    clock = 1_000_000;
+    const registry = new MemoryPresenceRegistry(() => clock);
+    presence = new MemoryPresenceStore('n1', { leaseMs: 10 * IDLE_MS }, registry);
+    bus = new SwitchableBus('n1');
+    chat = new ChatService({
+      presence,
+      bus,
+      local: new FakeLocalDelivery(),
+      messages: new ServerMessages(() => new Date(clock)),
+      settings: { idleTimeoutMs: IDLE_MS, maxContentLength: 100 },
+      logger: pino({ level: 'silent' }),
+      now: () => clock,
+    });
+    await bus.subscribe((envelope) => chat.deliver(envelope));
+  });
+
+  async function join(name: string): Promise<{ connection: FakeConnection; session: ReturnType<ChatService['open']> }> {
+    const connection = new FakeConnection();
+    const session = chat.open(connection);
+    chat.receive(session, encode({ type: 'register', sender: name }), false);
+    await settle();
+    expect(connection.ofType('register_success')).toHaveLength(1);
+    return { connection, session };
+  }
+
+  it('marks a user INACTIVO after the idle timeout, once, and ACTIVO on its next message', async () => {
+    const ana = await join('ana');
+    const luis = await join('luis');
+    clock += IDLE_MS - 1;
+    chat.receive(luis.session, encode({ type: 'list_users' }), false);
+    clock += 1;
+    chat.sweepIdle();
+    chat.sweepIdle();
+    await settle();
+    const updates = () => luis.connection.ofType('status_update').map((f) => f['content']);
+    expect(updates()).toEqual([{ user: 'ana', status: 'INACTIVO' }]);
+    expect((await presence.get('ana'))?.auto).toBe(true);
+
+    chat.receive(ana.session, encode({ type: 'broadcast', content: 'volví' }), false);
+    await settle();
+    expect(updates()).toEqual([
+      { user: 'ana', status: 'INACTIVO' },
+      { user: 'ana', status: 'ACTIVO' },
+    ]);
+    // The wake-up notice comes before the message that caused it.
+    const types = luis.connection.frames.map((f) => f['type']);
+    expect(types.lastIndexOf('status_update')).toBeLessThan(types.lastIndexOf('broadcast'));
+  });
+
+  it('leaves a chosen status alone, INACTIVO included', async () => {
+    const ana = await join('ana');
+    chat.receive(ana.session, encode({ type: 'change_status', content: 'INACTIVO' }), false);
+    await settle();
+    clock += 2 * IDLE_MS;
+    chat.sweepIdle();
+    chat.receive(ana.session, encode({ type: 'broadcast', content: 'hola' }), false);
+    await settle();
+    expect(ana.connection.ofType('status_update').map((f) => f['content'])).toEqual([{ user: 'ana', status: 'INACTIVO' }]);
+  });
+
+  it('lifts an automatic INACTIVO with one notice when the user picks another status', async () => {
+    const ana = await join('ana');
+    clock += IDLE_MS;
+    chat.sweepIdle();
+    await settle();
+    chat.receive(ana.session, encode({ type: 'change_status', content: 'OCUPADO' }), false);
+    await settle();
+    expect(ana.connection.ofType('status_update').map((f) => (f['content'] as { status: string }).status)).toEqual([
+      'INACTIVO',
+      'ACTIVO',
+      'OCUPADO',
+    ]);
+  });
+
+  it('answers BACKEND_UNAVAILABLE when a message cannot be fanned out, and keeps the connection', async () => {
+    const ana = await join('ana');
+    bus.down = true;
+    chat.receive(ana.session, encode({ type: 'broadcast', content: 'hola' }), false);
+    await settle();
+    expect(ana.connection.ofType('error').map((f) => f['code'])).toEqual(['BACKEND_UNAVAILABLE']);
+    expect(ana.connection.closedWith).toBeUndefined();
+  });
+
+  it('finishes a departure the backend refused once it is back: one notice, name freed', async () => {
+    const ana = await join('ana');
+    const luis = await join('luis');
+    bus.down = true;
+    await chat.closed(ana.session);
+    expect(chat.unfinishedDepartures).toBe(1);
+    expect(await presence.get('ana')).toBeDefined();
+    bus.down = false;
+    await chat.retryDepartures();
+    await chat.retryDepartures();
+    expect(luis.connection.ofType('user_disconnected').map((f) => f['content'])).toEqual(['ana ha salido']);
+    expect(await presence.get('ana')).toBeUndefined();
+    expect(chat.unfinishedDepartures).toBe(0);
+  });
+
+  it('handles one connection\'s messages in order even when a step waits on the backend', async () => {
+    const ana = await join('ana');
+    const luis = await join('luis');
+    for (let i = 0; i < 5; i++) {
+      chat.receive(ana.session, encode({ type: 'private', target: 'luis', content: `p${i}` }), false);
+      chat.receive(ana.session, encode({ type: 'broadcast', content: `b${i}` }), false);
+    }
+    await settle();
+    await settle();
+    const contents = luis.connection.frames.filter((f) => f['type'] === 'private' || f['type'] === 'broadcast').map((f) => f['content']);
+    expect(contents).toEqual(['p0', 'b0', 'p1', 'b1', 'p2', 'b2', 'p3', 'b3', 'p4', 'b4']);
+  });
+
+  it('forgets every closed connection', async () => {
+    const sessions = await Promise.all(['a', 'b', 'c'].map((n) => join(n)));
+    const anonymous = chat.open(new FakeConnection());
+    expect(chat.connectionCount).toBe(4);
+    await Promise.all([...sessions.map((s) => chat.closed(s.session)), chat.closed(anonymous)]);
+    expect(chat.connectionCount).toBe(0);
+    expect(chat.registeredNames()).toEqual([]);
+    expect(await presence.list()).toEqual([]);
+  });
+});
