@@ -1,17 +1,13 @@
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { Bus } from './bus/bus.js';
+import type { Backend } from './backend.js';
 import { MemoryBus, MemoryBusHub } from './bus/memory-bus.js';
-import { RedisBus } from './bus/redis-bus.js';
 import { ChatService } from './chat/chat-service.js';
 import { NodeUpkeep } from './chat/node-upkeep.js';
 import type { Config } from './config.js';
+import { Metrics } from './metrics.js';
 import { MemoryPresenceRegistry, MemoryPresenceStore } from './presence/memory-presence-store.js';
-import type { PresenceStore } from './presence/presence-store.js';
-import { RedisPresenceStore } from './presence/redis-presence-store.js';
 import { ServerMessages } from './protocol/server-messages.js';
-import { connectRedis, waitForRedis } from './redis/connection.js';
-import { RedisKeys } from './redis/keys.js';
+import { connectRedisBackend } from './redis/redis-backend.js';
 import { reportUwsRuntime } from './transport/uws.js';
 import { WebSocketServer } from './transport/websocket-server.js';
 
@@ -32,48 +28,61 @@ export interface NodeOptions {
   readonly memory?: MemoryBackend;
 }
 
+/** Sizes of the node's per-connection and per-user state, for leak checks. */
+export interface NodeStats {
+  readonly sessions: number;
+  readonly attachedUsers: number;
+  readonly countedConnections: number;
+  readonly countedAddresses: number;
+  readonly unfinishedDepartures: number;
+}
+
 export interface CharlaNode {
   readonly nodeId: string;
   readonly port: number;
   readonly chat: ChatService;
+  readonly metrics: Metrics;
   /** Empty when ready to take traffic. */
   notReadyReasons(): string[];
+  stats(): NodeStats;
   /** Graceful stop: not ready, stop accepting, close clients with 1001, release presence, disconnect. */
   stop(): Promise<void>;
-}
-
-interface Backend {
-  readonly presence: PresenceStore;
-  readonly bus: Bus;
-  notReadyReasons(): string[];
-  close(): Promise<void>;
 }
 
 /** The composition root: the one place that chooses the memory or the Redis backend. */
 export async function startNode({ config, logger, memory }: NodeOptions): Promise<CharlaNode> {
   reportUwsRuntime(logger);
-  const backend = config.redis
-    ? await connectRedisBackend(config, config.redis, logger)
+  let chat: ChatService | undefined;
+  const metrics: Metrics = new Metrics({
+    connections: () => chat?.connectionCount ?? 0,
+    registeredUsers: () => chat?.registeredNames().length ?? 0,
+  });
+  const backend: Backend = config.redis
+    ? await connectRedisBackend(config.nodeId, { ...config.redis, leaseMs: config.presence.leaseMs }, metrics, logger)
     : memoryBackend(config, memory ?? createMemoryBackend());
   let draining = false;
   const notReadyReasons = (): string[] => [...(draining ? ['draining'] : []), ...backend.notReadyReasons()];
 
   const server = new WebSocketServer({
     settings: config.transport,
+    ...(config.authSecret ? { authSecret: config.authSecret } : {}),
     nodeId: config.nodeId,
     readiness: { notReadyReasons },
+    metrics,
     logger,
   });
-  const chat = new ChatService({
+  chat = new ChatService({
     presence: backend.presence,
     bus: backend.bus,
     local: server.delivery,
     messages: new ServerMessages(),
     settings: config.chat,
+    metrics,
     logger,
   });
   server.attach(chat);
-  await backend.bus.subscribe((envelope) => chat.deliver(envelope));
+  const chatService = chat;
+  await backend.bus.subscribe((envelope) => chatService.deliver(envelope));
   const upkeep = new NodeUpkeep(
     chat,
     backend.presence,
@@ -82,8 +91,10 @@ export async function startNode({ config, logger, memory }: NodeOptions): Promis
       reapIntervalMs: config.presence.reapIntervalMs,
       idleSweepMs: Math.min(1000, Math.max(50, Math.floor(config.chat.idleTimeoutMs / 4))),
     },
+    metrics,
     logger,
   );
+  backend.onRecovered(() => upkeep.beatNow());
   await upkeep.start();
   const port = await server.listen(config.host, config.port);
   logger.info({ host: config.host, port, backend: config.redis ? 'redis' : 'memory' }, 'charla node listening');
@@ -93,16 +104,24 @@ export async function startNode({ config, logger, memory }: NodeOptions): Promis
     stopping ??= (async () => {
       draining = true;
       server.stopListening();
-      await chat.shutdown();
+      await chatService.shutdown();
       await upkeep.stop();
-      await chat.retryDepartures();
+      await chatService.retryDepartures();
       await backend.presence.retire().catch((err: unknown) => logger.warn({ err }, 'could not withdraw the node lease'));
+      await backend.bus.unsubscribe();
       await backend.close();
       logger.info('charla node stopped');
     })();
     return stopping;
   };
-  return { nodeId: config.nodeId, port, chat, notReadyReasons, stop };
+  const stats = (): NodeStats => ({
+    sessions: chatService.connectionCount,
+    attachedUsers: server.delivery.size,
+    countedConnections: server.limits.size,
+    countedAddresses: server.limits.addresses,
+    unfinishedDepartures: chatService.unfinishedDepartures,
+  });
+  return { nodeId: config.nodeId, port, chat: chatService, metrics, notReadyReasons, stats, stop };
 }
 
 function memoryBackend(config: Config, memory: MemoryBackend): Backend {
@@ -110,33 +129,7 @@ function memoryBackend(config: Config, memory: MemoryBackend): Backend {
     presence: new MemoryPresenceStore(config.nodeId, { leaseMs: config.presence.leaseMs }, memory.registry),
     bus: new MemoryBus(config.nodeId, memory.hub),
     notReadyReasons: () => [],
+    onRecovered: () => undefined,
     close: async () => undefined,
   };
-}
-
-async function connectRedisBackend(config: Config, redis: NonNullable<Config['redis']>, logger: Logger): Promise<Backend> {
-  const commands = connectRedis({ url: redis.url, name: `charla:${config.nodeId}:commands`, logger });
-  const subscriber = connectRedis({ url: redis.url, name: `charla:${config.nodeId}:subscriber`, logger });
-  logger.info({ keyPrefix: redis.keyPrefix }, 'connecting to redis');
-  await Promise.all([waitForRedis(commands), waitForRedis(subscriber)]);
-  const keys = new RedisKeys(redis.keyPrefix);
-  return {
-    presence: new RedisPresenceStore(config.nodeId, commands, keys, { leaseMs: config.presence.leaseMs }),
-    bus: new RedisBus(config.nodeId, commands, subscriber, keys, logger),
-    notReadyReasons: () => [
-      ...(commands.status === 'ready' ? [] : [`redis commands ${commands.status}`]),
-      ...(subscriber.status === 'ready' ? [] : [`redis subscriber ${subscriber.status}`]),
-    ],
-    close: async () => {
-      await Promise.all([quit(commands), quit(subscriber)]);
-    },
-  };
-}
-
-async function quit(redis: Redis): Promise<void> {
-  try {
-    await redis.quit();
-  } catch {
-    redis.disconnect();
-  }
 }

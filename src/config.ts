@@ -40,6 +40,17 @@ const envSchema = z
       .default('')
       .transform((value) => value.split(',').map((part) => part.trim()).filter(Boolean))
       .refine((list) => list.every(isAddressOrSubnet), 'comma-separated IP addresses or CIDR subnets'),
+    CHARLA_REDIS_PROBE_MS: integer(100, 60_000, 500),
+    CHARLA_RATE_LIMIT_PER_SECOND: integer(0, 1_000_000, 20),
+    CHARLA_RATE_LIMIT_BURST: integer(1, 1_000_000, 40),
+    CHARLA_MAX_CONNECTIONS: integer(0, 10_000_000, 0),
+    CHARLA_MAX_CONNECTIONS_PER_IP: integer(0, 10_000_000, 0),
+    CHARLA_AUTH_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+    CHARLA_ALLOWED_ORIGINS: z
+      .string()
+      .default('')
+      .transform((value) => value.split(',').map((part) => part.trim()).filter(Boolean))
+      .refine((list) => list.every((origin) => /^https?:\/\/[^/\s]+$/.test(origin)), 'comma-separated origins like https://chat.example.com'),
     LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   })
   .refine((env) => env.CHARLA_LEASE_MS >= 2 * env.CHARLA_HEARTBEAT_MS, {
@@ -55,15 +66,28 @@ export interface Config {
   readonly host: string;
   readonly port: number;
   /** Present in cluster mode; absent means the in-memory single-node backend. */
-  readonly redis?: { readonly url: string; readonly keyPrefix: string };
-  readonly chat: { readonly idleTimeoutMs: number; readonly maxContentLength: number };
+  readonly redis?: { readonly url: string; readonly keyPrefix: string; readonly probeIntervalMs: number };
+  readonly chat: {
+    readonly idleTimeoutMs: number;
+    readonly maxContentLength: number;
+    /** Messages per second per connection; 0 turns rate limiting off. */
+    readonly rateLimitPerSecond: number;
+    readonly rateLimitBurst: number;
+  };
   readonly presence: { readonly heartbeatMs: number; readonly leaseMs: number; readonly reapIntervalMs: number };
   readonly transport: {
     readonly maxPayloadBytes: number;
     readonly keepAliveSeconds: number;
     readonly maxBackpressureBytes: number;
     readonly trustedProxies: readonly string[];
+    /** 0 means no limit. */
+    readonly maxConnections: number;
+    readonly maxConnectionsPerIp: number;
+    /** Browser origins allowed to connect; empty allows any. */
+    readonly allowedOrigins: readonly string[];
   };
+  /** When set, upgrades need a JWT (HS256) signed with this secret. */
+  readonly authSecret?: string;
   readonly shutdownGraceMs: number;
   readonly logLevel: (typeof LOG_LEVELS)[number];
 }
@@ -87,15 +111,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     nodeId: e.CHARLA_NODE_ID ?? defaultNodeId(),
     host: e.HOST,
     port: e.PORT,
-    ...(e.REDIS_URL ? { redis: { url: e.REDIS_URL, keyPrefix: e.CHARLA_KEY_PREFIX } } : {}),
-    chat: { idleTimeoutMs: e.CHARLA_IDLE_TIMEOUT_MS, maxContentLength: e.CHARLA_MAX_CONTENT_LENGTH },
+    ...(e.REDIS_URL ? { redis: { url: e.REDIS_URL, keyPrefix: e.CHARLA_KEY_PREFIX, probeIntervalMs: e.CHARLA_REDIS_PROBE_MS } } : {}),
+    chat: {
+      idleTimeoutMs: e.CHARLA_IDLE_TIMEOUT_MS,
+      maxContentLength: e.CHARLA_MAX_CONTENT_LENGTH,
+      rateLimitPerSecond: e.CHARLA_RATE_LIMIT_PER_SECOND,
+      rateLimitBurst: e.CHARLA_RATE_LIMIT_BURST,
+    },
     presence: { heartbeatMs: e.CHARLA_HEARTBEAT_MS, leaseMs: e.CHARLA_LEASE_MS, reapIntervalMs: e.CHARLA_REAP_INTERVAL_MS },
     transport: {
       maxPayloadBytes: e.CHARLA_MAX_PAYLOAD_BYTES,
       keepAliveSeconds: e.CHARLA_KEEPALIVE_SECONDS,
       maxBackpressureBytes: e.CHARLA_MAX_BACKPRESSURE_BYTES,
       trustedProxies: e.CHARLA_TRUSTED_PROXIES,
+      maxConnections: e.CHARLA_MAX_CONNECTIONS,
+      maxConnectionsPerIp: e.CHARLA_MAX_CONNECTIONS_PER_IP,
+      allowedOrigins: e.CHARLA_ALLOWED_ORIGINS,
     },
+    ...(e.CHARLA_AUTH_SECRET ? { authSecret: e.CHARLA_AUTH_SECRET } : {}),
     shutdownGraceMs: e.CHARLA_SHUTDOWN_GRACE_MS,
     logLevel: e.LOG_LEVEL,
   });

@@ -1,30 +1,59 @@
+import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import type { Metrics } from '../metrics.js';
 import { toBackendError } from '../redis/backend-error.js';
 import type { RedisKeys } from '../redis/keys.js';
 import type { Bus, EnvelopeHandler } from './bus.js';
 import { decodeEnvelope, encodeEnvelope, type DirectEnvelope, type RoomEnvelope } from './envelope.js';
 
+export interface RedisBusSettings {
+  /** How often the subscriber is probed; three unanswered probes mean it is stuck. */
+  readonly probeIntervalMs: number;
+}
+
+const PROBE_PREFIX = 'probe:';
+/** Unanswered probes after which the node reports not ready, and after which the subscriber is rebuilt. */
+const SILENT_AFTER_PROBES = 2;
+const REBUILD_AFTER_PROBES = 3;
+
 /**
  * Fan-out over Redis pub/sub: one channel for the whole room and one per
  * node. A node subscribes to the room channel and its own, so a private
  * message costs one delivery in the cluster whatever its size.
+ *
+ * A subscriber connection can stay open yet deliver nothing (half-open TCP,
+ * a failover that left it behind). The bus probes itself through its own
+ * channel and rebuilds the subscriber when the probes stop coming back.
  */
 export class RedisBus implements Bus {
   private handler: EnvelopeHandler | undefined;
   private rejected = 0;
+  private probeTimer: NodeJS.Timeout | undefined;
+  private readonly probeToken = randomBytes(6).toString('hex');
+  private probeSeq = 0;
+  private lastAnsweredSeq = 0;
+  private readonly probeSentAt = new Map<number, number>();
+  private subscriberSilent = false;
 
   constructor(
     readonly nodeId: string,
     private readonly publisher: Redis,
     private readonly subscriber: Redis,
     private readonly keys: RedisKeys,
+    private readonly settings: RedisBusSettings,
+    private readonly metrics: Metrics,
     private readonly logger: Logger,
   ) {}
 
   /** Envelopes refused because they did not validate. */
   get rejectedCount(): number {
     return this.rejected;
+  }
+
+  /** False while probes go unanswered: the subscriber may be deaf. */
+  get subscriberHealthy(): boolean {
+    return !this.subscriberSilent;
   }
 
   async subscribe(handler: EnvelopeHandler): Promise<void> {
@@ -35,6 +64,8 @@ export class RedisBus implements Bus {
     } catch (err) {
       throw toBackendError(err);
     }
+    this.probeTimer = setInterval(() => this.probe(), this.settings.probeIntervalMs);
+    this.probeTimer.unref();
   }
 
   async publishToAll(envelope: RoomEnvelope): Promise<void> {
@@ -46,6 +77,7 @@ export class RedisBus implements Bus {
   }
 
   async unsubscribe(): Promise<void> {
+    clearInterval(this.probeTimer);
     this.subscriber.off('message', this.onMessage);
     this.handler = undefined;
     if (this.subscriber.status === 'ready') {
@@ -54,17 +86,74 @@ export class RedisBus implements Bus {
   }
 
   private async publish(channel: string, payload: string): Promise<void> {
+    const started = performance.now();
     try {
       await this.publisher.publish(channel, payload);
     } catch (err) {
       throw toBackendError(err);
     }
+    this.metrics.published((performance.now() - started) / 1000);
+  }
+
+  private probe(): void {
+    // Only the subscriber is on trial: with the publisher down, nothing could come back anyway.
+    if (this.publisher.status !== 'ready' || this.subscriber.status !== 'ready') {
+      this.probeSentAt.clear();
+      this.lastAnsweredSeq = this.probeSeq;
+      return;
+    }
+    const unanswered = this.probeSeq - this.lastAnsweredSeq;
+    if (unanswered >= SILENT_AFTER_PROBES && !this.subscriberSilent) {
+      this.logger.warn({ unanswered }, 'redis subscriber delivers nothing');
+      this.subscriberSilent = true;
+    }
+    if (unanswered >= REBUILD_AFTER_PROBES) {
+      this.rebuildSubscriber();
+      return;
+    }
+    const seq = ++this.probeSeq;
+    this.probeSentAt.set(seq, performance.now());
+    this.publisher.publish(this.keys.nodeChannel(this.nodeId), `${PROBE_PREFIX}${this.probeToken}:${seq}`).catch((err: unknown) => {
+      // A connection that swallows commands without answering is as good as
+      // gone: make ioredis replace it. Other failures it reports itself.
+      if (err instanceof Error && /timed out/i.test(err.message)) {
+        this.logger.warn('redis command connection does not answer; reconnecting it');
+        this.publisher.disconnect(true);
+      }
+    });
+  }
+
+  private rebuildSubscriber(): void {
+    this.logger.warn('rebuilding the redis subscriber connection');
+    this.probeSentAt.clear();
+    this.lastAnsweredSeq = this.probeSeq;
+    // ioredis reconnects and re-subscribes to the same channels by itself.
+    this.subscriber.disconnect(true);
+  }
+
+  private onProbe(payload: string): void {
+    const [token, seqText] = payload.slice(PROBE_PREFIX.length).split(':');
+    if (token !== this.probeToken) return;
+    const seq = Number(seqText);
+    const sentAt = this.probeSentAt.get(seq);
+    if (sentAt !== undefined) this.metrics.pubsubRoundTrip((performance.now() - sentAt) / 1000);
+    for (const pending of this.probeSentAt.keys()) if (pending <= seq) this.probeSentAt.delete(pending);
+    this.lastAnsweredSeq = Math.max(this.lastAnsweredSeq, seq);
+    if (this.subscriberSilent) {
+      this.logger.info('redis subscriber delivers again');
+      this.subscriberSilent = false;
+    }
   }
 
   private readonly onMessage = (channel: string, payload: string): void => {
+    if (payload.startsWith(PROBE_PREFIX)) {
+      this.onProbe(payload);
+      return;
+    }
     const envelope = decodeEnvelope(payload);
     if (!envelope) {
       this.rejected++;
+      this.metrics.busMessageDropped('invalid');
       this.logger.warn({ channel, bytes: payload.length }, 'dropped an invalid envelope from the bus');
       return;
     }

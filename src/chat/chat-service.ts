@@ -3,7 +3,8 @@ import type { Bus } from '../bus/bus.js';
 import type { Envelope } from '../bus/envelope.js';
 import type { ClientMessage } from '../protocol/client-messages.js';
 import { decodeFrame } from '../protocol/decode.js';
-import { BackendUnavailableError, ChatError } from '../protocol/errors.js';
+import type { Metrics } from '../metrics.js';
+import { BackendUnavailableError, ChatError, type ErrorCode } from '../protocol/errors.js';
 import type { ServerMessages } from '../protocol/server-messages.js';
 import type { UserStatus } from '../protocol/status.js';
 import { isValidUsername } from '../protocol/username.js';
@@ -17,7 +18,13 @@ export interface ChatSettings {
   readonly idleTimeoutMs: number;
   /** Longest `content` accepted in broadcast and private messages, in characters. */
   readonly maxContentLength: number;
+  /** Messages per second per connection (0: no limit) and the burst allowed above it. */
+  readonly rateLimitPerSecond: number;
+  readonly rateLimitBurst: number;
 }
+
+/** Work one connection may have waiting on the backend before it is refused more. */
+const MAX_QUEUED_TASKS = 256;
 
 export interface ChatDependencies {
   readonly presence: PresenceStore;
@@ -25,6 +32,7 @@ export interface ChatDependencies {
   readonly local: LocalDelivery;
   readonly messages: ServerMessages;
   readonly settings: ChatSettings;
+  readonly metrics: Metrics;
   readonly logger: Logger;
   readonly now?: () => number;
 }
@@ -45,10 +53,12 @@ export class ChatService {
   private readonly local: LocalDelivery;
   private readonly messages: ServerMessages;
   private readonly settings: ChatSettings;
+  private readonly metrics: Metrics;
   private readonly logger: Logger;
   private readonly now: () => number;
 
   constructor(deps: ChatDependencies) {
+    this.metrics = deps.metrics;
     this.presence = deps.presence;
     this.bus = deps.bus;
     this.local = deps.local;
@@ -75,18 +85,33 @@ export class ChatService {
   }
 
   open(connection: ClientConnection): Session {
-    const session = new Session(connection, this.now());
+    const session = new Session(connection, this.now(), {
+      perSecond: this.settings.rateLimitPerSecond,
+      burst: this.settings.rateLimitBurst,
+    });
     this.sessions.add(session);
     return session;
   }
 
   /** One frame from a client. Decoded at once: the transport's buffer is only valid now. */
   receive(session: Session, frame: ArrayBuffer | Uint8Array, isBinary: boolean): void {
+    const now = this.now();
     const decoded = decodeFrame(frame, isBinary);
-    session.lastActivity = this.now();
+    this.metrics.messageIn(decoded.ok ? decoded.message.type : 'invalid');
+    session.lastActivity = now;
+    const rate = session.rate.take(now);
+    if (rate === 'disconnect') {
+      this.logger.info({ connId: session.connection.id, user: session.name }, 'closing a client that ignores rate limiting');
+      session.connection.close('RATE_LIMIT_EXCEEDED');
+      return;
+    }
+    if (rate === 'refuse' || session.queued >= MAX_QUEUED_TASKS) {
+      this.sendError(session, 'RATE_LIMITED');
+      return;
+    }
     if (session.name && session.autoStatus) this.enqueue(session, () => this.changeStatus(session, 'ACTIVO', false));
     if (decoded.ok) this.enqueue(session, () => this.handle(session, decoded.message));
-    else session.connection.send(this.messages.error(decoded.code, decoded.detail));
+    else this.sendError(session, decoded.code, decoded.detail);
   }
 
   /** The connection is gone, whatever the reason: the user leaves once. */
@@ -106,6 +131,7 @@ export class ChatService {
         return;
       case 'direct':
         if (!this.local.toUser(envelope.to, envelope.frame)) {
+          this.metrics.busMessageDropped('absent_user');
           this.logger.debug({ to: envelope.to, origin: envelope.origin }, 'direct message for a user no longer here');
         }
         return;
@@ -193,6 +219,8 @@ export class ChatService {
   private async register(session: Session, name: string): Promise<void> {
     if (session.name) throw new ChatError('ALREADY_REGISTERED');
     if (!isValidUsername(name)) throw new ChatError('INVALID_USERNAME');
+    const allowed = session.connection.allowedName;
+    if (allowed !== undefined && name !== allowed) throw new ChatError('NAME_NOT_ALLOWED');
     const [claimed, others] = await Promise.all([
       this.presence.claim({ name, ip: session.connection.ip }),
       this.presence.list(),
@@ -316,7 +344,11 @@ export class ChatService {
       this.track(session, result);
       return result;
     }
-    const next = session.pending.then(run);
+    session.queued++;
+    const next = session.pending.then(() => {
+      session.queued--;
+      return run();
+    });
     this.track(session, next);
     return next;
   }
@@ -340,14 +372,19 @@ export class ChatService {
 
   private fail(session: Session, err: unknown): void {
     if (err instanceof ChatError) {
-      session.connection.send(this.messages.error(err.code, err.detail));
+      this.sendError(session, err.code, err.detail);
     } else if (err instanceof BackendUnavailableError) {
       this.logger.warn({ connId: session.connection.id, user: session.name, err: err.message }, 'backend unavailable');
-      session.connection.send(this.messages.error('BACKEND_UNAVAILABLE'));
+      this.sendError(session, 'BACKEND_UNAVAILABLE');
     } else {
       this.logger.error({ connId: session.connection.id, user: session.name, err }, 'unexpected error handling a message');
-      session.connection.send(this.messages.error('INTERNAL_ERROR'));
+      this.sendError(session, 'INTERNAL_ERROR');
     }
+  }
+
+  private sendError(session: Session, code: ErrorCode, detail?: string): void {
+    this.metrics.errorSent(code);
+    session.connection.send(this.messages.error(code, detail));
   }
 }
 

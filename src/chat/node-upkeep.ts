@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { Metrics } from '../metrics.js';
 import type { PresenceStore } from '../presence/presence-store.js';
 import type { ChatService } from './chat-service.js';
 
@@ -24,8 +25,17 @@ export class NodeUpkeep {
     private readonly chat: ChatService,
     private readonly presence: PresenceStore,
     private readonly settings: UpkeepSettings,
+    private readonly metrics: Metrics,
     private readonly logger: Logger,
   ) {}
+
+  /**
+   * Runs a heartbeat now (after a backend outage): a Redis that restarted
+   * empty learns again who is here without waiting for the next beat.
+   */
+  beatNow(): void {
+    this.runExclusive('heartbeat', () => this.beat());
+  }
 
   /** Puts this node on the cluster's map, then starts the periodic jobs. */
   async start(): Promise<void> {
@@ -51,8 +61,11 @@ export class NodeUpkeep {
 
   private async reap(): Promise<void> {
     const reaped = await this.presence.reapDeadNodes();
-    if (reaped.length > 0) this.logger.info({ users: reaped.length }, 'reaped users of dead nodes');
-    this.unannounced.push(...reaped);
+    if (reaped.nodes > 0) {
+      this.metrics.nodesReaped(reaped.nodes);
+      this.logger.info({ nodes: reaped.nodes, users: reaped.users.length }, 'reaped dead nodes');
+    }
+    this.unannounced.push(...reaped.users);
     while (this.unannounced.length > 0) {
       await this.chat.announceDepartures(this.unannounced.slice(0, 1));
       this.unannounced.shift();
@@ -60,18 +73,20 @@ export class NodeUpkeep {
   }
 
   private every(intervalMs: number, job: string, run: () => Promise<void>): void {
-    const timer = setInterval(() => {
-      if (this.busy.has(job)) return;
-      this.busy.add(job);
-      const done = run()
-        .catch((err: unknown) => this.logger.warn({ job, err: err instanceof Error ? err.message : err }, 'upkeep job failed'))
-        .finally(() => {
-          this.busy.delete(job);
-          this.running.delete(done);
-        });
-      this.running.add(done);
-    }, intervalMs);
+    const timer = setInterval(() => this.runExclusive(job, run), intervalMs);
     timer.unref();
     this.timers.push(timer);
+  }
+
+  private runExclusive(job: string, run: () => Promise<void>): void {
+    if (this.busy.has(job)) return;
+    this.busy.add(job);
+    const done = run()
+      .catch((err: unknown) => this.logger.warn({ job, err: err instanceof Error ? err.message : err }, 'upkeep job failed'))
+      .finally(() => {
+        this.busy.delete(job);
+        this.running.delete(done);
+      });
+    this.running.add(done);
   }
 }

@@ -1,5 +1,6 @@
 import type { UserStatus } from '../protocol/status.js';
 import type { ClientConnection } from './client-connection.js';
+import { TokenBucket, type RateLimitSettings } from './rate-limiter.js';
 
 /** The chat state of one connection on this node. */
 export class Session {
@@ -12,11 +13,16 @@ export class Session {
   closed = false;
   /** Tail of this connection's work queue: messages are handled one at a time, in order. */
   pending: Promise<void> | undefined;
+  /** Tasks queued behind `pending`, bounded so a stalled backend cannot pile up work. */
+  queued = 0;
+  readonly rate: TokenBucket;
 
   constructor(
     readonly connection: ClientConnection,
     now: number,
+    rateLimit: RateLimitSettings,
   ) {
     this.lastActivity = now;
+    this.rate = new TokenBucket(rateLimit, now);
   }
 }

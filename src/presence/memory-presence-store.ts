@@ -1,5 +1,5 @@
 import type { UserStatus } from '../protocol/status.js';
-import type { ClaimRequest, PresenceEntry, PresenceStore } from './presence-store.js';
+import type { ClaimRequest, PresenceEntry, PresenceStore, ReapResult } from './presence-store.js';
 
 export interface LeaseSettings {
   /** How long a node and its users stay alive without a heartbeat. */
@@ -88,12 +88,14 @@ export class MemoryPresenceStore implements PresenceStore {
     return missing;
   }
 
-  async reapDeadNodes(): Promise<string[]> {
+  async reapDeadNodes(): Promise<ReapResult> {
     const now = this.registry.now();
     const departed: string[] = [];
+    let nodes = 0;
     for (const [nodeId, leaseUntil] of this.registry.nodeLeases) {
       if (leaseUntil >= now) continue;
       this.registry.nodeLeases.delete(nodeId);
+      nodes++;
       for (const name of this.registry.usersOf(nodeId)) {
         if (this.registry.users.get(name)?.entry.node !== nodeId) continue;
         this.registry.users.delete(name);
@@ -101,7 +103,7 @@ export class MemoryPresenceStore implements PresenceStore {
       }
       this.registry.nodeUsers.delete(nodeId);
     }
-    return departed;
+    return { nodes, users: departed };
   }
 
   async retire(): Promise<void> {

@@ -18,6 +18,13 @@ export interface ClaimRequest {
   readonly ip: string;
 }
 
+export interface ReapResult {
+  /** How many dead nodes this call claimed. */
+  readonly nodes: number;
+  /** Users those nodes held. */
+  readonly users: string[];
+}
+
 /**
  * Who is online, where and in which state, cluster-wide. One instance per
  * node; every method acts on behalf of that node. Failures to reach a shared
@@ -45,7 +52,7 @@ export interface PresenceStore {
    * wins per dead node) and removes their users. Returns the names removed,
    * so the caller can announce each departure exactly once.
    */
-  reapDeadNodes(): Promise<string[]>;
+  reapDeadNodes(): Promise<ReapResult>;
   /** Withdraws this node's lease (graceful shutdown, after its users left). */
   retire(): Promise<void>;
 }

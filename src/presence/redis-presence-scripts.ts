@@ -72,11 +72,11 @@ return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. now, 'LIMIT', 0, ARGV
 /**
  * KEYS: nodes, node, nodeUsers, users. ARGV: dead node, userKeyPrefix.
  * Claims a dead node for the caller: only the first caller finds it still
- * listed and expired. → the names it removed (empty when another node won).
+ * listed and expired. → the names it removed, or nil when another node won.
  */
 export const REAP = new LuaScript(`${NOW_MS}
 local lease = redis.call('ZSCORE', KEYS[1], ARGV[1])
-if not lease or tonumber(lease) >= now or redis.call('EXISTS', KEYS[2]) == 1 then return {} end
+if not lease or tonumber(lease) >= now or redis.call('EXISTS', KEYS[2]) == 1 then return false end
 redis.call('ZREM', KEYS[1], ARGV[1])
 local gone = {}
 for _, name in ipairs(redis.call('SMEMBERS', KEYS[3])) do

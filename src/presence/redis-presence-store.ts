@@ -3,7 +3,7 @@ import { isUserStatus, type UserStatus } from '../protocol/status.js';
 import { toBackendError } from '../redis/backend-error.js';
 import type { RedisKeys } from '../redis/keys.js';
 import type { LuaScript } from '../redis/lua-script.js';
-import type { ClaimRequest, PresenceEntry, PresenceStore } from './presence-store.js';
+import type { ClaimRequest, PresenceEntry, PresenceStore, ReapResult } from './presence-store.js';
 import * as scripts from './redis-presence-scripts.js';
 
 export interface RedisPresenceSettings {
@@ -75,19 +75,22 @@ export class RedisPresenceStore implements PresenceStore {
     return missing === 1;
   }
 
-  async reapDeadNodes(): Promise<string[]> {
+  async reapDeadNodes(): Promise<ReapResult> {
     const expired = (await this.run(scripts.EXPIRED_NODES, [this.keys.nodes], [this.settings.reapBatch ?? 16])) as string[];
     const departed: string[] = [];
+    let nodes = 0;
     for (const deadNode of expired) {
       if (deadNode === this.nodeId) continue;
       const names = (await this.run(
         scripts.REAP,
         [this.keys.nodes, this.keys.node(deadNode), this.keys.nodeUsers(deadNode), this.keys.users],
         [deadNode, this.keys.user('')],
-      )) as string[];
+      )) as string[] | null;
+      if (!names) continue;
+      nodes++;
       departed.push(...names);
     }
-    return departed;
+    return { nodes, users: departed };
   }
 
   async retire(): Promise<void> {

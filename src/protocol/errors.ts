@@ -16,6 +16,8 @@ export const ERROR_CATALOGUE = {
   UNKNOWN_TYPE: 'Tipo de mensaje desconocido',
   EMPTY_CONTENT: 'El mensaje no puede estar vacío',
   CONTENT_TOO_LONG: 'El mensaje es demasiado largo',
+  RATE_LIMITED: 'Demasiados mensajes, espera un momento',
+  NAME_NOT_ALLOWED: 'Tu credencial no permite ese nombre',
   BACKEND_UNAVAILABLE: 'Servicio no disponible, inténtalo de nuevo',
   INTERNAL_ERROR: 'Error interno del servidor',
 } as const satisfies Record<string, string>;

@@ -67,3 +67,11 @@ export class ServerMessages {
     return JSON.stringify({ type: 'error', sender: SERVER_SENDER, content: errorText(code, detail), timestamp: this.now(), code });
   }
 }
+
+const TYPE_START = '{"type":"'.length;
+
+/** The `type` of a frame built here, read without parsing it (for metrics). */
+export function frameType(frame: string): string {
+  const end = frame.indexOf('"', TYPE_START);
+  return end > TYPE_START ? frame.slice(TYPE_START, end) : 'unknown';
+}

@@ -6,29 +6,45 @@ export interface RedisConnectionOptions {
   /** Connection name shown by CLIENT LIST, handy when debugging a cluster. */
   readonly name: string;
   readonly logger: Logger;
+  /** Called each time the connection is ready again after having been lost. */
+  readonly onReconnect?: () => void;
 }
 
 /**
  * A Redis connection that never queues commands while disconnected: a node
  * answers its clients "unavailable" at once instead of piling up work, and
- * ioredis keeps reconnecting (and re-subscribing) in the background.
+ * ioredis keeps reconnecting (and re-subscribing) in the background, at
+ * most a second apart, so traffic resumes within a second of Redis
+ * answering again.
  */
-export function connectRedis({ url, name, logger }: RedisConnectionOptions): Redis {
+export function connectRedis({ url, name, logger, onReconnect }: RedisConnectionOptions): Redis {
   const options: RedisOptions = {
     connectionName: name,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
+    commandTimeout: 2000,
+    keepAlive: 5000,
     lazyConnect: true,
     retryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 5), 1000),
   };
   const redis = new Redis(url, options);
   let wasReady = false;
+  let lastError = '';
   redis.on('ready', () => {
     logger.info({ redis: name }, wasReady ? 'redis reconnected' : 'redis connected');
+    lastError = '';
+    if (wasReady) onReconnect?.();
     wasReady = true;
   });
-  redis.on('error', (err: Error) => logger.warn({ redis: name, err: err.message }, 'redis connection error'));
-  redis.on('end', () => logger.debug({ redis: name }, 'redis connection ended'));
+  redis.on('error', (err: Error) => {
+    // A Redis outage repeats the same error on every retry: log each kind once.
+    if (err.message === lastError) return;
+    lastError = err.message;
+    logger.warn({ redis: name, err: err.message }, 'redis connection error');
+  });
+  redis.on('close', () => {
+    if (wasReady) logger.debug({ redis: name }, 'redis connection closed');
+  });
   return redis;
 }
 

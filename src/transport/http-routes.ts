@@ -6,9 +6,16 @@ export interface Readiness {
   notReadyReasons(): string[];
 }
 
+/** The Prometheus exposition of the node's metrics. */
+export interface MetricsExposition {
+  readonly contentType: string;
+  render(): Promise<string>;
+}
+
 export interface HttpRouteOptions {
   readonly nodeId: string;
   readonly readiness: Readiness;
+  readonly metrics: MetricsExposition;
 }
 
 function json(res: HttpResponse, status: string, body: unknown): void {
@@ -18,12 +25,26 @@ function json(res: HttpResponse, status: string, body: unknown): void {
 }
 
 /** Health endpoints for load balancers and orchestrators, on the WebSocket port. */
-export function registerHttpRoutes(app: TemplatedApp, { nodeId, readiness }: HttpRouteOptions): void {
+export function registerHttpRoutes(app: TemplatedApp, { nodeId, readiness, metrics }: HttpRouteOptions): void {
   app.get('/healthz', (res) => json(res, '200 OK', { status: 'ok', node: nodeId, uws: uwsRuntime }));
   app.get('/readyz', (res) => {
     const reasons = readiness.notReadyReasons();
     if (reasons.length === 0) json(res, '200 OK', { status: 'ready', node: nodeId });
     else json(res, '503 Service Unavailable', { status: 'not ready', node: nodeId, reasons });
+  });
+  app.get('/metrics', (res) => {
+    let aborted = false;
+    res.onAborted(() => {
+      aborted = true;
+    });
+    metrics.render().then(
+      (body) => {
+        if (!aborted) res.cork(() => res.writeHeader('content-type', metrics.contentType).end(body));
+      },
+      () => {
+        if (!aborted) json(res, '500 Internal Server Error', { error: 'metrics unavailable' });
+      },
+    );
   });
   app.any('/*', (res, req) => {
     const isRoot = req.getMethod() === 'get' && (req.getUrl() === '/' || req.getUrl() === '/chat');

@@ -1,11 +1,14 @@
 import type { ClientConnection } from '../chat/client-connection.js';
 import { CLOSE_CODES, type CloseKind } from '../chat/close-codes.js';
 import type { Session } from '../chat/session.js';
+import type { Metrics } from '../metrics.js';
+import { frameType } from '../protocol/server-messages.js';
 import type { WebSocket } from './uws.js';
 
-/** What uWS keeps for each socket: filled at upgrade (ip) and at open (the rest). */
+/** What uWS keeps for each socket: filled at upgrade (ip, allowedName) and at open (the rest). */
 export interface SocketData {
   ip: string;
+  allowedName?: string;
   connection?: UwsConnection;
   session?: Session;
 }
@@ -16,11 +19,15 @@ const DROPPED = 2;
 /** A uWS socket seen through the chat layer's ClientConnection. */
 export class UwsConnection implements ClientConnection {
   private open = true;
+  /** The code this side closed with, when it did. */
+  closeCode: number | undefined;
 
   constructor(
     readonly id: number,
     readonly ip: string,
     readonly socket: WebSocket<SocketData>,
+    private readonly metrics: Metrics,
+    readonly allowedName?: string,
   ) {}
 
   get isOpen(): boolean {
@@ -29,13 +36,24 @@ export class UwsConnection implements ClientConnection {
 
   send(frame: string): void {
     if (!this.open) return;
-    if (this.socket.send(frame, false) === DROPPED) this.close('SLOW_CONSUMER');
+    const result = this.socket.send(frame, false);
+    if (result === DROPPED) {
+      this.close('SLOW_CONSUMER');
+      return;
+    }
+    this.metrics.messagesSent(frameType(frame));
+  }
+
+  /** Bytes queued for this client that it has not read yet. */
+  bufferedAmount(): number {
+    return this.open ? this.socket.getBufferedAmount() : 0;
   }
 
   close(kind: CloseKind): void {
     if (!this.open) return;
     this.open = false;
     const { code, reason } = CLOSE_CODES[kind];
+    this.closeCode = code;
     this.socket.end(code, reason);
   }
 

@@ -1,5 +1,7 @@
 import type { ClientConnection } from '../chat/client-connection.js';
 import type { LocalDelivery } from '../chat/local-delivery.js';
+import type { Metrics } from '../metrics.js';
+import { frameType } from '../protocol/server-messages.js';
 import type { TemplatedApp } from './uws.js';
 import { UwsConnection } from './uws-connection.js';
 
@@ -12,7 +14,10 @@ const ROOM_TOPIC = 'room';
 export class UwsLocalDelivery implements LocalDelivery {
   private readonly byName = new Map<string, UwsConnection>();
 
-  constructor(private readonly app: TemplatedApp) {}
+  constructor(
+    private readonly app: TemplatedApp,
+    private readonly metrics: Metrics,
+  ) {}
 
   get size(): number {
     return this.byName.size;
@@ -34,9 +39,15 @@ export class UwsLocalDelivery implements LocalDelivery {
 
   toAll(frame: string, except?: string): void {
     const excluded = except === undefined ? undefined : this.byName.get(except);
+    const receivers = this.app.numSubscribers(ROOM_TOPIC);
     // A socket's own publish reaches every subscriber but itself.
-    if (excluded?.isOpen) excluded.socket.publish(ROOM_TOPIC, frame, false);
-    else this.app.publish(ROOM_TOPIC, frame, false);
+    if (excluded?.isOpen) {
+      excluded.socket.publish(ROOM_TOPIC, frame, false);
+      this.metrics.messagesSent(frameType(frame), receivers - 1);
+    } else {
+      this.app.publish(ROOM_TOPIC, frame, false);
+      this.metrics.messagesSent(frameType(frame), receivers);
+    }
   }
 
   toUser(name: string, frame: string): boolean {

@@ -1,71 +1,109 @@
 import type { Logger } from 'pino';
 import type { ChatService } from '../chat/chat-service.js';
 import { trustedProxyList, type Config } from '../config.js';
+import type { Metrics } from '../metrics.js';
+import { tokenFromRequest, verifyToken } from './auth-token.js';
 import { resolveClientAddress } from './client-address.js';
+import { ConnectionLimits } from './connection-limits.js';
 import { registerHttpRoutes, type Readiness } from './http-routes.js';
 import { UwsConnection, type SocketData } from './uws-connection.js';
 import { UwsLocalDelivery } from './uws-local-delivery.js';
-import { uWS, type TemplatedApp, type us_listen_socket } from './uws.js';
+import { uWS, type HttpResponse, type TemplatedApp, type us_listen_socket } from './uws.js';
 
 export const SUBPROTOCOL = 'chat-protocol';
+const BACKPRESSURE_CHECK_MS = 250;
 
 export interface WebSocketServerOptions {
   readonly settings: Config['transport'];
+  readonly authSecret?: string;
   readonly nodeId: string;
   readonly readiness: Readiness;
+  readonly metrics: Metrics;
   readonly logger: Logger;
 }
 
 /**
- * The uWS side of a node: upgrades on any path, hands frames to the chat
- * service and reports closes. It knows nothing of chat rules.
+ * The uWS side of a node: upgrades on any path (with the admission checks
+ * of the configuration), hands frames to the chat service and reports
+ * closes. It knows nothing of chat rules.
  */
 export class WebSocketServer {
   readonly app: TemplatedApp = uWS.App();
-  readonly delivery = new UwsLocalDelivery(this.app);
+  readonly delivery: UwsLocalDelivery;
+  readonly limits: ConnectionLimits;
   private listenSocket: us_listen_socket | undefined;
   private chat: ChatService | undefined;
   private nextConnectionId = 1;
   private accepting = true;
+  private readonly open = new Set<UwsConnection>();
+  private backpressureTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: WebSocketServerOptions) {
-    registerHttpRoutes(this.app, { nodeId: options.nodeId, readiness: options.readiness });
+    this.delivery = new UwsLocalDelivery(this.app, options.metrics);
+    this.limits = new ConnectionLimits(options.settings);
+    registerHttpRoutes(this.app, { nodeId: options.nodeId, readiness: options.readiness, metrics: options.metrics });
   }
 
   /** Wires the chat service in; the service needs `delivery` first, hence two steps. */
   attach(chat: ChatService): void {
     this.chat = chat;
-    const { settings, logger } = this.options;
+    const { settings, logger, metrics, authSecret } = this.options;
     const trusted = trustedProxyList(settings.trustedProxies);
+    const allowedOrigins = new Set(settings.allowedOrigins);
     const textDecoder = new TextDecoder();
+
+    const refuse = (res: HttpResponse, status: string, reason: string): void => {
+      metrics.upgradeRejected(reason);
+      res.cork(() => res.writeStatus(status).writeHeader('content-type', 'text/plain').end(`${reason}\n`));
+    };
 
     this.app.ws<SocketData>('/*', {
       compression: uWS.DISABLED,
       maxPayloadLength: hardPayloadCeiling(settings.maxPayloadBytes),
       idleTimeout: settings.keepAliveSeconds,
       sendPingsAutomatically: settings.keepAliveSeconds > 0,
-      maxBackpressure: settings.maxBackpressureBytes,
-      closeOnBackpressureLimit: 1,
+      // Slow readers are closed with 1013 by checkBackpressure once past the
+      // configured limit. Until then uWS buffers up to twice that and skips
+      // the socket beyond, which bounds memory during a burst; it is not told
+      // to cut the socket itself, as it would do so without a close code.
+      maxBackpressure: settings.maxBackpressureBytes * 2,
+      closeOnBackpressureLimit: 0,
 
       upgrade: (res, req, context) => {
+        // Everything from `req` must be read before the first return or await.
         const key = req.getHeader('sec-websocket-key');
         const offered = req.getHeader('sec-websocket-protocol');
         const extensions = req.getHeader('sec-websocket-extensions');
         const forwardedFor = req.getHeader('x-forwarded-for');
-        if (!this.accepting) {
-          res.cork(() => res.writeStatus('503 Service Unavailable').end('shutting down'));
-          return;
+        const origin = req.getHeader('origin');
+        const token = authSecret ? tokenFromRequest(req.getHeader('authorization'), req.getQuery('token') ?? '') : undefined;
+        if (!this.accepting) return refuse(res, '503 Service Unavailable', 'shutting_down');
+        if (origin && allowedOrigins.size > 0 && !allowedOrigins.has(origin)) return refuse(res, '403 Forbidden', 'origin');
+        let allowedName: string | undefined;
+        if (authSecret) {
+          const check = token ? verifyToken(token, authSecret) : ({ ok: false, reason: 'no token' } as const);
+          if (!check.ok) {
+            logger.info({ reason: check.reason }, 'upgrade refused: bad credential');
+            return refuse(res, '401 Unauthorized', 'unauthorized');
+          }
+          allowedName = check.subject;
         }
         const peer = textDecoder.decode(res.getRemoteAddressAsText());
         const ip = resolveClientAddress(peer, forwardedFor, trusted);
+        const admission = this.limits.admit(ip);
+        if (admission === 'node_full') return refuse(res, '503 Service Unavailable', admission);
+        if (admission === 'ip_full') return refuse(res, '429 Too Many Requests', admission);
         const protocol = offersProtocol(offered, SUBPROTOCOL) ? SUBPROTOCOL : '';
-        res.cork(() => res.upgrade<SocketData>({ ip }, key, protocol, extensions, context));
+        const data: SocketData = allowedName === undefined ? { ip } : { ip, allowedName };
+        res.cork(() => res.upgrade<SocketData>(data, key, protocol, extensions, context));
       },
 
       open: (ws) => {
         const data = ws.getUserData();
-        const connection = new UwsConnection(this.nextConnectionId++, data.ip, ws);
+        const connection = new UwsConnection(this.nextConnectionId++, data.ip, ws, metrics, data.allowedName);
         data.connection = connection;
+        this.open.add(connection);
+        this.limits.opened(data.ip);
         data.session = chat.open(connection);
         logger.debug({ connId: connection.id, ip: data.ip }, 'connection opened');
       },
@@ -77,12 +115,35 @@ export class WebSocketServer {
       },
 
       close: (ws, code) => {
-        const { connection, session } = ws.getUserData();
-        connection?.markClosed();
-        logger.debug({ connId: connection?.id, user: session?.name, code }, 'connection closed');
+        const data = ws.getUserData();
+        const { connection, session } = data;
+        if (!connection) return;
+        connection.markClosed();
+        this.open.delete(connection);
+        this.limits.closed(data.ip);
+        metrics.connectionClosed(connection.closeCode ?? code);
+        logger.debug({ connId: connection.id, user: session?.name, code }, 'connection closed');
         if (session) void chat.closed(session);
       },
     });
+    this.backpressureTimer = setInterval(() => this.checkBackpressure(), BACKPRESSURE_CHECK_MS);
+    this.backpressureTimer.unref();
+  }
+
+  /** Open WebSocket connections. */
+  get connectionCount(): number {
+    return this.open.size;
+  }
+
+  /** Closes clients whose unread output passed the limit: they do not keep up, and must not hold memory. */
+  private checkBackpressure(): void {
+    const limit = this.options.settings.maxBackpressureBytes;
+    for (const connection of this.open) {
+      if (connection.bufferedAmount() > limit) {
+        this.options.logger.info({ connId: connection.id, buffered: connection.bufferedAmount() }, 'closing a client too slow to read');
+        connection.close('SLOW_CONSUMER');
+      }
+    }
   }
 
   /** Listens on host:port (0 picks a free port) and resolves with the port. */
@@ -103,6 +164,7 @@ export class WebSocketServer {
   /** Stops accepting connections; open ones are left to the caller to close. */
   stopListening(): void {
     this.accepting = false;
+    clearInterval(this.backpressureTimer);
     if (this.listenSocket) uWS.us_listen_socket_close(this.listenSocket);
     this.listenSocket = undefined;
   }

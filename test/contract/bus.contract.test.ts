@@ -5,10 +5,13 @@ import type { Bus } from '../../src/bus/bus.js';
 import type { Envelope } from '../../src/bus/envelope.js';
 import { MemoryBus, MemoryBusHub } from '../../src/bus/memory-bus.js';
 import { RedisBus } from '../../src/bus/redis-bus.js';
+import { Metrics } from '../../src/metrics.js';
 import { RedisKeys } from '../../src/redis/keys.js';
 import { uniquePrefix } from '../support/redis-server.js';
 
 const silent = pino({ level: 'silent' });
+const metrics = new Metrics({ connections: () => 0, registeredUsers: () => 0 });
+const probe = { probeIntervalMs: 200 };
 
 interface BusWorld {
   busFor(nodeId: string): Bus;
@@ -36,7 +39,7 @@ const worlds: [string, () => BusWorld][] = [
       };
       const publisher = connect();
       return {
-        busFor: (nodeId) => new RedisBus(nodeId, publisher, connect(), keys, silent),
+        busFor: (nodeId) => new RedisBus(nodeId, publisher, connect(), keys, probe, metrics, silent),
         close: async () => connections.forEach((c) => c.disconnect()),
       };
     },
@@ -107,7 +110,7 @@ describe('RedisBus', () => {
     const publisher = new Redis(url);
     const subscriber = new Redis(url);
     try {
-      const bus = new RedisBus('n1', publisher, subscriber, keys, silent);
+      const bus = new RedisBus('n1', publisher, subscriber, keys, probe, metrics, silent);
       const inbox = collector();
       await bus.subscribe(inbox.handler);
       const junk = [

@@ -22,7 +22,12 @@ describe.each(backends)('the protocol on one node (%s backend)', (_backend, back
   };
 
   beforeEach(async () => {
-    node = await startInProcessNode({ ...backendEnv(), CHARLA_IDLE_TIMEOUT_MS: '1000', CHARLA_MAX_PAYLOAD_BYTES: '4096' });
+    node = await startInProcessNode({
+      ...backendEnv(),
+      CHARLA_IDLE_TIMEOUT_MS: '1000',
+      CHARLA_MAX_PAYLOAD_BYTES: '4096',
+      CHARLA_RATE_LIMIT_BURST: '100',
+    });
   });
   afterEach(async () => {
     await Promise.all(clients.splice(0).map((c) => c.terminate()));

@@ -101,7 +101,7 @@ function external(url: string): TestRedis {
   return { url, kind: 'external', controllable: false, stop: async () => undefined, start: refuse };
 }
 
-async function waitUntilAnswering(url: string, timeoutMs = 5000): Promise<void> {
+export async function waitUntilAnswering(url: string, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
@@ -117,4 +117,9 @@ async function waitUntilAnswering(url: string, timeoutMs = 5000): Promise<void> 
       probe.disconnect();
     }
   }
+}
+
+/** A Redis of the test's own that it may stop and start: the `redis-server` binary. */
+export async function provisionControllableRedis(): Promise<TestRedis | undefined> {
+  return hasRedisServerBinary() ? startBinary() : undefined;
 }

@@ -14,6 +14,8 @@ export interface ServerFrame {
 export interface ConnectOptions {
   protocols?: string | string[];
   headers?: Record<string, string>;
+  /** Local address to connect from (any of 127.0.0.0/8 works on loopback). */
+  localAddress?: string;
 }
 
 export interface CloseEvent {
@@ -48,7 +50,10 @@ export class TestClient {
   }
 
   static connect(url: string, options: ConnectOptions = {}): Promise<TestClient> {
-    const socket = new WebSocket(url, options.protocols, { headers: options.headers });
+    const socket = new WebSocket(url, options.protocols, {
+      ...(options.headers ? { headers: options.headers } : {}),
+      ...(options.localAddress ? { localAddress: options.localAddress } : {}),
+    });
     const client = new TestClient(socket);
     return new Promise((resolve, reject) => {
       socket.once('open', () => resolve(client));

@@ -3,6 +3,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import type { Bus } from '../../src/bus/bus.js';
 import { MemoryBus } from '../../src/bus/memory-bus.js';
 import { ChatService } from '../../src/chat/chat-service.js';
+import { Metrics } from '../../src/metrics.js';
 import { MemoryPresenceRegistry, MemoryPresenceStore } from '../../src/presence/memory-presence-store.js';
 import { BackendUnavailableError } from '../../src/protocol/errors.js';
 import { ServerMessages } from '../../src/protocol/server-messages.js';
@@ -37,7 +38,8 @@ describe('ChatService', () => {
       bus,
       local: new FakeLocalDelivery(),
       messages: new ServerMessages(() => new Date(clock)),
-      settings: { idleTimeoutMs: IDLE_MS, maxContentLength: 100 },
+      settings: { idleTimeoutMs: IDLE_MS, maxContentLength: 100, rateLimitPerSecond: 0, rateLimitBurst: 1 },
+      metrics: new Metrics({ connections: () => 0, registeredUsers: () => 0 }),
       logger: pino({ level: 'silent' }),
       now: () => clock,
     });

@@ -1,0 +1,114 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+export interface MetricsSources {
+  connections(): number;
+  registeredUsers(): number;
+}
+
+/**
+ * The node's Prometheus metrics, in a registry of its own (several nodes can
+ * share a process in tests). Components report through these methods and
+ * never touch prom-client.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+  private readonly messagesIn: Counter<'type'>;
+  private readonly messagesOut: Counter<'type'>;
+  private readonly errors: Counter<'code'>;
+  private readonly closes: Counter<'code'>;
+  private readonly publishSeconds: Histogram;
+  private readonly pubsubRoundTripSeconds: Histogram;
+  private readonly reconnects: Counter<'connection'>;
+  private readonly busDropped: Counter<'reason'>;
+  private readonly reapedNodes: Counter;
+  private readonly rejectedUpgrades: Counter<'reason'>;
+
+  constructor(sources: MetricsSources) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 20 });
+    new Gauge({
+      name: 'charla_connections',
+      help: 'Open WebSocket connections on this node',
+      registers,
+      collect() {
+        this.set(sources.connections());
+      },
+    });
+    new Gauge({
+      name: 'charla_registered_users',
+      help: 'Registered users on this node',
+      registers,
+      collect() {
+        this.set(sources.registeredUsers());
+      },
+    });
+    this.messagesIn = new Counter({ name: 'charla_messages_in_total', help: 'Client frames received, by message type', labelNames: ['type'], registers });
+    this.messagesOut = new Counter({ name: 'charla_messages_out_total', help: 'Frames sent to clients, by message type', labelNames: ['type'], registers });
+    this.errors = new Counter({ name: 'charla_errors_total', help: 'Error frames sent, by code', labelNames: ['code'], registers });
+    this.closes = new Counter({ name: 'charla_closes_total', help: 'Closed connections, by close code', labelNames: ['code'], registers });
+    this.publishSeconds = new Histogram({
+      name: 'charla_redis_publish_seconds',
+      help: 'Time to publish one envelope to Redis',
+      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25, 1],
+      registers,
+    });
+    this.pubsubRoundTripSeconds = new Histogram({
+      name: 'charla_redis_pubsub_roundtrip_seconds',
+      help: 'Publish-to-receive time of the subscriber self-probe',
+      buckets: [0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25, 1],
+      registers,
+    });
+    this.reconnects = new Counter({ name: 'charla_redis_reconnects_total', help: 'Redis reconnections', labelNames: ['connection'], registers });
+    this.busDropped = new Counter({ name: 'charla_bus_dropped_total', help: 'Pub/sub messages dropped, by reason', labelNames: ['reason'], registers });
+    this.reapedNodes = new Counter({ name: 'charla_reaped_nodes_total', help: 'Dead nodes reaped by this node', registers });
+    this.rejectedUpgrades = new Counter({ name: 'charla_rejected_upgrades_total', help: 'WebSocket upgrades refused, by reason', labelNames: ['reason'], registers });
+  }
+
+  messageIn(type: string): void {
+    this.messagesIn.inc({ type });
+  }
+
+  messagesSent(type: string, count = 1): void {
+    if (count > 0) this.messagesOut.inc({ type }, count);
+  }
+
+  errorSent(code: string): void {
+    this.errors.inc({ code });
+  }
+
+  connectionClosed(code: number): void {
+    this.closes.inc({ code: String(code) });
+  }
+
+  published(seconds: number): void {
+    this.publishSeconds.observe(seconds);
+  }
+
+  pubsubRoundTrip(seconds: number): void {
+    this.pubsubRoundTripSeconds.observe(seconds);
+  }
+
+  redisReconnected(connection: string): void {
+    this.reconnects.inc({ connection });
+  }
+
+  busMessageDropped(reason: string): void {
+    this.busDropped.inc({ reason });
+  }
+
+  nodesReaped(count: number): void {
+    if (count > 0) this.reapedNodes.inc(count);
+  }
+
+  upgradeRejected(reason: string): void {
+    this.rejectedUpgrades.inc({ reason });
+  }
+
+  render(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}

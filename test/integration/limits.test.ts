@@ -1,0 +1,109 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { startInProcessNode, type NodeEnv } from '../support/nodes.js';
+import { TestClient } from '../support/test-client.js';
+
+type Node = Awaited<ReturnType<typeof startInProcessNode>>;
+
+describe('limits', () => {
+  let node: Node | undefined;
+  const clients: TestClient[] = [];
+  const start = async (env: NodeEnv) => {
+    node = await startInProcessNode(env);
+    return node;
+  };
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.terminate()));
+    await node?.stop();
+    node = undefined;
+  });
+  const register = async (name: string, options?: Parameters<typeof TestClient.register>[2]) => {
+    const client = await TestClient.register(node!.url, name, options);
+    clients.push(client);
+    return client;
+  };
+
+  it('answers RATE_LIMITED past the budget, then closes with 1008 a client that keeps going', async () => {
+    await start({ CHARLA_RATE_LIMIT_PER_SECOND: '5', CHARLA_RATE_LIMIT_BURST: '10' });
+    const ana = await register('ana'); // the register frame took one token
+    const luis = await register('luis');
+    for (let i = 0; i < 12; i++) ana.send({ type: 'broadcast', content: `m${i}` });
+    const outcomes = [];
+    for (let i = 0; i < 12; i++) outcomes.push(await ana.nextMatching((f) => f.type === 'broadcast' || f.type === 'error'));
+    expect(outcomes.filter((f) => f.type === 'broadcast')).toHaveLength(9);
+    expect(outcomes.filter((f) => f.type === 'error').map((f) => f.code)).toEqual(['RATE_LIMITED', 'RATE_LIMITED', 'RATE_LIMITED']);
+    // Within budget again after a pause, the connection is still usable.
+    await new Promise((r) => setTimeout(r, 450));
+    ana.send({ type: 'broadcast', content: 'tras la pausa' });
+    expect((await ana.next('broadcast')).content).toBe('tras la pausa');
+    // Far past the budget: closed with 1008, and the others hear of it once.
+    for (let i = 0; i < 40; i++) ana.send({ type: 'list_users' });
+    expect((await ana.closed).code).toBe(1008);
+    expect((await luis.next('user_disconnected')).content).toBe('ana ha salido');
+  });
+
+  it('refuses connections over the node limit with 503 and over the per-address limit with 429', async () => {
+    await start({ CHARLA_MAX_CONNECTIONS: '3', CHARLA_MAX_CONNECTIONS_PER_IP: '2' });
+    const url = node!.url;
+    clients.push(await TestClient.connect(url), await TestClient.connect(url));
+    await expect(TestClient.connect(url)).rejects.toThrow(/HTTP 429/);
+    clients.push(await TestClient.connect(url, { localAddress: '127.0.0.2' }));
+    await expect(TestClient.connect(url, { localAddress: '127.0.0.3' })).rejects.toThrow(/HTTP 503/);
+    await clients.pop()!.close();
+    await new Promise((r) => setTimeout(r, 50));
+    clients.push(await TestClient.connect(url, { localAddress: '127.0.0.3' }));
+  });
+
+  it('closes a client that stops reading once its buffered output passes the limit; the others carry on', async () => {
+    await start({ CHARLA_MAX_BACKPRESSURE_BYTES: '65536', CHARLA_RATE_LIMIT_PER_SECOND: '0' });
+    const sleeper = await register('dormilon');
+    const ana = await register('ana');
+    const luis = await register('luis');
+    // Stop reading: the kernel buffers fill, then the node's buffer for this socket.
+    (sleeper.socket as unknown as { _socket: { pause(): void } })._socket.pause();
+    const payload = 'x'.repeat(1900);
+    const total = 3000;
+    for (let i = 0; i < total; i++) ana.send({ type: 'broadcast', content: `${i}:${payload}` });
+    let received = 0;
+    while (received < total) {
+      await luis.next('broadcast', 10_000);
+      received++;
+    }
+    expect((await luis.next('user_disconnected', 10_000)).content).toBe('dormilon ha salido');
+    const closes = await fetch(`http://127.0.0.1:${node!.port}/metrics`).then((r) => r.text());
+    expect(closes).toMatch(/charla_closes_total\{code="1013"\} 1/);
+    expect(node!.stats().sessions).toBe(2);
+  });
+
+  it('leaves no per-connection state behind, whatever way connections end', async () => {
+    await start({ CHARLA_RATE_LIMIT_PER_SECOND: '5', CHARLA_RATE_LIMIT_BURST: '5', CHARLA_MAX_PAYLOAD_BYTES: '1024' });
+    const url = node!.url;
+    for (let round = 0; round < 5; round++) {
+      const polite = await TestClient.register(url, `polite${round}`);
+      polite.send({ type: 'disconnect' });
+      await polite.closed;
+      const abrupt = await TestClient.register(url, `abrupt${round}`);
+      await abrupt.terminate();
+      const closing = await TestClient.register(url, `closing${round}`);
+      await closing.close();
+      const oversized = await TestClient.register(url, `big${round}`);
+      oversized.sendRaw('x'.repeat(2000));
+      await oversized.closed;
+      const flooder = await TestClient.register(url, `flood${round}`);
+      for (let i = 0; i < 30; i++) flooder.send({ type: 'list_users' });
+      await flooder.closed;
+      const anonymous = await TestClient.connect(url);
+      await anonymous.terminate();
+      const raw = new WebSocket(url);
+      await new Promise((r) => raw.once('open', r));
+      raw.send(JSON.stringify({ type: 'register', sender: `half${round}` }));
+      raw.terminate();
+    }
+    const deadline = Date.now() + 3000;
+    while (node!.stats().sessions > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(node!.stats()).toEqual({ sessions: 0, attachedUsers: 0, countedConnections: 0, countedAddresses: 0, unfinishedDepartures: 0 });
+    const watcher = await register('watcher');
+    watcher.send({ type: 'list_users' });
+    expect((await watcher.next('list_users_response')).content).toEqual(['watcher']);
+  });
+});
