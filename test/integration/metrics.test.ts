@@ -1,0 +1,56 @@
+import { afterEach, describe, expect, inject, it } from 'vitest';
+import { uniquePrefix } from '../support/redis-server.js';
+import { startInProcessNode } from '../support/nodes.js';
+import { TestClient } from '../support/test-client.js';
+
+type Node = Awaited<ReturnType<typeof startInProcessNode>>;
+
+const metricValue = (body: string, series: string): number | undefined => {
+  const line = body.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+};
+
+describe('/metrics', () => {
+  let node: Node;
+  const clients: TestClient[] = [];
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.terminate()));
+    await node.stop();
+  });
+
+  it('exposes connections, users, traffic, errors, closes, Redis latency and event-loop lag in Prometheus format', async () => {
+    node = await startInProcessNode({ REDIS_URL: inject('redisUrl'), CHARLA_KEY_PREFIX: uniquePrefix('metrics'), CHARLA_REDIS_PROBE_MS: '100' });
+    const ana = await TestClient.register(node.url, 'ana');
+    const luis = await TestClient.register(node.url, 'luis');
+    const anonymous = await TestClient.connect(node.url);
+    clients.push(ana, luis, anonymous);
+    ana.send({ type: 'broadcast', content: 'hola' });
+    await luis.next('broadcast');
+    await ana.next('broadcast');
+    ana.send({ type: 'private', target: 'nadie', content: 'x' });
+    await ana.nextError();
+    anonymous.sendRaw('basura');
+    await anonymous.nextError();
+    await anonymous.close();
+    await new Promise((r) => setTimeout(r, 350));
+
+    const response = await fetch(`http://127.0.0.1:${node.port}/metrics`);
+    expect(response.headers.get('content-type')).toMatch(/text\/plain/);
+    const body = await response.text();
+    expect(metricValue(body, 'charla_connections')).toBe(2);
+    expect(metricValue(body, 'charla_registered_users')).toBe(2);
+    expect(metricValue(body, 'charla_messages_in_total{type="register"}')).toBe(2);
+    expect(metricValue(body, 'charla_messages_in_total{type="broadcast"}')).toBe(1);
+    expect(metricValue(body, 'charla_messages_in_total{type="invalid"}')).toBe(1);
+    expect(metricValue(body, 'charla_messages_out_total{type="broadcast"}')).toBe(2);
+    expect(metricValue(body, 'charla_messages_out_total{type="register_success"}')).toBe(2);
+    expect(metricValue(body, 'charla_errors_total{code="USER_NOT_FOUND"}')).toBe(1);
+    expect(metricValue(body, 'charla_errors_total{code="INVALID_JSON"}')).toBe(1);
+    expect(metricValue(body, 'charla_closes_total{code="1000"}')).toBe(1);
+    expect(metricValue(body, 'charla_redis_publish_seconds_count')).toBeGreaterThanOrEqual(2);
+    expect(metricValue(body, 'charla_redis_pubsub_roundtrip_seconds_count')).toBeGreaterThanOrEqual(1);
+    for (const name of ['charla_redis_reconnects_total', 'charla_bus_dropped_total', 'charla_reaped_nodes_total', 'nodejs_eventloop_lag_seconds']) {
+      expect(body).toContain(`# TYPE ${name}`);
+    }
+  });
+});

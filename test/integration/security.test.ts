@@ -1,0 +1,109 @@
+import { Writable } from 'node:stream';
+import { afterEach, describe, expect, inject, it } from 'vitest';
+import { startNode, type CharlaNode } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import { signToken } from '../../src/transport/auth-token.js';
+import { nodeEnv, startInProcessNode, type NodeEnv } from '../support/nodes.js';
+import { uniquePrefix } from '../support/redis-server.js';
+import { TestClient } from '../support/test-client.js';
+
+const SECRET = 'correct horse battery staple';
+
+describe('security', () => {
+  let node: CharlaNode | undefined;
+  const clients: TestClient[] = [];
+  const url = () => `ws://127.0.0.1:${node!.port}/chat`;
+  const start = async (env: NodeEnv) => {
+    node = await startInProcessNode(env);
+  };
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.terminate()));
+    await node?.stop();
+    node = undefined;
+  });
+
+  describe('with a shared secret configured, upgrades need a signed token', () => {
+    const inAnHour = () => Math.floor(Date.now() / 1000) + 3600;
+
+    it('refuses a missing, forged, expired or unsigned token with 401', async () => {
+      await start({ CHARLA_AUTH_SECRET: SECRET });
+      const forged = signToken({ sub: 'ana', exp: inAnHour() }, 'another secret entirely');
+      const expired = signToken({ sub: 'ana', exp: Math.floor(Date.now() / 1000) - 3600 }, SECRET);
+      const header = Buffer.from('{"alg":"none"}').toString('base64url');
+      const unsigned = `${header}.${Buffer.from('{"sub":"ana"}').toString('base64url')}.`;
+      await expect(TestClient.connect(url())).rejects.toThrow(/HTTP 401/);
+      for (const token of [forged, expired, unsigned, 'not-a-jwt']) {
+        await expect(TestClient.connect(`${url()}?token=${encodeURIComponent(token)}`)).rejects.toThrow(/HTTP 401/);
+      }
+    });
+
+    it('accepts a valid token in the query or the Authorization header, for its subject only', async () => {
+      await start({ CHARLA_AUTH_SECRET: SECRET });
+      const token = signToken({ sub: 'ana', exp: inAnHour() }, SECRET);
+      const viaQuery = await TestClient.connect(`${url()}?token=${token}`);
+      clients.push(viaQuery);
+      viaQuery.send({ type: 'register', sender: 'luis' });
+      expect((await viaQuery.nextError()).code).toBe('NAME_NOT_ALLOWED');
+      viaQuery.send({ type: 'register', sender: 'ana' });
+      await viaQuery.next('register_success');
+
+      const luisToken = signToken({ sub: 'luis', exp: inAnHour() }, SECRET);
+      const viaHeader = await TestClient.connect(url(), { headers: { Authorization: `Bearer ${luisToken}` } });
+      clients.push(viaHeader);
+      viaHeader.send({ type: 'register', sender: 'luis' });
+      expect((await viaHeader.next('register_success')).userList).toEqual(['ana', 'luis']);
+    });
+  });
+
+  it('refuses browsers from origins not on the allowed list with 403, and lets other clients in', async () => {
+    await start({ CHARLA_ALLOWED_ORIGINS: 'https://chat.example.com' });
+    await expect(TestClient.connect(url(), { headers: { Origin: 'https://evil.example.net' } })).rejects.toThrow(/HTTP 403/);
+    clients.push(await TestClient.connect(url(), { headers: { Origin: 'https://chat.example.com' } }));
+    clients.push(await TestClient.connect(url()));
+  });
+
+  it('believes X-Forwarded-For only from a configured trusted proxy', async () => {
+    const forwarded = { headers: { 'X-Forwarded-For': '198.51.100.7' } };
+    await start({});
+    const direct = await TestClient.register(url(), 'ana', forwarded);
+    clients.push(direct);
+    direct.send({ type: 'user_info', target: 'ana' });
+    expect((await direct.next('user_info_response')).content).toMatchObject({ ip: '127.0.0.1' });
+    await direct.terminate();
+    await node!.stop();
+
+    await start({ CHARLA_TRUSTED_PROXIES: '127.0.0.1' });
+    const proxied = await TestClient.register(url(), 'ana', forwarded);
+    clients.push(proxied);
+    proxied.send({ type: 'user_info', target: 'ana' });
+    expect((await proxied.next('user_info_response')).content).toMatchObject({ ip: '198.51.100.7' });
+  });
+
+  it('keeps secrets out of the logs', async () => {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(chunk.toString());
+        done();
+      },
+    });
+    const config = loadConfig(
+      nodeEnv({ LOG_LEVEL: 'debug', CHARLA_AUTH_SECRET: SECRET, REDIS_URL: inject('redisUrl'), CHARLA_KEY_PREFIX: uniquePrefix('sec') }),
+    );
+    const logger = createLogger({ level: 'debug', nodeId: config.nodeId, destination: sink });
+    node = await startNode({ config, logger });
+    const token = signToken({ sub: 'ana' }, SECRET);
+    await expect(TestClient.connect(`${url()}?token=${token}x`)).rejects.toThrow(/401/);
+    const client = await TestClient.connect(url(), { headers: { Authorization: `Bearer ${token}` } });
+    clients.push(client);
+    client.send({ type: 'register', sender: 'ana' });
+    await client.next('register_success');
+    // Whatever a future log line carries, credential fields are censored.
+    logger.warn({ token, password: 'hunter2', redisUrl: 'redis://:hunter2@redis:6379', headers: { authorization: `Bearer ${token}` } }, 'probe');
+    const log = lines.join('');
+    expect(log).toContain('charla node listening');
+    expect(log).toContain('[redacted]');
+    for (const secret of [SECRET, token, 'hunter2']) expect(log).not.toContain(secret);
+  });
+});
