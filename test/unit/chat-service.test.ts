@@ -141,6 +141,28 @@ describe('ChatService', () => {
     expect(contents).toEqual(['p0', 'b0', 'p1', 'b1', 'p2', 'b2', 'p3', 'b3', 'p4', 'b4']);
   });
 
+  it('claims its users again when the cluster lost the node, and closes one whose name was taken', async () => {
+    const ana = await join('ana');
+    const luis = await join('luis');
+    // Another node reaped this one while it stalled, and someone took "ana" meanwhile.
+    const registry = (presence as unknown as { registry: MemoryPresenceRegistry }).registry;
+    registry.nodeLeases.set('n1', clock - 1);
+    const other = new MemoryPresenceStore('n2', { leaseMs: 10 * IDLE_MS }, registry);
+    await other.heartbeat();
+    expect((await other.reapDeadNodes()).users.sort()).toEqual(['ana', 'luis']);
+    await other.claim({ name: 'ana', ip: '198.51.100.1' });
+
+    expect(await presence.heartbeat()).toBe(true);
+    await chat.reassertPresence();
+    expect(ana.connection.closedWith).toBe('NAME_LOST');
+    expect(await presence.get('luis')).toMatchObject({ node: 'n1' });
+    expect((await presence.get('ana'))?.node).toBe('n2');
+    expect(chat.registeredNames()).toEqual(['luis']);
+    await chat.closed(ana.session);
+    // ana's session left without announcing: the reaper already did, and "ana" now belongs to someone else.
+    expect(luis.connection.ofType('user_disconnected')).toEqual([]);
+  });
+
   it('forgets every closed connection', async () => {
     const sessions = await Promise.all(['a', 'b', 'c'].map((n) => join(n)));
     const anonymous = chat.open(new FakeConnection());
