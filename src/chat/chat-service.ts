@@ -101,7 +101,7 @@ export class ChatService {
     session.lastActivity = now;
     const rate = session.rate.take(now);
     if (rate === 'disconnect') {
-      this.logger.info({ connId: session.connection.id, user: session.name }, 'closing a client that ignores rate limiting');
+      this.logFor(session).info('closing a client that ignores rate limiting');
       session.connection.close('RATE_LIMIT_EXCEEDED');
       return;
     }
@@ -167,7 +167,7 @@ export class ChatService {
       if (!name || session.closed) continue;
       const claimed = await this.presence.claim({ name, ip: session.connection.ip });
       if (!claimed) {
-        this.logger.warn({ user: name }, 'name taken by another connection while this node was lost; disconnecting');
+        this.logFor(session).warn('name taken by another connection while this node was lost; disconnecting');
         session.name = undefined;
         this.local.detach(name);
         session.connection.close('NAME_LOST');
@@ -374,12 +374,21 @@ export class ChatService {
     if (err instanceof ChatError) {
       this.sendError(session, err.code, err.detail);
     } else if (err instanceof BackendUnavailableError) {
-      this.logger.warn({ connId: session.connection.id, user: session.name, err: err.message }, 'backend unavailable');
+      this.logFor(session).warn({ err: err.message }, 'backend unavailable');
       this.sendError(session, 'BACKEND_UNAVAILABLE');
     } else {
-      this.logger.error({ connId: session.connection.id, user: session.name, err }, 'unexpected error handling a message');
+      this.logFor(session).error({ err }, 'unexpected error handling a message');
       this.sendError(session, 'INTERNAL_ERROR');
     }
+  }
+
+  /** A child logger bound to the connection and its user, made only when something is logged. */
+  private logFor(session: Session): Logger {
+    if (!session.log || session.log.user !== session.name) {
+      const bindings = session.name ? { connId: session.connection.id, user: session.name } : { connId: session.connection.id };
+      session.log = { user: session.name, logger: this.logger.child(bindings) };
+    }
+    return session.log.logger;
   }
 
   private sendError(session: Session, code: ErrorCode, detail?: string): void {

@@ -1,3 +1,4 @@
+import type { Logger } from 'pino';
 import type { UserStatus } from '../protocol/status.js';
 import type { ClientConnection } from './client-connection.js';
 import { TokenBucket, type RateLimitSettings } from './rate-limiter.js';
@@ -16,6 +17,8 @@ export class Session {
   /** Tasks queued behind `pending`, bounded so a stalled backend cannot pile up work. */
   queued = 0;
   readonly rate: TokenBucket;
+  /** This connection's child logger, made on first use and remade when the name changes. */
+  log: { readonly user: string | undefined; readonly logger: Logger } | undefined;
 
   constructor(
     readonly connection: ClientConnection,

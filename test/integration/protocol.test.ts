@@ -110,11 +110,14 @@ describe.each(backends)('the protocol on one node (%s backend)', (_backend, back
       await client.next('register_success');
     });
 
-    it('frees the name when its user leaves', async () => {
+    it('frees the name once its user has left', async () => {
+      const observer = await connect('observer');
       const ana = await connect('ana');
       await ana.close();
-      const again = await connect('ana');
-      expect(again).toBeDefined();
+      await observer.next('user_disconnected');
+      const again = await connect();
+      again.send({ type: 'register', sender: 'ana' });
+      expect((await again.next('register_success')).userList).toEqual(['ana', 'observer']);
     });
   });
 
