@@ -7,7 +7,7 @@ import type { Config } from './config.js';
 import { Metrics } from './metrics.js';
 import { MemoryPresenceRegistry, MemoryPresenceStore } from './presence/memory-presence-store.js';
 import { ServerMessages } from './protocol/server-messages.js';
-import { connectRedisBackend } from './redis/redis-backend.js';
+import { createRedisBackend } from './redis/redis-backend.js';
 import { reportUwsRuntime } from './transport/uws.js';
 import { WebSocketServer } from './transport/websocket-server.js';
 
@@ -58,10 +58,10 @@ export async function startNode({ config, logger, memory }: NodeOptions): Promis
     registeredUsers: () => chat?.registeredNames().length ?? 0,
   });
   const backend: Backend = config.redis
-    ? await connectRedisBackend(config.nodeId, { ...config.redis, leaseMs: config.presence.leaseMs }, metrics, logger)
+    ? createRedisBackend(config.nodeId, { ...config.redis, leaseMs: config.presence.leaseMs }, metrics, logger)
     : memoryBackend(config, memory ?? createMemoryBackend());
-  let draining = false;
-  const notReadyReasons = (): string[] => [...(draining ? ['draining'] : []), ...backend.notReadyReasons()];
+  let phase: 'starting' | 'serving' | 'draining' = 'starting';
+  const notReadyReasons = (): string[] => [...(phase === 'serving' ? [] : [phase]), ...backend.notReadyReasons()];
 
   const server = new WebSocketServer({
     settings: config.transport,
@@ -82,6 +82,10 @@ export async function startNode({ config, logger, memory }: NodeOptions): Promis
   });
   server.attach(chat);
   const chatService = chat;
+  // The HTTP port opens first so probes see a live, not-ready node while the backend connects.
+  const port = await server.listen(config.host, config.port);
+  logger.info({ host: config.host, port }, 'http port open');
+  await backend.connected;
   await backend.bus.subscribe((envelope) => chatService.deliver(envelope));
   const upkeep = new NodeUpkeep(
     chat,
@@ -96,13 +100,14 @@ export async function startNode({ config, logger, memory }: NodeOptions): Promis
   );
   backend.onRecovered(() => upkeep.beatNow());
   await upkeep.start();
-  const port = await server.listen(config.host, config.port);
+  server.startAccepting();
+  phase = 'serving';
   logger.info({ host: config.host, port, backend: config.redis ? 'redis' : 'memory' }, 'charla node listening');
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
-      draining = true;
+      phase = 'draining';
       server.stopListening();
       await chatService.shutdown();
       await upkeep.stop();
@@ -129,6 +134,7 @@ function memoryBackend(config: Config, memory: MemoryBackend): Backend {
     presence: new MemoryPresenceStore(config.nodeId, { leaseMs: config.presence.leaseMs }, memory.registry),
     bus: new MemoryBus(config.nodeId, memory.hub),
     notReadyReasons: () => [],
+    connected: Promise.resolve(),
     onRecovered: () => undefined,
     close: async () => undefined,
   };

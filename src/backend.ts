@@ -5,6 +5,8 @@ import type { PresenceStore } from './presence/presence-store.js';
 export interface Backend {
   readonly presence: PresenceStore;
   readonly bus: Bus;
+  /** Resolves once the backend can be used. */
+  readonly connected: Promise<void>;
   /** Empty when the backend can serve; otherwise why not. */
   notReadyReasons(): string[];
   /** Registers a callback for when the backend comes back after an outage. */

@@ -16,14 +16,10 @@ export interface RedisBackendSettings {
 
 /**
  * Presence and bus over Redis: one connection for commands and publishing,
- * one for subscriptions. Resolves once both are connected.
+ * one for subscriptions. Returns at once; `connected` resolves when both
+ * connections are up (retrying for as long as it takes).
  */
-export async function connectRedisBackend(
-  nodeId: string,
-  settings: RedisBackendSettings,
-  metrics: Metrics,
-  logger: Logger,
-): Promise<Backend> {
+export function createRedisBackend(nodeId: string, settings: RedisBackendSettings, metrics: Metrics, logger: Logger): Backend {
   const recoveryListeners: (() => void)[] = [];
   const recovered = (): void => recoveryListeners.forEach((listener) => listener());
   const commands = connectRedis({
@@ -42,13 +38,14 @@ export async function connectRedisBackend(
     onReconnect: () => metrics.redisReconnected('subscriber'),
   });
   logger.info({ keyPrefix: settings.keyPrefix }, 'connecting to redis');
-  await Promise.all([waitForRedis(commands), waitForRedis(subscriber)]);
+  const connected = Promise.all([waitForRedis(commands), waitForRedis(subscriber)]).then(() => undefined);
 
   const keys = new RedisKeys(settings.keyPrefix);
   const bus = new RedisBus(nodeId, commands, subscriber, keys, { probeIntervalMs: settings.probeIntervalMs }, metrics, logger);
   return {
     presence: new RedisPresenceStore(nodeId, commands, keys, { leaseMs: settings.leaseMs }),
     bus,
+    connected,
     notReadyReasons: () => [
       ...(commands.status === 'ready' ? [] : [`redis commands ${commands.status}`]),
       ...(subscriber.status === 'ready' ? [] : [`redis subscriber ${subscriber.status}`]),

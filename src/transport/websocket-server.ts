@@ -34,7 +34,7 @@ export class WebSocketServer {
   private listenSocket: us_listen_socket | undefined;
   private chat: ChatService | undefined;
   private nextConnectionId = 1;
-  private accepting = true;
+  private accepting = false;
   private readonly open = new Set<UwsConnection>();
   private backpressureTimer: NodeJS.Timeout | undefined;
 
@@ -77,7 +77,7 @@ export class WebSocketServer {
         const forwardedFor = req.getHeader('x-forwarded-for');
         const origin = req.getHeader('origin');
         const token = authSecret ? tokenFromRequest(req.getHeader('authorization'), req.getQuery('token') ?? '') : undefined;
-        if (!this.accepting) return refuse(res, '503 Service Unavailable', 'shutting_down');
+        if (!this.accepting) return refuse(res, '503 Service Unavailable', 'not_serving');
         if (origin && allowedOrigins.size > 0 && !allowedOrigins.has(origin)) return refuse(res, '403 Forbidden', 'origin');
         let allowedName: string | undefined;
         if (authSecret) {
@@ -159,6 +159,11 @@ export class WebSocketServer {
         resolve(uWS.us_socket_local_port(socket));
       });
     });
+  }
+
+  /** Starts taking WebSocket upgrades (HTTP routes are served as soon as the port is open). */
+  startAccepting(): void {
+    this.accepting = true;
   }
 
   /** Stops accepting connections; open ones are left to the caller to close. */

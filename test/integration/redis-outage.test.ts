@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { provisionControllableRedis, uniquePrefix, type TestRedis } from '../support/redis-server.js';
-import { startInProcessNode } from '../support/nodes.js';
+import { startChildNode, startInProcessNode } from '../support/nodes.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 import { TestClient } from '../support/test-client.js';
 import { isReady, waitUntil } from '../support/wait.js';
@@ -105,5 +105,31 @@ describe('when Redis goes away', () => {
     report(`subscriber rebuilt and ready ${recoveredAfter} ms later`);
     expect(await isReady(nodes[0]!.port)).toBe(true);
     await trafficFlows();
+  });
+});
+
+describe('a node started while Redis is unreachable', () => {
+  it('serves its probes, refuses clients until Redis answers, then serves', async (context) => {
+    const redis = await provisionControllableRedis();
+    if (!redis) return context.skip('needs the redis-server binary');
+    const proxy = await TcpProxy.start(redis.url);
+    await proxy.cut();
+    const node = await startChildNode({ REDIS_URL: proxy.url, CHARLA_KEY_PREFIX: uniquePrefix('late') }, { untilPortOpen: true });
+    try {
+      expect((await fetch(`http://127.0.0.1:${node.port}/healthz`)).status).toBe(200);
+      const readiness = await fetch(`http://127.0.0.1:${node.port}/readyz`);
+      expect(readiness.status).toBe(503);
+      expect((await readiness.json()).reasons).toContain('starting');
+      await expect(TestClient.connect(node.url)).rejects.toThrow(/HTTP 503/);
+      await proxy.restore();
+      const readyAfter = await waitUntil(() => isReady(node.port), 'the node is ready');
+      report(`late node ready ${readyAfter} ms after Redis became reachable`);
+      const ana = await TestClient.register(node.url, 'ana');
+      await ana.terminate();
+    } finally {
+      await node.kill('SIGKILL');
+      await proxy.cut();
+      await redis.stop();
+    }
   });
 });

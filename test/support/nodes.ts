@@ -33,8 +33,12 @@ export interface ChildNode {
   kill(signal?: NodeJS.Signals): Promise<number | NodeJS.Signals | null>;
 }
 
-/** A node as its own process (src/main.ts through tsx), for crashes and signals. */
-export async function startChildNode(env: NodeEnv = {}): Promise<ChildNode> {
+/**
+ * A node as its own process (src/main.ts through tsx), for crashes and
+ * signals. Resolves when it serves clients, or with `untilPortOpen` as soon
+ * as its HTTP port is open (before its backend is connected).
+ */
+export async function startChildNode(env: NodeEnv = {}, { untilPortOpen = false } = {}): Promise<ChildNode> {
   const childEnv = { ...process.env, ...nodeEnv({ LOG_LEVEL: 'info', ...env }) };
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: PROJECT_ROOT,
@@ -51,7 +55,8 @@ export async function startChildNode(env: NodeEnv = {}): Promise<ChildNode> {
       logs.push(line);
       try {
         const entry = JSON.parse(line) as { msg?: string; port?: number; node?: string };
-        if (entry.msg === 'charla node listening' && entry.port) resolve({ port: entry.port, nodeId: entry.node ?? '' });
+        const awaited = untilPortOpen ? 'http port open' : 'charla node listening';
+        if (entry.msg === awaited && entry.port) resolve({ port: entry.port, nodeId: entry.node ?? '' });
       } catch {
         // not a JSON log line
       }
