@@ -48,6 +48,8 @@ export class ChatService {
   private readonly sessions = new Set<Session>();
   /** Users gone from this node whose departure is not yet fully recorded cluster-wide. */
   private readonly departures = new Map<string, 'announce' | 'release'>();
+  /** Users claimed and being announced: direct messages for them wait here until they are attached. */
+  private readonly arriving = new Map<string, string[]>();
   private readonly presence: PresenceStore;
   private readonly bus: Bus;
   private readonly local: LocalDelivery;
@@ -130,7 +132,9 @@ export class ChatService {
         this.local.toAll(envelope.frame, envelope.except);
         return;
       case 'direct':
-        if (!this.local.toUser(envelope.to, envelope.frame)) {
+        if (this.arriving.has(envelope.to)) {
+          this.arriving.get(envelope.to)!.push(envelope.frame);
+        } else if (!this.local.toUser(envelope.to, envelope.frame)) {
           this.metrics.busMessageDropped('absent_user');
           this.logger.debug({ to: envelope.to, origin: envelope.origin }, 'direct message for a user no longer here');
         }
@@ -226,18 +230,27 @@ export class ChatService {
       this.presence.list(),
     ]);
     if (!claimed) throw new ChatError('USERNAME_TAKEN');
+    // Announce first, then confirm: whoever registers after this user's
+    // register_success already knows of it, and gets no late join notice.
+    // Private messages that race the announcement wait in `arriving`.
+    this.arriving.set(name, []);
+    try {
+      await this.bus.publishToAll({ kind: 'room', origin: this.nodeId, frame: this.messages.statusUpdate(name, 'ACTIVO'), except: name });
+    } catch (err) {
+      this.arriving.delete(name);
+      this.departures.set(name, 'release');
+      await this.completeDeparture(name);
+      throw err;
+    }
+    const early = this.arriving.get(name) ?? [];
+    this.arriving.delete(name);
     session.name = name;
     session.status = 'ACTIVO';
     session.autoStatus = false;
     const userList = others.includes(name) ? others : [...others, name].sort();
     session.connection.send(this.messages.registerSuccess(userList));
     this.local.attach(name, session.connection);
-    await this.bus.publishToAll({
-      kind: 'room',
-      origin: this.nodeId,
-      frame: this.messages.statusUpdate(name, 'ACTIVO'),
-      except: name,
-    });
+    for (const frame of early) session.connection.send(frame);
   }
 
   private async broadcast(sender: string, content: string): Promise<void> {

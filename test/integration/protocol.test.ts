@@ -21,14 +21,16 @@ describe.each(backends)('the protocol on one node (%s backend)', (_backend, back
     return client;
   };
 
-  beforeEach(async () => {
-    node = await startInProcessNode({
-      ...backendEnv(),
-      CHARLA_IDLE_TIMEOUT_MS: '1000',
-      CHARLA_MAX_PAYLOAD_BYTES: '4096',
-      CHARLA_RATE_LIMIT_BURST: '100',
-    });
-  });
+  const startWith = async (env: NodeEnv = {}) => {
+    node = await startInProcessNode({ ...backendEnv(), CHARLA_MAX_PAYLOAD_BYTES: '4096', CHARLA_RATE_LIMIT_BURST: '100', ...env });
+  };
+  /** Replaces this test's node with one configured differently. */
+  const restartWith = async (env: NodeEnv) => {
+    await node.stop();
+    await startWith(env);
+  };
+
+  beforeEach(() => startWith());
   afterEach(async () => {
     await Promise.all(clients.splice(0).map((c) => c.terminate()));
     await node.stop();
@@ -225,6 +227,8 @@ describe.each(backends)('the protocol on one node (%s backend)', (_backend, back
   });
 
   describe('inactivity', () => {
+    beforeEach(() => restartWith({ CHARLA_IDLE_TIMEOUT_MS: '1000' }));
+
     it('turns a silent ACTIVO user INACTIVO, and back to ACTIVO on its next message', async () => {
       const ana = await connect('ana');
       const luis = await connect('luis');
