@@ -8,7 +8,7 @@ import { ConnectionLimits } from './connection-limits.js';
 import { registerHttpRoutes, type Readiness } from './http-routes.js';
 import { UwsConnection, type SocketData } from './uws-connection.js';
 import { UwsLocalDelivery } from './uws-local-delivery.js';
-import { uWS, type HttpResponse, type TemplatedApp, type us_listen_socket } from './uws.js';
+import { uWS, type HttpRequest, type HttpResponse, type TemplatedApp, type us_listen_socket } from './uws.js';
 
 export const SUBPROTOCOL = 'chat-protocol';
 const BACKPRESSURE_CHECK_MS = 250;
@@ -74,7 +74,7 @@ export class WebSocketServer {
         const key = req.getHeader('sec-websocket-key');
         const offered = req.getHeader('sec-websocket-protocol');
         const extensions = req.getHeader('sec-websocket-extensions');
-        const forwardedFor = req.getHeader('x-forwarded-for');
+        const forwardedFor = forwardedForChain(req);
         const origin = req.getHeader('origin');
         const token = authSecret ? tokenFromRequest(req.getHeader('authorization'), req.getQuery('token') ?? '') : undefined;
         if (!this.accepting) return refuse(res, '503 Service Unavailable', 'not_serving');
@@ -173,6 +173,19 @@ export class WebSocketServer {
     if (this.listenSocket) uWS.us_listen_socket_close(this.listenSocket);
     this.listenSocket = undefined;
   }
+}
+
+/**
+ * Every X-Forwarded-For field of the request, in order, as one list. A
+ * proxy may add a field of its own instead of extending the client's (HAProxy
+ * does), and getHeader returns only the first field: the one the client wrote.
+ */
+function forwardedForChain(req: HttpRequest): string {
+  const fields: string[] = [];
+  req.forEach((name, value) => {
+    if (name === 'x-forwarded-for') fields.push(value);
+  });
+  return fields.join(', ');
 }
 
 /**

@@ -119,7 +119,7 @@ describe('a node started while Redis is unreachable', () => {
       expect((await fetch(`http://127.0.0.1:${node.port}/healthz`)).status).toBe(200);
       const readiness = await fetch(`http://127.0.0.1:${node.port}/readyz`);
       expect(readiness.status).toBe(503);
-      expect((await readiness.json()).reasons).toContain('starting');
+      expect(((await readiness.json()) as { reasons: string[] }).reasons).toContain('starting');
       await expect(TestClient.connect(node.url)).rejects.toThrow(/HTTP 503/);
       await proxy.restore();
       const readyAfter = await waitUntil(() => isReady(node.port), 'the node is ready');

@@ -80,6 +80,15 @@ describe('security', () => {
     expect((await proxied.next('user_info_response')).content).toMatchObject({ ip: '198.51.100.7' });
   });
 
+  it('reads every X-Forwarded-For field, so a forged first one does not hide the one the proxy added', async () => {
+    await start({ CHARLA_TRUSTED_PROXIES: '127.0.0.1' });
+    // HAProxy's `option forwardfor` adds a field of its own after the client's.
+    const client = await TestClient.register(url(), 'ana', { headers: { 'X-Forwarded-For': ['203.0.113.7', '198.51.100.7'] } });
+    clients.push(client);
+    client.send({ type: 'user_info', target: 'ana' });
+    expect((await client.next('user_info_response')).content).toMatchObject({ ip: '198.51.100.7' });
+  });
+
   it('keeps secrets out of the logs', async () => {
     const lines: string[] = [];
     const sink = new Writable({

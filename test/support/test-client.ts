@@ -13,7 +13,8 @@ export interface ServerFrame {
 
 export interface ConnectOptions {
   protocols?: string | string[];
-  headers?: Record<string, string>;
+  /** An array sends the header once per value, as a proxy that adds its own field does. */
+  headers?: Record<string, string | string[]>;
   /** Local address to connect from (any of 127.0.0.0/8 works on loopback). */
   localAddress?: string;
 }
