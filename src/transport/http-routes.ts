@@ -1,5 +1,6 @@
 import type { HttpResponse, TemplatedApp } from './uws.js';
 import { uwsRuntime } from './uws.js';
+import { loadStaticSite, serveStaticFile } from './static-files.js';
 
 export interface Readiness {
   /** Empty when ready; otherwise the reasons it is not. */
@@ -46,7 +47,9 @@ export function registerHttpRoutes(app: TemplatedApp, { nodeId, readiness, metri
       },
     );
   });
+  const webClient = loadStaticSite();
   app.any('/*', (res, req) => {
+    if (serveStaticFile(res, req, webClient)) return;
     const isRoot = req.getMethod() === 'get' && (req.getUrl() === '/' || req.getUrl() === '/chat');
     if (isRoot) {
       res.cork(() => {

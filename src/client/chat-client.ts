@@ -1,0 +1,476 @@
+import { CLOSE_CODES } from '../chat/close-codes.js';
+import type { UserStatus } from '../protocol/status.js';
+import { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.js';
+import { ChatClientError, type ChatErrorCode } from './client-error.js';
+import { RequestPipeline, type Request } from './request-pipeline.js';
+import {
+  broadcastRequest,
+  changeStatusRequest,
+  listUsersRequest,
+  privateRequest,
+  registerRequest,
+  userInfoRequest,
+  type UserDetails,
+} from './requests.js';
+import { parseServerFrame, type ErrorFrame, type ServerFrame } from './server-frames.js';
+import { TypedEmitter } from './typed-emitter.js';
+import { OPEN, type CloseEventLike, type WebSocketConstructor, type WebSocketLike } from './websocket-like.js';
+
+export const SUBPROTOCOL = 'chat-protocol';
+
+export interface ReconnectOptions extends Partial<BackoffPolicy> {
+  /** Attempts after one unexpected close before giving up; unlimited by default. */
+  readonly maxAttempts?: number;
+  /**
+   * How long to keep asking for the name back while the cluster still holds
+   * it for the lost connection (a node that died is reaped within about 10 s).
+   */
+  readonly nameReleaseTimeoutMs?: number;
+}
+
+export interface ChatClientOptions {
+  /** One node, or several to rotate through when reconnecting. */
+  readonly url: string | readonly string[];
+  /** The WebSocket class: the global one in browsers, the `ws` package's in Node. */
+  readonly WebSocket: WebSocketConstructor;
+  readonly requestTimeoutMs?: number;
+  readonly connectTimeoutMs?: number;
+  /** `false` turns reconnection off. */
+  readonly reconnect?: ReconnectOptions | false;
+  /** Source of randomness for the backoff jitter. */
+  readonly random?: () => number;
+}
+
+export type ConnectionState = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closing' | 'closed';
+
+export interface ReconnectingEvent {
+  /** 1 for the first attempt after the connection was lost. */
+  readonly attempt: number;
+  readonly delayMs: number;
+  /** The node the attempt will try. */
+  readonly url: string;
+  /** Why the previous connection or attempt ended. */
+  readonly reason: string;
+}
+
+export interface ReconnectedEvent {
+  readonly attempt: number;
+  readonly url: string;
+  /** The user list from the new registration; absent when no name was registered. */
+  readonly users?: readonly string[];
+}
+
+export interface ClosedEvent {
+  /** True after `disconnect()`. */
+  readonly deliberate: boolean;
+  /** The WebSocket close code of the last connection. */
+  readonly code: number;
+  readonly reason: string;
+  /** Why reconnecting failed or was not attempted. */
+  readonly error?: ChatClientError;
+}
+
+export interface InvalidFrameEvent {
+  readonly data: unknown;
+  readonly reason: string;
+}
+
+/** One event per server frame type, with the frame as payload. */
+export type FrameEvents = { readonly [F in ServerFrame as F['type']]: F };
+
+export interface ConnectionEvents {
+  readonly reconnecting: ReconnectingEvent;
+  readonly reconnected: ReconnectedEvent;
+  readonly closed: ClosedEvent;
+  /** A frame the client could not read: reported, never acted on. */
+  readonly invalid_frame: InvalidFrameEvent;
+}
+
+/**
+ * `error` is emitted only for error frames no pending request took (the
+ * requests that did take one reject with it instead).
+ */
+export type ChatClientEvents = FrameEvents & ConnectionEvents;
+
+type ReconnectPolicy = BackoffPolicy & { readonly maxAttempts: number; readonly nameReleaseTimeoutMs: number };
+
+interface ReconnectRun {
+  cancelled: boolean;
+  wake?: () => void;
+}
+
+/** Close codes after which coming back under the same name would be wrong. */
+const FINAL_CLOSE_CODES: ReadonlySet<number> = new Set([CLOSE_CODES.NAME_LOST.code]);
+/** Refusals of a re-registration that no amount of waiting will change. */
+const FINAL_REGISTER_ERRORS: ReadonlySet<ChatErrorCode> = new Set(['INVALID_USERNAME', 'NAME_NOT_ALLOWED', 'ALREADY_REGISTERED']);
+
+const utf8 = new TextDecoder();
+
+/**
+ * A Charla client for browsers and Node. Requests return promises settled by
+ * their answer or their error frame; every server frame is also an event.
+ * After an unexpected close it reconnects with exponential backoff and
+ * registers the same name again; after `disconnect()` it never does.
+ */
+export class ChatClient extends TypedEmitter<ChatClientEvents> {
+  private readonly urls: readonly string[];
+  private readonly requestTimeoutMs: number;
+  private readonly connectTimeoutMs: number;
+  private readonly reconnectPolicy: ReconnectPolicy | undefined;
+  private readonly random: () => number;
+  private socket: WebSocketLike | undefined;
+  private pipeline: RequestPipeline | undefined;
+  private currentState: ConnectionState = 'idle';
+  private urlIndex = 0;
+  private registeredName: string | undefined;
+  private reconnectRun: ReconnectRun | undefined;
+  private closedWaiters: (() => void)[] = [];
+
+  constructor(private readonly options: ChatClientOptions) {
+    super();
+    this.urls = typeof options.url === 'string' ? [options.url] : [...options.url];
+    if (this.urls.length === 0) throw new TypeError('ChatClient needs at least one url');
+    this.requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
+    this.connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
+    this.reconnectPolicy =
+      options.reconnect === false
+        ? undefined
+        : {
+            ...DEFAULT_BACKOFF,
+            maxAttempts: Number.POSITIVE_INFINITY,
+            nameReleaseTimeoutMs: 30_000,
+            ...options.reconnect,
+          };
+    this.random = options.random ?? Math.random;
+  }
+
+  get state(): ConnectionState {
+    return this.currentState;
+  }
+
+  /** The registered name, kept across reconnections. */
+  get name(): string | undefined {
+    return this.registeredName;
+  }
+
+  /** The node in use, or the one tried next. */
+  get url(): string {
+    return this.urls[this.urlIndex]!;
+  }
+
+  /** Opens the connection, trying each URL once in order. */
+  async connect(): Promise<void> {
+    if (this.currentState !== 'idle' && this.currentState !== 'closed') throw new Error(`connect() while ${this.currentState}`);
+    this.currentState = 'connecting';
+    this.registeredName = undefined;
+    const failures: string[] = [];
+    for (let i = 0; i < this.urls.length; i++) {
+      const index = (this.urlIndex + i) % this.urls.length;
+      try {
+        const socket = await this.open(this.urls[index]!);
+        if (this.currentState !== 'connecting') {
+          socket.close(CLOSE_CODES.LEFT.code);
+          throw new ChatClientError('CONNECTION_CLOSED', 'disconnect() was called while connecting');
+        }
+        this.urlIndex = index;
+        this.adopt(socket);
+        this.currentState = 'open';
+        return;
+      } catch (err) {
+        if (!(err instanceof ChatClientError) || this.currentState !== 'connecting') throw err;
+        failures.push(err.message);
+      }
+    }
+    this.currentState = 'closed';
+    throw new ChatClientError('CONNECT_FAILED', `could not connect: ${failures.join('; ')}`);
+  }
+
+  /** Registers `name`; resolves with everyone registered, `name` included. */
+  async register(name: string): Promise<readonly string[]> {
+    const users = await this.request(registerRequest(name));
+    this.registeredName = name;
+    return users;
+  }
+
+  /** Resolves once the node has sent the message to everyone (its echo came back). */
+  broadcast(content: string): Promise<void> {
+    return this.request(broadcastRequest(this.registeredName ?? '', content));
+  }
+
+  /** Resolves once the node has accepted the message; rejects with USER_NOT_FOUND when nobody has that name. */
+  sendPrivate(target: string, content: string): Promise<void> {
+    return this.request(privateRequest(target, content));
+  }
+
+  listUsers(): Promise<readonly string[]> {
+    return this.request(listUsersRequest());
+  }
+
+  userInfo(name: string): Promise<UserDetails> {
+    return this.request(userInfoRequest(name));
+  }
+
+  setStatus(status: UserStatus): Promise<void> {
+    return this.request(changeStatusRequest(this.registeredName ?? '', status));
+  }
+
+  /** Leaves: the node tells the others and closes the connection. No reconnection follows. */
+  disconnect(): Promise<void> {
+    switch (this.currentState) {
+      case 'idle':
+      case 'closed':
+        return Promise.resolve();
+      case 'connecting':
+        this.currentState = 'closed';
+        return Promise.resolve();
+      case 'reconnecting':
+        this.cancelReconnect();
+        this.finish({ deliberate: true, code: CLOSE_CODES.LEFT.code, reason: 'disconnect() while reconnecting' });
+        return Promise.resolve();
+      case 'closing':
+        return this.whenClosed();
+      case 'open':
+        return this.leave();
+    }
+  }
+
+  private leave(): Promise<void> {
+    const socket = this.socket!;
+    this.currentState = 'closing';
+    const closed = this.whenClosed();
+    // The node answers `disconnect` by announcing the departure and closing;
+    // a node that does not is closed from this side after the request timeout.
+    if (this.registeredName) socket.send(JSON.stringify({ type: 'disconnect' }));
+    else socket.close(CLOSE_CODES.LEFT.code);
+    const timer = setTimeout(() => {
+      if (this.socket === socket) this.handleClose(socket, { code: CLOSE_CODES.LEFT.code, reason: 'no close from the node' });
+      socket.close(CLOSE_CODES.LEFT.code);
+    }, this.requestTimeoutMs);
+    return closed.finally(() => clearTimeout(timer));
+  }
+
+  private whenClosed(): Promise<void> {
+    return new Promise((resolve) => this.closedWaiters.push(resolve));
+  }
+
+  private request<T>(request: Request<T>): Promise<T> {
+    if (this.currentState !== 'open' || !this.pipeline) {
+      return Promise.reject(new ChatClientError('NOT_CONNECTED', `cannot send '${request.message.type}' while ${this.currentState}`));
+    }
+    return this.pipeline.submit(request);
+  }
+
+  private open(url: string): Promise<WebSocketLike> {
+    return new Promise((resolve, reject) => {
+      let socket: WebSocketLike;
+      try {
+        socket = new this.options.WebSocket(url, SUBPROTOCOL);
+      } catch (err) {
+        reject(new ChatClientError('CONNECT_FAILED', `${url}: ${err instanceof Error ? err.message : String(err)}`));
+        return;
+      }
+      const timer = setTimeout(() => {
+        socket.onclose = null;
+        socket.close();
+        reject(new ChatClientError('CONNECT_FAILED', `${url}: no answer within ${this.connectTimeoutMs} ms`));
+      }, this.connectTimeoutMs);
+      socket.onopen = () => {
+        clearTimeout(timer);
+        resolve(socket);
+      };
+      // An error event carries no detail in browsers; the close event that follows tells what happened.
+      socket.onerror = () => undefined;
+      socket.onclose = (event) => {
+        clearTimeout(timer);
+        reject(new ChatClientError('CONNECT_FAILED', `${url}: closed before opening (${event.code})`));
+      };
+    });
+  }
+
+  /** Makes `socket` the connection, with a fresh request pipeline. */
+  private adopt(socket: WebSocketLike): RequestPipeline {
+    this.socket = socket;
+    const pipeline = new RequestPipeline(
+      {
+        transmit: (message) => socket.send(JSON.stringify(message)),
+        // Asking for one's own info is always answered directly, and cheap for the node.
+        confirmation: () => (this.registeredName ? userInfoRequest(this.registeredName) : undefined),
+        timedOut: (error) => this.abandon(socket, error),
+      },
+      this.requestTimeoutMs,
+    );
+    this.pipeline = pipeline;
+    socket.onmessage = (event) => this.handleData(pipeline, event.data);
+    socket.onclose = (event) => this.handleClose(socket, event);
+    return pipeline;
+  }
+
+  /** Forgets a socket without treating its end as a lost connection. */
+  private drop(socket: WebSocketLike, code: number): void {
+    socket.onclose = null;
+    socket.onmessage = null;
+    if (this.socket !== socket) return;
+    this.socket = undefined;
+    this.pipeline?.close(new ChatClientError('CONNECTION_CLOSED', 'connection dropped'));
+    this.pipeline = undefined;
+    if (socket.readyState === OPEN) socket.close(code);
+  }
+
+  /**
+   * A request went unanswered: the connection is half-open or the node is
+   * stuck, and replies can no longer be matched to requests. Treat it as
+   * lost (browsers offer no ping to find out sooner).
+   */
+  private abandon(socket: WebSocketLike, error: ChatClientError): void {
+    if (this.socket !== socket || this.currentState !== 'open') return;
+    socket.close(CLOSE_CODES.LEFT.code);
+    this.handleClose(socket, { code: CLOSE_CODES.LEFT.code, reason: error.message });
+  }
+
+  private handleData(pipeline: RequestPipeline, data: unknown): void {
+    const text = frameText(data);
+    if (text === undefined) {
+      this.emit('invalid_frame', { data, reason: 'not a text frame' });
+      return;
+    }
+    const parsed = parseServerFrame(text);
+    if (!parsed.ok) {
+      this.emit('invalid_frame', { data: text, reason: parsed.reason });
+      return;
+    }
+    const frame = parsed.frame;
+    if (frame.type === 'error') {
+      if (!pipeline.takeError(frame)) this.emitFrame(frame);
+      return;
+    }
+    pipeline.takeAnswer(frame);
+    this.emitFrame(frame);
+  }
+
+  private emitFrame(frame: ServerFrame): void {
+    // The union and the event map are built from the same types; TypeScript cannot pair them up by itself.
+    this.emit(frame.type, frame as never);
+  }
+
+  private handleClose(socket: WebSocketLike, event: CloseEventLike): void {
+    if (socket !== this.socket) return;
+    socket.onclose = null;
+    socket.onmessage = null;
+    this.socket = undefined;
+    this.pipeline?.close(new ChatClientError('CONNECTION_CLOSED', `connection closed (${describeClose(event)})`));
+    this.pipeline = undefined;
+    switch (this.currentState) {
+      case 'closing':
+        this.finish({ deliberate: true, code: event.code, reason: event.reason });
+        return;
+      case 'reconnecting':
+        // Lost again while registering anew: the running reconnection sees its request fail and carries on.
+        return;
+      default:
+        break;
+    }
+    if (!this.reconnectPolicy || FINAL_CLOSE_CODES.has(event.code)) {
+      this.finish({ deliberate: false, code: event.code, reason: event.reason });
+      return;
+    }
+    void this.reconnect(event, this.reconnectPolicy);
+  }
+
+  private async reconnect(cause: CloseEventLike, policy: ReconnectPolicy): Promise<void> {
+    this.currentState = 'reconnecting';
+    const run: ReconnectRun = { cancelled: false };
+    this.reconnectRun = run;
+    const name = this.registeredName;
+    const lostAt = Date.now();
+    let reason = `connection closed (${describeClose(cause)})`;
+    let lastError: ChatClientError | undefined;
+    for (let attempt = 1; attempt <= policy.maxAttempts; attempt++) {
+      this.urlIndex = (this.urlIndex + 1) % this.urls.length;
+      const url = this.url;
+      const delayMs = backoffDelay(attempt, policy, this.random);
+      this.emit('reconnecting', { attempt, delayMs, url, reason });
+      await this.pause(delayMs, run);
+      if (run.cancelled) return;
+      try {
+        const users = await this.reopen(url, name, run);
+        if (run.cancelled) return;
+        this.reconnectRun = undefined;
+        this.currentState = 'open';
+        this.emit('reconnected', { attempt, url, ...(users ? { users } : {}) });
+        return;
+      } catch (err) {
+        if (run.cancelled) return;
+        if (!(err instanceof ChatClientError)) throw err;
+        lastError = err;
+        reason = err.message;
+        if (!this.mayRetryAfter(err, lostAt, policy)) break;
+      }
+    }
+    this.reconnectRun = undefined;
+    this.finish({ deliberate: false, code: cause.code, reason: cause.reason, ...(lastError ? { error: lastError } : {}) });
+  }
+
+  /** Opens a new connection and registers `name` again on it. */
+  private async reopen(url: string, name: string | undefined, run: ReconnectRun): Promise<readonly string[] | undefined> {
+    const socket = await this.open(url);
+    if (run.cancelled) {
+      socket.close(CLOSE_CODES.LEFT.code);
+      return undefined;
+    }
+    const pipeline = this.adopt(socket);
+    if (!name) return undefined;
+    try {
+      return await pipeline.submit(registerRequest(name));
+    } catch (err) {
+      this.drop(socket, CLOSE_CODES.LEFT.code);
+      throw err;
+    }
+  }
+
+  private mayRetryAfter(err: ChatClientError, lostAt: number, policy: ReconnectPolicy): boolean {
+    if (FINAL_REGISTER_ERRORS.has(err.code)) return false;
+    // The lost connection may hold the name until its node lets it go; someone else may have it for good.
+    if (err.code === 'USERNAME_TAKEN') return Date.now() - lostAt < policy.nameReleaseTimeoutMs;
+    return true;
+  }
+
+  private pause(ms: number, run: ReconnectRun): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      run.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  private cancelReconnect(): void {
+    const run = this.reconnectRun;
+    this.reconnectRun = undefined;
+    if (!run) return;
+    run.cancelled = true;
+    run.wake?.();
+    if (this.socket) this.drop(this.socket, CLOSE_CODES.LEFT.code);
+  }
+
+  private finish(event: ClosedEvent): void {
+    this.currentState = 'closed';
+    this.registeredName = undefined;
+    const waiters = this.closedWaiters;
+    this.closedWaiters = [];
+    this.emit('closed', event);
+    for (const resolve of waiters) resolve();
+  }
+}
+
+function describeClose({ code, reason }: CloseEventLike): string {
+  return reason ? `${code} ${reason}` : String(code);
+}
+
+/** The text of a frame: text frames arrive as strings, binary ones (which Charla does not send) as bytes. */
+function frameText(data: unknown): string | undefined {
+  if (typeof data === 'string') return data;
+  if (data instanceof ArrayBuffer) return utf8.decode(new Uint8Array(data));
+  if (ArrayBuffer.isView(data)) return utf8.decode(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  return undefined;
+}

@@ -1,0 +1,39 @@
+/**
+ * The Charla client library, for browsers and Node: no Node built-ins and no
+ * WebSocket implementation of its own (pass the global `WebSocket` or the
+ * `ws` package's class).
+ */
+export {
+  ChatClient,
+  SUBPROTOCOL,
+  type ChatClientEvents,
+  type ChatClientOptions,
+  type ClosedEvent,
+  type ConnectionEvents,
+  type ConnectionState,
+  type FrameEvents,
+  type InvalidFrameEvent,
+  type ReconnectedEvent,
+  type ReconnectingEvent,
+  type ReconnectOptions,
+} from './chat-client.js';
+export { ChatClientError, type ChatErrorCode, type LocalErrorCode } from './client-error.js';
+export { DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.js';
+export type { UserDetails } from './requests.js';
+export type {
+  BroadcastFrame,
+  ErrorFrame,
+  ListUsersResponseFrame,
+  PrivateFrame,
+  RegisterSuccessFrame,
+  ServerErrorCode,
+  ServerFrame,
+  ServerFrameType,
+  StatusUpdateFrame,
+  UserDisconnectedFrame,
+  UserInfo,
+  UserInfoResponseFrame,
+} from './server-frames.js';
+export type { Listener } from './typed-emitter.js';
+export type { CloseEventLike, MessageEventLike, WebSocketConstructor, WebSocketLike } from './websocket-like.js';
+export { USER_STATUSES, type UserStatus } from '../protocol/status.js';

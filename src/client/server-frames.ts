@@ -1,0 +1,140 @@
+import type { ErrorCode } from '../protocol/errors.js';
+import { isUserStatus, type UserStatus } from '../protocol/status.js';
+
+/**
+ * Every frame a Charla node sends, as the protocol defines it, and a parser
+ * that checks a frame's shape before the application sees it: a node is a
+ * remote peer, so its frames are input like any other.
+ */
+interface ServerFrameBase {
+  /** ISO-8601 UTC with milliseconds, set by the node. */
+  readonly timestamp: string;
+}
+
+export interface RegisterSuccessFrame extends ServerFrameBase {
+  readonly type: 'register_success';
+  readonly content: string;
+  /** Everyone registered, the new user included, sorted. */
+  readonly userList: readonly string[];
+}
+
+export interface BroadcastFrame extends ServerFrameBase {
+  readonly type: 'broadcast';
+  readonly sender: string;
+  readonly content: string;
+}
+
+export interface PrivateFrame extends ServerFrameBase {
+  readonly type: 'private';
+  readonly sender: string;
+  readonly target: string;
+  readonly content: string;
+}
+
+export interface ListUsersResponseFrame extends ServerFrameBase {
+  readonly type: 'list_users_response';
+  readonly content: readonly string[];
+}
+
+export interface UserInfo {
+  readonly ip: string;
+  readonly status: UserStatus;
+}
+
+export interface UserInfoResponseFrame extends ServerFrameBase {
+  readonly type: 'user_info_response';
+  readonly target: string;
+  readonly content: UserInfo;
+}
+
+export interface StatusUpdateFrame extends ServerFrameBase {
+  readonly type: 'status_update';
+  readonly content: { readonly user: string; readonly status: UserStatus };
+}
+
+export interface UserDisconnectedFrame extends ServerFrameBase {
+  readonly type: 'user_disconnected';
+  /** `"<name> ha salido"`. */
+  readonly content: string;
+  /** The name that left, read from `content`. */
+  readonly user: string;
+}
+
+/** Error codes the node sends; newer nodes may send codes this version does not know. */
+export type ServerErrorCode = ErrorCode | (string & {});
+
+export interface ErrorFrame extends ServerFrameBase {
+  readonly type: 'error';
+  /** Spanish text for people. */
+  readonly content: string;
+  /** Stable machine-readable name; absent only from servers older than the code field. */
+  readonly code?: ServerErrorCode;
+}
+
+export type ServerFrame =
+  | RegisterSuccessFrame
+  | BroadcastFrame
+  | PrivateFrame
+  | ListUsersResponseFrame
+  | UserInfoResponseFrame
+  | StatusUpdateFrame
+  | UserDisconnectedFrame
+  | ErrorFrame;
+
+export type ServerFrameType = ServerFrame['type'];
+
+export type ParseResult = { readonly ok: true; readonly frame: ServerFrame } | { readonly ok: false; readonly reason: string };
+
+const DEPARTURE_SUFFIX = ' ha salido';
+
+type Fields = Record<string, unknown>;
+type FrameReader = (fields: Fields, timestamp: string) => ServerFrame | undefined;
+
+const isString = (value: unknown): value is string => typeof value === 'string';
+const isStringList = (value: unknown): value is string[] => Array.isArray(value) && value.every(isString);
+const isFields = (value: unknown): value is Fields => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** One reader per frame type: the shape it needs, or undefined when the frame lacks it. */
+const READERS: { readonly [T in ServerFrameType]: FrameReader } = {
+  register_success: ({ content, userList }, timestamp) =>
+    isStringList(userList) ? { type: 'register_success', content: isString(content) ? content : '', userList, timestamp } : undefined,
+  broadcast: ({ sender, content }, timestamp) =>
+    isString(sender) && isString(content) ? { type: 'broadcast', sender, content, timestamp } : undefined,
+  private: ({ sender, target, content }, timestamp) =>
+    isString(sender) && isString(target) && isString(content) ? { type: 'private', sender, target, content, timestamp } : undefined,
+  list_users_response: ({ content }, timestamp) =>
+    isStringList(content) ? { type: 'list_users_response', content, timestamp } : undefined,
+  user_info_response: ({ target, content }, timestamp) =>
+    isString(target) && isFields(content) && isString(content['ip']) && isUserStatus(content['status'])
+      ? { type: 'user_info_response', target, content: { ip: content['ip'], status: content['status'] }, timestamp }
+      : undefined,
+  status_update: ({ content }, timestamp) =>
+    isFields(content) && isString(content['user']) && isUserStatus(content['status'])
+      ? { type: 'status_update', content: { user: content['user'], status: content['status'] }, timestamp }
+      : undefined,
+  user_disconnected: ({ content }, timestamp) =>
+    isString(content) && content.endsWith(DEPARTURE_SUFFIX)
+      ? { type: 'user_disconnected', content, user: content.slice(0, -DEPARTURE_SUFFIX.length), timestamp }
+      : undefined,
+  error: ({ content, code }, timestamp) =>
+    isString(content) ? { type: 'error', content, ...(isString(code) ? { code } : {}), timestamp } : undefined,
+};
+
+function isFrameType(type: unknown): type is ServerFrameType {
+  return isString(type) && Object.prototype.hasOwnProperty.call(READERS, type);
+}
+
+/** Parses one text frame from a node. */
+export function parseServerFrame(text: string): ParseResult {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return { ok: false, reason: 'not JSON' };
+  }
+  if (!isFields(value)) return { ok: false, reason: 'not a JSON object' };
+  const { type, timestamp } = value;
+  if (!isFrameType(type)) return { ok: false, reason: `unknown type ${JSON.stringify(type)}` };
+  const frame = READERS[type](value, isString(timestamp) ? timestamp : '');
+  return frame ? { ok: true, frame } : { ok: false, reason: `malformed ${type}` };
+}
