@@ -1,0 +1,114 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { renderHaproxyConfig } from '../../scripts/local-cluster/haproxy.js';
+import { loadComposeFile, serviceEnvironment } from '../support/deploy/compose.js';
+import { parseDuration } from '../support/deploy/durations.js';
+import {
+  directives,
+  findSection,
+  haproxyCheck,
+  haproxyInstalled,
+  healthCheckRequest,
+  parseHaproxyConfig,
+  type HaproxySection,
+} from '../support/deploy/haproxy-config.js';
+import { rawHttpStatus } from '../support/deploy/raw-http.js';
+import { readRepoFile } from '../support/deploy/repo-files.js';
+import { startInProcessNode } from '../support/nodes.js';
+import { uniquePrefix } from '../support/redis-server.js';
+
+const compose = loadComposeFile();
+const charlaConfig = loadConfig(serviceEnvironment(compose.services['charla']!));
+const localClusterConfig = await renderHaproxyConfig({
+  host: '127.0.0.1',
+  port: 18080,
+  statsPort: 18404,
+  servers: [{ name: 'local-1', host: '127.0.0.1', port: 18081 }],
+});
+const configs = [
+  { name: 'deploy/haproxy/haproxy.cfg (compose)', text: readRepoFile('deploy/haproxy/haproxy.cfg') },
+  { name: 'deploy/haproxy/local-cluster.cfg.template (rendered)', text: localClusterConfig },
+];
+
+/** A directive's value from the backend, else from defaults. */
+function setting(sections: HaproxySection[], prefix: string): string | undefined {
+  const [line] = [...directives(findSection(sections, 'backend', 'charla'), prefix), ...directives(findSection(sections, 'defaults'), prefix)];
+  return line?.slice(prefix.length).trim();
+}
+
+let node: Awaited<ReturnType<typeof startInProcessNode>>;
+beforeAll(async () => {
+  node = await startInProcessNode({ REDIS_URL: inject('redisUrl'), CHARLA_KEY_PREFIX: uniquePrefix('haproxy-check') });
+});
+afterAll(() => node.stop());
+
+describe.each(configs)('HAProxy config $name', ({ text }) => {
+  const sections = parseHaproxyConfig(text);
+  const backend = findSection(sections, 'backend', 'charla');
+
+  it.skipIf(!haproxyInstalled())('is accepted by haproxy -c', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'charla-haproxy-'));
+    try {
+      await writeFile(join(dir, 'haproxy.cfg'), text);
+      const { valid, output } = haproxyCheck(join(dir, 'haproxy.cfg'));
+      expect(valid, output).toBe(true);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('speaks HTTP, so it can add X-Forwarded-For for the nodes', () => {
+    expect(setting(sections, 'mode')).toBe('http');
+    expect(setting(sections, 'option forwardfor')).toBe('');
+  });
+
+  it('keeps an upgraded WebSocket open well past the nodes\u2019 keep-alive ping interval', () => {
+    const tunnel = parseDuration(setting(sections, 'timeout tunnel') ?? '');
+    expect(tunnel).toBeDefined();
+    expect(tunnel!).toBeGreaterThan(4 * charlaConfig.transport.keepAliveSeconds * 1000);
+  });
+
+  it('balances new connections by least connections and retries a dead node elsewhere', () => {
+    expect(directives(backend, 'balance')).toEqual(['balance leastconn']);
+    expect(Number(setting(sections, 'retries'))).toBeGreaterThan(0);
+    expect(setting(sections, 'option redispatch')).toBeDefined();
+  });
+
+  it('health-checks /readyz with an HTTP/1.1 request that carries a Host header', () => {
+    const check = healthCheckRequest(backend);
+    expect(check.method).toBe('GET');
+    expect(check.path).toBe('/readyz');
+    expect(check.version).toBe('HTTP/1.1');
+    expect(Object.keys(check.headers)).toContain('Host');
+    expect(backend.lines.some((line) => /^default-server .*\bcheck\b/.test(line))).toBe(true);
+  });
+
+  it('gets 200 from a ready node for exactly the request its health check sends', async () => {
+    expect(await rawHttpStatus(node.port, healthCheckRequest(backend))).toBe(200);
+  });
+});
+
+describe('HAProxy for docker compose', () => {
+  const sections = parseHaproxyConfig(readRepoFile('deploy/haproxy/haproxy.cfg'));
+
+  it('finds every replica of the charla service through Docker DNS, on the port the nodes listen on', () => {
+    const resolvers = findSection(sections, 'resolvers', 'docker');
+    expect(directives(resolvers, 'nameserver')).toEqual(['nameserver dns 127.0.0.11:53']);
+    const backend = findSection(sections, 'backend', 'charla');
+    const [template] = directives(backend, 'server-template');
+    const [, , slots, address] = (template ?? '').split(' ');
+    expect(Number(slots)).toBeGreaterThanOrEqual(8);
+    expect(address).toBe(`charla:${charlaConfig.port}`);
+    expect(compose.services['charla']).toBeDefined();
+    expect(directives(backend, 'default-server')[0]).toMatch(/\bresolvers docker\b.*\binit-addr none\b/);
+  });
+
+  it('listens on the port the compose file publishes', () => {
+    const [bind] = directives(findSection(sections, 'frontend', 'chat'), 'bind');
+    const port = bind?.split(':').at(-1);
+    expect(compose.services['haproxy']?.ports).toContain(`${port}:${port}`);
+  });
+});

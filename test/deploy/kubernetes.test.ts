@@ -1,0 +1,201 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { CONFIG_VARIABLES, loadConfig } from '../../src/config.js';
+import { parseDockerfile } from '../support/deploy/dockerfile.js';
+import {
+  containerEnvironment,
+  find,
+  kubectlInstalled,
+  kustomizationResources,
+  manifestName,
+  renderKustomization,
+  schemaErrors,
+  selects,
+  unknownFieldErrors,
+  type Container,
+  type HttpProbe,
+  type Manifest,
+  type Workload,
+} from '../support/deploy/kubernetes.js';
+import { readRepoFile } from '../support/deploy/repo-files.js';
+import { startInProcessNode } from '../support/nodes.js';
+import { uniquePrefix } from '../support/redis-server.js';
+
+const KUSTOMIZATIONS = ['k8s/base', 'k8s/redis', 'k8s/overlays/dev', 'k8s/overlays/prod'];
+/** What a pod of the Deployment would be called. */
+const POD_NAME = 'charla-7d9c5b8f4-x2x9z';
+/** Secrets the operator creates (k8s/README.md): the Redis URL in prod, and the optional one. */
+const OPERATOR_SECRETS = {
+  'charla-redis': { url: 'rediss://:secret@redis.example.internal:6380' },
+  'charla-secrets': { CHARLA_AUTH_SECRET: 'a-secret-of-at-least-16-characters' },
+};
+
+async function allSchemaErrors(manifests: readonly Manifest[]): Promise<string[]> {
+  return (await Promise.all(manifests.map(schemaErrors))).flat();
+}
+
+const written = KUSTOMIZATIONS.flatMap(kustomizationResources);
+const kubectl = kubectlInstalled();
+const NEEDS_KUBECTL = kubectl ? '' : ' [skipped: kubectl is not installed, so kustomize cannot render]';
+const rendered: Record<string, Manifest[]> = kubectl
+  ? Object.fromEntries(await Promise.all(KUSTOMIZATIONS.map(async (dir) => [dir, await renderKustomization(dir)] as const)))
+  : {};
+
+describe('Kubernetes manifests', () => {
+  it('as written, each resource file on its own, are valid against the Kubernetes schemas', async () => {
+    expect(written.map((f) => f.file)).toContain('k8s/base/deployment.yaml');
+    expect(await allSchemaErrors(written.flatMap((f) => f.manifests))).toEqual([]);
+  });
+
+  it.skipIf(!kubectl)(`as rendered by kubectl kustomize, for every kustomization, are valid against the Kubernetes schemas${NEEDS_KUBECTL}`, async () => {
+    expect(await allSchemaErrors(Object.values(rendered).flat())).toEqual([]);
+  });
+
+  it('have no field the API server does not know (kubectl apply validates strictly)', () => {
+    expect(unknownFieldErrors([...written.flatMap((f) => f.manifests), ...Object.values(rendered).flat()])).toEqual([]);
+  });
+});
+
+describe.skipIf(!kubectl)(`Kubernetes overlays, rendered by kubectl kustomize${NEEDS_KUBECTL}`, () => {
+  // Empty without kubectl: the skipped block is still collected.
+  const overlays = ['k8s/overlays/dev', 'k8s/overlays/prod'].filter((dir) => rendered[dir]).map((dir) => ({ dir, manifests: rendered[dir]! }));
+  const dockerfile = parseDockerfile(readRepoFile('Dockerfile'));
+  let node: Awaited<ReturnType<typeof startInProcessNode>>;
+  beforeAll(async () => {
+    node = await startInProcessNode({ REDIS_URL: inject('redisUrl'), CHARLA_KEY_PREFIX: uniquePrefix('k8s-probes') });
+  });
+  afterAll(() => node.stop());
+
+  describe.each(overlays)('$dir', ({ manifests }) => {
+    const deployment = find<Workload>(manifests, 'Deployment', 'charla')!;
+    const pod = deployment.spec.template;
+    const container = pod.spec.containers.find((c) => c.name === 'charla') as Container;
+    const env = containerEnvironment(manifests, container, POD_NAME, OPERATOR_SECRETS);
+    const config = loadConfig(env);
+    const portNumber = (port: number | string | undefined) =>
+      typeof port === 'number' ? port : container.ports?.find((p) => p.name === port)?.containerPort;
+
+    it('puts everything in one namespace that the overlay creates', () => {
+      const namespaces = new Set(manifests.filter((m) => m.kind !== 'Namespace').map((m) => m.metadata.namespace));
+      expect([...namespaces]).toEqual(['charla']);
+      expect(find(manifests, 'Namespace', 'charla')).toBeDefined();
+    });
+
+    it('sets only variables the server reads, with values it accepts, in cluster mode', () => {
+      expect(Object.keys(env).filter((name) => !CONFIG_VARIABLES.includes(name))).toEqual([]);
+      expect(config.redis).toBeDefined();
+      expect(config.transport.trustedProxies.length).toBeGreaterThan(0);
+    });
+
+    it('names each node after its pod (downward API), so node ids are unique and readable', () => {
+      expect(container.env?.find((e) => e.name === 'CHARLA_NODE_ID')?.valueFrom?.fieldRef?.fieldPath).toBe('metadata.name');
+      expect(config.nodeId).toBe(POD_NAME);
+    });
+
+    it('opens the port the server listens on and the image exposes', () => {
+      expect(container.ports?.map((p) => p.containerPort)).toEqual([config.port]);
+      expect(dockerfile.instructions.find((i) => i.keyword === 'EXPOSE')?.args).toBe(String(config.port));
+      expect(pod.metadata.annotations?.['prometheus.io/port']).toBe(String(config.port));
+    });
+
+    it('probes readiness on /readyz and liveness on /healthz, on that port', async () => {
+      const probes: [string, HttpProbe | undefined][] = [
+        ['/readyz', container.readinessProbe],
+        ['/healthz', container.livenessProbe],
+        ['/healthz', container.startupProbe],
+      ];
+      for (const [path, probe] of probes) {
+        expect(probe?.httpGet?.path).toBe(path);
+        expect(portNumber(probe?.httpGet?.port)).toBe(config.port);
+        // The kubelet's probe: HTTP/1.1 GET with a Host header. A running node answers 200.
+        expect((await fetch(`http://127.0.0.1:${node.port}${path}`)).status).toBe(200);
+      }
+    });
+
+    it('lets a pod leave the endpoints before SIGTERM, then drain before it is killed', () => {
+      const preStop = container.lifecycle?.preStop?.exec?.command;
+      expect(preStop?.[0]).toBe('sleep');
+      const pauseSeconds = Number(preStop?.[1]);
+      expect(pauseSeconds).toBeGreaterThan(0);
+      expect(pod.spec.terminationGracePeriodSeconds! * 1000).toBeGreaterThan(pauseSeconds * 1000 + config.shutdownGraceMs);
+    });
+
+    it('runs as the image\u2019s non-root user with a read-only root filesystem', () => {
+      const imageUser = Number(dockerfile.instructions.find((i) => i.keyword === 'USER')?.args.split(':')[0]);
+      expect(pod.spec.securityContext?.runAsNonRoot).toBe(true);
+      expect(pod.spec.securityContext?.runAsUser).toBe(imageUser);
+      expect(container.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false });
+    });
+
+    it('meets the "restricted" Pod Security Standard its namespace enforces, in every workload', () => {
+      const namespace = find(manifests, 'Namespace', 'charla')!;
+      expect(namespace.metadata.labels?.['pod-security.kubernetes.io/enforce']).toBe('restricted');
+      for (const workload of manifests.filter((m): m is Workload => m.kind === 'Deployment')) {
+        const spec = workload.spec.template.spec;
+        for (const c of spec.containers) {
+          const context = { ...spec.securityContext, ...c.securityContext };
+          expect(context, `${manifestName(workload)} ${c.name}`).toMatchObject({ runAsNonRoot: true, allowPrivilegeEscalation: false, seccompProfile: { type: 'RuntimeDefault' } });
+          expect(context.privileged ?? false).toBe(false);
+          expect(context.capabilities?.drop).toContain('ALL');
+          expect(context.capabilities?.add ?? []).toEqual([]);
+        }
+        for (const volume of spec.volumes ?? []) expect(Object.keys(volume).filter((key) => key !== 'name')).toEqual(['emptyDir']);
+      }
+    });
+
+    it('spreads replicas over machines and selects its own pods everywhere', () => {
+      const labels = pod.metadata.labels;
+      expect(selects(deployment.spec.selector.matchLabels, labels)).toBe(true);
+      const antiAffinity = Object.values(pod.spec.affinity?.podAntiAffinity ?? {}).flat();
+      expect(antiAffinity.length).toBeGreaterThan(0);
+      for (const term of antiAffinity) expect(selects((term.podAffinityTerm ?? term).labelSelector!.matchLabels, labels)).toBe(true);
+
+      const service = find<Manifest & { spec: { selector: Record<string, string>; ports: { name: string; targetPort: string | number }[] } }>(manifests, 'Service', 'charla')!;
+      expect(selects(service.spec.selector, labels)).toBe(true);
+      expect(service.spec.ports.map((p) => portNumber(p.targetPort))).toEqual([config.port]);
+
+      const pdb = find<Manifest & { spec: { selector: { matchLabels: Record<string, string> } } }>(manifests, 'PodDisruptionBudget', 'charla')!;
+      expect(selects(pdb.spec.selector.matchLabels, labels)).toBe(true);
+    });
+
+    it('routes the Ingress to the Service and scales the Deployment with an autoscaling/v2 HPA', () => {
+      const ingress = find<Manifest & { spec: { rules: { http: { paths: { backend: { service: { name: string; port: { name: string } } } }[] } }[] } }>(manifests, 'Ingress', 'charla')!;
+      const backends = ingress.spec.rules.flatMap((rule) => rule.http.paths.map((path) => path.backend.service));
+      const service = find<Manifest & { spec: { ports: { name: string }[] } }>(manifests, 'Service', 'charla')!;
+      for (const backend of backends) {
+        expect(backend.name).toBe('charla');
+        expect(service.spec.ports.map((p) => p.name)).toContain(backend.port.name);
+      }
+      // ingress-nginx would cut an idle WebSocket after proxy-read-timeout seconds.
+      const readTimeout = Number(ingress.metadata.annotations?.['nginx.ingress.kubernetes.io/proxy-read-timeout']);
+      expect(readTimeout).toBeGreaterThan(4 * config.transport.keepAliveSeconds);
+
+      const hpa = find<Manifest & { spec: { scaleTargetRef: { apiVersion: string; kind: string; name: string }; minReplicas: number } }>(manifests, 'HorizontalPodAutoscaler', 'charla')!;
+      expect(hpa.apiVersion).toBe('autoscaling/v2');
+      expect(hpa.spec.scaleTargetRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name: 'charla' });
+      expect(hpa.spec.minReplicas).toBeGreaterThanOrEqual(2);
+    });
+  });
+
+  it('dev bundles one Redis, at the address the pods are given', () => {
+    const manifests = rendered['k8s/overlays/dev']!;
+    const container = find<Workload>(manifests, 'Deployment', 'charla')!.spec.template.spec.containers[0]!;
+    const redisUrl = new URL(loadConfig(containerEnvironment(manifests, container, POD_NAME)).redis!.url);
+    const service = find<Manifest & { spec: { selector: Record<string, string>; ports: { port: number }[] } }>(manifests, 'Service', redisUrl.hostname)!;
+    expect(service.spec.ports.map((p) => String(p.port))).toContain(redisUrl.port);
+    const redis = find<Workload>(manifests, 'Deployment', 'redis')!;
+    expect(redis.spec.replicas).toBe(1);
+    expect(selects(service.spec.selector, redis.spec.template.metadata.labels)).toBe(true);
+  });
+
+  it('prod bundles no Redis and takes the URL from a Secret the operator creates', () => {
+    const manifests = rendered['k8s/overlays/prod']!;
+    expect(manifests.filter((m) => /redis/.test(m.metadata.name)).map(manifestName)).toEqual([]);
+    const container = find<Workload>(manifests, 'Deployment', 'charla')!.spec.template.spec.containers[0]!;
+    expect(container.env?.find((e) => e.name === 'REDIS_URL')?.valueFrom?.secretKeyRef).toEqual({ name: 'charla-redis', key: 'url' });
+    expect(container.image).toMatch(/^registry\.example\.com\/charla:\d+\.\d+\.\d+$/);
+  });
+
+  it('base runs three replicas', () => {
+    expect(find<Workload>(rendered['k8s/base']!, 'Deployment', 'charla')!.spec.replicas).toBe(3);
+  });
+});
