@@ -39,6 +39,14 @@ export interface ChatDependencies {
 
 type Task = () => void | Promise<void>;
 
+/** A registration in progress. */
+interface Arrival {
+  /** Set once the name is claimed. */
+  name: string | undefined;
+  /** Frames for the newcomer that arrived before it was attached, in order. */
+  readonly held: string[];
+}
+
 /**
  * The chat rules of the protocol, for the connections of one node. It talks
  * to the cluster only through the presence store and the bus, and to its own
@@ -48,8 +56,8 @@ export class ChatService {
   private readonly sessions = new Set<Session>();
   /** Users gone from this node whose departure is not yet fully recorded cluster-wide. */
   private readonly departures = new Map<string, 'announce' | 'release'>();
-  /** Users claimed and being announced: direct messages for them wait here until they are attached. */
-  private readonly arriving = new Map<string, string[]>();
+  /** Registrations in progress: what reaches them before register_success is held here. */
+  private readonly arrivals = new Map<Session, Arrival>();
   private readonly presence: PresenceStore;
   private readonly bus: Bus;
   private readonly local: LocalDelivery;
@@ -130,15 +138,17 @@ export class ChatService {
     switch (envelope.kind) {
       case 'room':
         this.local.toAll(envelope.frame, envelope.except);
+        for (const arrival of this.arrivals.values()) if (arrival.name !== envelope.except) arrival.held.push(envelope.frame);
         return;
-      case 'direct':
-        if (this.arriving.has(envelope.to)) {
-          this.arriving.get(envelope.to)!.push(envelope.frame);
-        } else if (!this.local.toUser(envelope.to, envelope.frame)) {
+      case 'direct': {
+        const arrival = [...this.arrivals.values()].find((a) => a.name === envelope.to);
+        if (arrival) arrival.held.push(envelope.frame);
+        else if (!this.local.toUser(envelope.to, envelope.frame)) {
           this.metrics.busMessageDropped('absent_user');
           this.logger.debug({ to: envelope.to, origin: envelope.origin }, 'direct message for a user no longer here');
         }
         return;
+      }
       default:
         assertNever(envelope);
     }
@@ -225,32 +235,42 @@ export class ChatService {
     if (!isValidUsername(name)) throw new ChatError('INVALID_USERNAME');
     const allowed = session.connection.allowedName;
     if (allowed !== undefined && name !== allowed) throw new ChatError('NAME_NOT_ALLOWED');
-    const [claimed, others] = await Promise.all([
-      this.presence.claim({ name, ip: session.connection.ip }),
-      this.presence.list(),
-    ]);
-    if (!claimed) throw new ChatError('USERNAME_TAKEN');
-    // Announce first, then confirm: whoever registers after this user's
-    // register_success already knows of it, and gets no late join notice.
-    // Private messages that race the announcement wait in `arriving`.
-    this.arriving.set(name, []);
+    // Room traffic is held from before the user list is read until the user
+    // is attached, so every join between the two reaches the newcomer: as a
+    // name in its list, as a held notice, or both.
+    const arrival: Arrival = { name: undefined, held: [] };
+    this.arrivals.set(session, arrival);
+    try {
+      const [claimed, others] = await Promise.all([
+        this.presence.claim({ name, ip: session.connection.ip }),
+        this.presence.list(),
+      ]);
+      if (!claimed) throw new ChatError('USERNAME_TAKEN');
+      arrival.name = name;
+      // Announce first, then confirm: whoever registers after this user's
+      // register_success already knows of it, and gets no late join notice.
+      await this.announceArrival(name);
+      session.name = name;
+      session.status = 'ACTIVO';
+      session.autoStatus = false;
+      const userList = others.includes(name) ? others : [...others, name].sort();
+      session.connection.send(this.messages.registerSuccess(userList));
+      this.local.attach(name, session.connection);
+      for (const frame of arrival.held) session.connection.send(frame);
+    } finally {
+      this.arrivals.delete(session);
+    }
+  }
+
+  /** Publishes the join notice; if that fails, the claim is given back before the error goes on. */
+  private async announceArrival(name: string): Promise<void> {
     try {
       await this.bus.publishToAll({ kind: 'room', origin: this.nodeId, frame: this.messages.statusUpdate(name, 'ACTIVO'), except: name });
     } catch (err) {
-      this.arriving.delete(name);
       this.departures.set(name, 'release');
       await this.completeDeparture(name);
       throw err;
     }
-    const early = this.arriving.get(name) ?? [];
-    this.arriving.delete(name);
-    session.name = name;
-    session.status = 'ACTIVO';
-    session.autoStatus = false;
-    const userList = others.includes(name) ? others : [...others, name].sort();
-    session.connection.send(this.messages.registerSuccess(userList));
-    this.local.attach(name, session.connection);
-    for (const frame of early) session.connection.send(frame);
   }
 
   private async broadcast(sender: string, content: string): Promise<void> {

@@ -77,6 +77,17 @@ describe('a cluster of three nodes sharing one Redis', () => {
     expect(new Set(refusals.map((f) => f.code))).toEqual(new Set(['USERNAME_TAKEN']));
   });
 
+  it('lets every user of a registration storm learn of every other, by its user list or a join notice', async () => {
+    const names = Array.from({ length: 30 }, (_, i) => `storm${i}`);
+    const users = await Promise.all(names.map((name, i) => register(nodes[i % 3]!, name)));
+    await new Promise((r) => setTimeout(r, 300));
+    for (const user of users) {
+      const known = new Set<string>(user.received.find((f) => f.type === 'register_success')!.userList);
+      for (const frame of user.received) if (frame.type === 'status_update') known.add((frame.content as { user: string }).user);
+      expect([...known].sort()).toEqual([...names].sort());
+    }
+  });
+
   it('delivers every broadcast to every user on every node, in each sender\'s order', async () => {
     const users = await Promise.all(Array.from({ length: 9 }, (_, i) => register(nodes[i % 3]!, `user${i}`)));
     // Wait for the join notices to settle so the count below is exact.
