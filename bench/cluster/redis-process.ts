@@ -1,0 +1,50 @@
+import { Redis } from 'ioredis';
+import { freePort } from '../../test/support/free-port.js';
+import { waitUntilAnswering } from '../../test/support/redis-server.js';
+import type { ManagedProcess, ProcessGroup } from './process-group.js';
+
+export interface RedisProcess {
+  readonly url: string;
+  readonly pid: number;
+  readonly process: ManagedProcess;
+}
+
+/** A throw-away redis-server on a free loopback port, without persistence. */
+export async function startRedisServer(group: ProcessGroup, name: string): Promise<RedisProcess> {
+  const port = await freePort();
+  const process = group.spawn(name, 'redis-server', [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--maxclients',
+    '1000',
+  ]);
+  const url = `redis://127.0.0.1:${port}`;
+  await waitUntilAnswering(url);
+  return { url, pid: process.pid, process };
+}
+
+/**
+ * Round trips Redis has served so far: script calls (EVAL, EVALSHA) and
+ * publishes, the commands Charla sends. Commands run inside a script are
+ * not counted, unlike `total_commands_processed`.
+ */
+export async function redisRoundTrips(url: string): Promise<number> {
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await redis.connect();
+    const stats = await redis.info('commandstats');
+    let calls = 0;
+    for (const [, command, count] of stats.matchAll(/^cmdstat_([a-z_|]+):calls=(\d+)/gm)) {
+      if (/^(eval|evalsha|eval_ro|evalsha_ro|fcall|fcall_ro|publish|spublish)$/.test(command!)) calls += Number(count);
+    }
+    return calls;
+  } finally {
+    redis.disconnect();
+  }
+}

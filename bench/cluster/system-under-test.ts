@@ -1,0 +1,140 @@
+import { request } from 'node:http';
+import { fileURLToPath } from 'node:url';
+import { freePort } from '../../test/support/free-port.js';
+import { BACKENDS, type BackendId } from './backends.js';
+import type { ManagedProcess, ProcessGroup } from './process-group.js';
+import { startRedisServer, type RedisProcess } from './redis-process.js';
+
+const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const READY_TIMEOUT_MS = 30_000;
+/** Nodes drain on SIGTERM (every client closed, departures announced); past this they are killed. */
+const STOP_GRACE_MS = 15_000;
+
+/** How the Charla nodes are run: the compiled build (after `npm run build`) or the TypeScript sources through tsx. */
+export type NodeEntry = 'dist' | 'tsx';
+
+export interface SystemUnderTest {
+  readonly backend: BackendId;
+  readonly label: string;
+  /** WebSocket URL of each node. */
+  readonly urls: readonly string[];
+  /** Processes whose CPU counts as the server's: the nodes, and Redis apart. Empty when not started here. */
+  readonly nodePids: readonly number[];
+  readonly redis?: { readonly url: string; readonly pid: number };
+  /** Why the system cannot be measured any more (a process it needs exited), or undefined while it is whole. */
+  fault(): string | undefined;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  readonly group: ProcessGroup;
+  readonly entry: NodeEntry;
+  /** Write a V8 CPU profile of every node here when it exits. */
+  readonly cpuProfileDirectory?: string;
+  /** Distinguishes this start's names (node ids, log files, key prefix). */
+  readonly tag: string;
+}
+
+/** Starts Redis (when the backend needs it) and the nodes, and waits until every node is ready. */
+export async function startSystem(backend: keyof typeof BACKENDS, options: StartOptions): Promise<SystemUnderTest> {
+  const spec = BACKENDS[backend];
+  const started: ManagedProcess[] = [];
+  let redis: RedisProcess | undefined;
+  const stop = async (): Promise<void> => {
+    await Promise.all(started.map((process) => options.group.stop(process, STOP_GRACE_MS)));
+    if (redis) await options.group.stop(redis.process, STOP_GRACE_MS);
+  };
+  try {
+    if (spec.redis) redis = await startRedisServer(options.group, `${options.tag}-redis`);
+    const urls: string[] = [];
+    for (let index = 0; index < spec.nodes; index++) {
+      const port = await freePort();
+      const name = `${options.tag}-${spec.baseline ? 'bare-uws' : `node-${index + 1}`}`;
+      const args = [...profileArgs(name, options.cpuProfileDirectory), ...(spec.baseline ? baselineArgs(port) : nodeArgs(options.entry))];
+      const env = spec.baseline ? process.env : { ...process.env, ...nodeEnvironment(port, `${options.tag}-${index + 1}`, options.tag, redis?.url) };
+      const node = options.group.spawn(name, process.execPath, args, { cwd: PROJECT_ROOT, env });
+      started.push(node);
+      await waitUntilReady(port, node);
+      urls.push(`ws://127.0.0.1:${port}/chat`);
+    }
+    return {
+      backend,
+      label: spec.label,
+      urls,
+      nodePids: started.map((process) => process.pid),
+      ...(redis ? { redis: { url: redis.url, pid: redis.pid } } : {}),
+      fault: () => {
+        const gone = [...started, ...(redis ? [redis.process] : [])].filter((process) => !process.running);
+        return gone.length === 0 ? undefined : `${gone.map((process) => process.name).join(', ')} exited during the run`;
+      },
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/** A cluster someone else runs: traffic only, no CPU or memory figures. */
+export function externalSystem(urls: readonly string[]): SystemUnderTest {
+  return {
+    backend: 'external',
+    label: `external, ${urls.length} node(s)`,
+    urls,
+    nodePids: [],
+    fault: () => undefined,
+    stop: async () => undefined,
+  };
+}
+
+function nodeArgs(entry: NodeEntry): string[] {
+  return entry === 'dist' ? ['dist/src/main.js'] : ['--import', 'tsx', 'src/main.ts'];
+}
+
+function baselineArgs(port: number): string[] {
+  return ['--import', 'tsx', 'bench/baseline/bare-uws.ts', '--port', String(port)];
+}
+
+function profileArgs(name: string, directory: string | undefined): string[] {
+  return directory ? ['--cpu-prof', '--cpu-prof-dir', directory, '--cpu-prof-name', `${name}.cpuprofile`] : [];
+}
+
+/**
+ * A node as an operator would run it, quiet, with the idle timer pushed past
+ * the run so no status changes are mixed into the measured traffic.
+ */
+function nodeEnvironment(port: number, nodeId: string, tag: string, redisUrl: string | undefined): Record<string, string> {
+  return {
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+    CHARLA_NODE_ID: nodeId,
+    CHARLA_KEY_PREFIX: `bench:${tag}:`,
+    CHARLA_IDLE_TIMEOUT_MS: String(6 * 60 * 60 * 1000),
+    REDIS_URL: redisUrl ?? '',
+  };
+}
+
+async function waitUntilReady(port: number, process: ManagedProcess): Promise<void> {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while (!(await answersReady(port))) {
+    if (!process.running) throw new Error(`${process.name} exited before it was ready:\n${process.recentOutput.join('\n')}`);
+    if (Date.now() > deadline) throw new Error(`${process.name} not ready after ${READY_TIMEOUT_MS} ms:\n${process.recentOutput.join('\n')}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+function answersReady(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = request({ host: '127.0.0.1', port, path: '/readyz', timeout: 1000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('error', () => resolve(false));
+    req.on('timeout', () => {
+      req.destroy();
+      resolve(false);
+    });
+    req.end();
+  });
+}
