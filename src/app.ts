@@ -132,7 +132,7 @@ export async function startNode({ config, logger, memory }: NodeOptions): Promis
 function memoryBackend(config: Config, memory: MemoryBackend): Backend {
   return {
     presence: new MemoryPresenceStore(config.nodeId, { leaseMs: config.presence.leaseMs }, memory.registry),
-    bus: new MemoryBus(config.nodeId, memory.hub),
+    bus: new MemoryBus(config.nodeId, memory.hub, (name) => memory.registry.nodeOf(name)),
     notReadyReasons: () => [],
     connected: Promise.resolve(),
     onRecovered: () => undefined,

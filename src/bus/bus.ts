@@ -12,6 +12,10 @@ export interface Bus {
   /** Starts delivering envelopes for this node to `handler`. */
   subscribe(handler: EnvelopeHandler): Promise<void>;
   publishToAll(envelope: RoomEnvelope): Promise<void>;
-  publishToNode(nodeId: string, envelope: DirectEnvelope): Promise<void>;
+  /**
+   * Sends to the node that holds `envelope.to`, found and reached in one
+   * step; false when no live user has that name.
+   */
+  publishToUser(envelope: DirectEnvelope): Promise<boolean>;
   unsubscribe(): Promise<void>;
 }

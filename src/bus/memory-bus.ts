@@ -6,6 +6,9 @@ export class MemoryBusHub {
   readonly handlers = new Map<string, EnvelopeHandler>();
 }
 
+/** Which node holds a live user, if any (the memory presence registry answers it). */
+export type UserLocator = (name: string) => string | undefined;
+
 /**
  * Delivers synchronously, in publish order, to the buses of the same hub:
  * the behaviour of one Redis subscriber connection, without the network.
@@ -13,7 +16,8 @@ export class MemoryBusHub {
 export class MemoryBus implements Bus {
   constructor(
     readonly nodeId: string,
-    private readonly hub: MemoryBusHub = new MemoryBusHub(),
+    private readonly hub: MemoryBusHub,
+    private readonly locate: UserLocator,
   ) {}
 
   async subscribe(handler: EnvelopeHandler): Promise<void> {
@@ -24,8 +28,11 @@ export class MemoryBus implements Bus {
     for (const handler of this.hub.handlers.values()) handler(envelope);
   }
 
-  async publishToNode(nodeId: string, envelope: DirectEnvelope): Promise<void> {
+  async publishToUser(envelope: DirectEnvelope): Promise<boolean> {
+    const nodeId = this.locate(envelope.to);
+    if (nodeId === undefined) return false;
     this.hub.handlers.get(nodeId)?.(envelope);
+    return true;
   }
 
   async unsubscribe(): Promise<void> {

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { Metrics } from '../metrics.js';
 import { toBackendError } from '../redis/backend-error.js';
 import type { RedisKeys } from '../redis/keys.js';
+import { LuaScript, NOW_MS } from '../redis/lua-script.js';
 import type { Bus, EnvelopeHandler } from './bus.js';
 import { decodeEnvelope, encodeEnvelope, type DirectEnvelope, type RoomEnvelope } from './envelope.js';
 
@@ -13,6 +14,19 @@ export interface RedisBusSettings {
 }
 
 const PROBE_PREFIX = 'probe:';
+
+/**
+ * KEYS: user, users. ARGV: name, node channel prefix, payload. Finds the node
+ * of a live user in the presence records (see redis-presence-scripts.ts) and
+ * publishes to its channel, in one round trip. → 1 published, 0 no such user.
+ */
+const PUBLISH_TO_USER = new LuaScript(`${NOW_MS}
+local lease = redis.call('ZSCORE', KEYS[2], ARGV[1])
+if not lease or tonumber(lease) < now then return 0 end
+local node = redis.call('HGET', KEYS[1], 'node')
+if not node then return 0 end
+redis.call('PUBLISH', ARGV[2] .. node, ARGV[3])
+return 1`);
 /** Unanswered probes after which the node reports not ready, and after which the subscriber is rebuilt. */
 const SILENT_AFTER_PROBES = 2;
 const REBUILD_AFTER_PROBES = 3;
@@ -72,8 +86,20 @@ export class RedisBus implements Bus {
     await this.publish(this.keys.roomChannel, encodeEnvelope(envelope));
   }
 
-  async publishToNode(nodeId: string, envelope: DirectEnvelope): Promise<void> {
-    await this.publish(this.keys.nodeChannel(nodeId), encodeEnvelope(envelope));
+  async publishToUser(envelope: DirectEnvelope): Promise<boolean> {
+    const started = performance.now();
+    let delivered: unknown;
+    try {
+      delivered = await PUBLISH_TO_USER.run(
+        this.publisher,
+        [this.keys.user(envelope.to), this.keys.users],
+        [envelope.to, this.keys.nodeChannel(''), encodeEnvelope(envelope)],
+      );
+    } catch (err) {
+      throw toBackendError(err);
+    }
+    this.metrics.published((performance.now() - started) / 1000);
+    return delivered === 1;
   }
 
   async unsubscribe(): Promise<void> {

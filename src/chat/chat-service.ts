@@ -280,14 +280,13 @@ export class ChatService {
 
   private async sendPrivate(sender: string, target: string, content: string): Promise<void> {
     this.checkContent(content);
-    const entry = await this.presence.get(target);
-    if (!entry) throw new ChatError('USER_NOT_FOUND');
-    await this.bus.publishToNode(entry.node, {
+    const delivered = await this.bus.publishToUser({
       kind: 'direct',
       origin: this.nodeId,
       to: target,
       frame: this.messages.private(sender, target, content),
     });
+    if (!delivered) throw new ChatError('USER_NOT_FOUND');
   }
 
   private async listUsers(session: Session): Promise<void> {

@@ -24,6 +24,12 @@ export class MemoryPresenceRegistry {
 
   constructor(readonly now: () => number = Date.now) {}
 
+  /** The node holding a live user, if any. */
+  nodeOf(name: string): string | undefined {
+    const held = this.users.get(name);
+    return held && held.leaseUntil >= this.now() ? held.entry.node : undefined;
+  }
+
   usersOf(nodeId: string): Set<string> {
     let names = this.nodeUsers.get(nodeId);
     if (!names) {
@@ -66,8 +72,7 @@ export class MemoryPresenceStore implements PresenceStore {
   }
 
   async get(name: string): Promise<PresenceEntry | undefined> {
-    const held = this.registry.users.get(name);
-    return held && held.leaseUntil >= this.registry.now() ? held.entry : undefined;
+    return this.registry.nodeOf(name) === undefined ? undefined : this.registry.users.get(name)?.entry;
   }
 
   async list(): Promise<string[]> {

@@ -1,11 +1,9 @@
-import { LuaScript } from '../redis/lua-script.js';
+import { LuaScript, NOW_MS } from '../redis/lua-script.js';
 
 /*
  * Atomic presence updates. Lease times come from Redis's own clock (TIME),
  * so nodes with skewed clocks still agree on who is alive.
  */
-const NOW_MS = `local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
 
 /** KEYS: user, users, nodeUsers. ARGV: name, node, ip, leaseMs, hashTtlMs. → 1 claimed, 0 taken. */
 export const CLAIM = new LuaScript(`${NOW_MS}

@@ -21,6 +21,7 @@ export class RedisPresenceStore implements PresenceStore {
   /** User hashes outlive a lease by this factor so the reaper, not a TTL, ends them. */
   private static readonly HASH_TTL_LEASES = 4;
   private readonly hashTtlMs: number;
+  private nextList: Promise<string[]> | undefined;
 
   constructor(
     readonly nodeId: string,
@@ -61,9 +62,17 @@ export class RedisPresenceStore implements PresenceStore {
     return { name, node, ip: ip ?? '', status, auto: auto === '1', since: Number(since) };
   }
 
-  async list(): Promise<string[]> {
-    const names = (await this.run(scripts.LIST, [this.keys.users], [])) as string[];
-    return names.sort();
+  /**
+   * Calls made in the same turn of the event loop share one read (a storm of
+   * registrations each needs the whole list). A call never shares a read
+   * already sent: it always sees the users as they are after it was made.
+   */
+  list(): Promise<string[]> {
+    this.nextList ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+      this.nextList = undefined;
+      return this.run(scripts.LIST, [this.keys.users], []).then((names) => (names as string[]).sort());
+    });
+    return this.nextList;
   }
 
   async heartbeat(): Promise<boolean> {

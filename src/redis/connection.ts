@@ -21,6 +21,8 @@ export function connectRedis({ url, name, logger, onReconnect }: RedisConnection
   const options: RedisOptions = {
     connectionName: name,
     enableOfflineQueue: false,
+    // Commands issued in one turn of the event loop leave in one write.
+    enableAutoPipelining: true,
     maxRetriesPerRequest: 1,
     commandTimeout: 2000,
     keepAlive: 5000,

@@ -1,6 +1,10 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 
+/** Lua prologue: `now`, Redis's own clock in milliseconds (one clock for every node). */
+export const NOW_MS = `local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
+
 /**
  * A Lua script run by its SHA, re-sent in full when Redis answers NOSCRIPT
  * (a restarted or failed-over Redis has an empty script cache).

@@ -11,7 +11,7 @@ import { UwsLocalDelivery } from './uws-local-delivery.js';
 import { uWS, type HttpRequest, type HttpResponse, type TemplatedApp, type us_listen_socket } from './uws.js';
 
 export const SUBPROTOCOL = 'chat-protocol';
-const BACKPRESSURE_CHECK_MS = 250;
+const BACKPRESSURE_CHECK_MS = 1000;
 
 export interface WebSocketServerOptions {
   readonly settings: Config['transport'];
@@ -62,8 +62,8 @@ export class WebSocketServer {
       maxPayloadLength: hardPayloadCeiling(settings.maxPayloadBytes),
       idleTimeout: settings.keepAliveSeconds,
       sendPingsAutomatically: settings.keepAliveSeconds > 0,
-      // Slow readers are closed with 1013 by checkBackpressure once past the
-      // configured limit. Until then uWS buffers up to twice that and skips
+      // Slow readers are closed with 1013 by checkBackpressure (every second)
+      // once past the configured limit. Until then uWS buffers up to twice that and skips
       // the socket beyond, which bounds memory during a burst; it is not told
       // to cut the socket itself, as it would do so without a close code.
       maxBackpressure: settings.maxBackpressureBytes * 2,

@@ -5,6 +5,9 @@ import type { Bus } from '../../src/bus/bus.js';
 import type { Envelope } from '../../src/bus/envelope.js';
 import { MemoryBus, MemoryBusHub } from '../../src/bus/memory-bus.js';
 import { RedisBus } from '../../src/bus/redis-bus.js';
+import { MemoryPresenceRegistry, MemoryPresenceStore } from '../../src/presence/memory-presence-store.js';
+import type { PresenceStore } from '../../src/presence/presence-store.js';
+import { RedisPresenceStore } from '../../src/presence/redis-presence-store.js';
 import { Metrics } from '../../src/metrics.js';
 import { RedisKeys } from '../../src/redis/keys.js';
 import { uniquePrefix } from '../support/redis-server.js';
@@ -15,6 +18,8 @@ const probe = { probeIntervalMs: 200 };
 
 interface BusWorld {
   busFor(nodeId: string): Bus;
+  /** The presence store of a node, sharing the bus's backend (to place users). */
+  presenceFor(nodeId: string): PresenceStore;
   close(): Promise<void>;
 }
 
@@ -23,7 +28,12 @@ const worlds: [string, () => BusWorld][] = [
     'memory',
     () => {
       const hub = new MemoryBusHub();
-      return { busFor: (nodeId) => new MemoryBus(nodeId, hub), close: async () => undefined };
+      const registry = new MemoryPresenceRegistry();
+      return {
+        busFor: (nodeId) => new MemoryBus(nodeId, hub, (name) => registry.nodeOf(name)),
+        presenceFor: (nodeId) => new MemoryPresenceStore(nodeId, { leaseMs: 60_000 }, registry),
+        close: async () => undefined,
+      };
     },
   ],
   [
@@ -40,6 +50,7 @@ const worlds: [string, () => BusWorld][] = [
       const publisher = connect();
       return {
         busFor: (nodeId) => new RedisBus(nodeId, publisher, connect(), keys, probe, metrics, silent),
+        presenceFor: (nodeId) => new RedisPresenceStore(nodeId, publisher, keys, { leaseMs: 60_000 }),
         close: async () => connections.forEach((c) => c.disconnect()),
       };
     },
@@ -74,20 +85,26 @@ describe.each(worlds)('Bus contract (%s)', (_name, makeWorld) => {
     }
   });
 
-  it('delivers direct envelopes to the addressed node only', async () => {
+  it('delivers direct envelopes to the node holding the user only, and says when nobody does', async () => {
     world = makeWorld();
     const [n1, n2, n3] = ['n1', 'n2', 'n3'].map((id) => world.busFor(id)) as [Bus, Bus, Bus];
     const [i1, i2, i3] = [collector(), collector(), collector()];
     await n1.subscribe(i1.handler);
     await n2.subscribe(i2.handler);
     await n3.subscribe(i3.handler);
+    const holder = world.presenceFor('n2');
+    await holder.heartbeat();
+    await holder.claim({ name: 'ana', ip: '192.0.2.1' });
     const envelope = { kind: 'direct', origin: 'n1', to: 'ana', frame: '{"x":1}' } as const;
-    await n1.publishToNode('n2', envelope);
+    expect(await n1.publishToUser(envelope)).toBe(true);
+    expect(await n1.publishToUser({ ...envelope, to: 'nadie' })).toBe(false);
     await i2.waitFor(1);
     await new Promise((r) => setTimeout(r, 50));
     expect(i2.received).toEqual([envelope]);
     expect(i1.received).toEqual([]);
     expect(i3.received).toEqual([]);
+    await holder.release('ana');
+    expect(await n1.publishToUser(envelope)).toBe(false);
   });
 
   it('stops delivering after unsubscribe', async () => {

@@ -1,7 +1,7 @@
 import pino from 'pino';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { Bus } from '../../src/bus/bus.js';
-import { MemoryBus } from '../../src/bus/memory-bus.js';
+import { MemoryBus, MemoryBusHub } from '../../src/bus/memory-bus.js';
 import { ChatService } from '../../src/chat/chat-service.js';
 import { Metrics } from '../../src/metrics.js';
 import { MemoryPresenceRegistry, MemoryPresenceStore } from '../../src/presence/memory-presence-store.js';
@@ -32,7 +32,7 @@ describe('ChatService', () => {
     clock = 1_000_000;
     const registry = new MemoryPresenceRegistry(() => clock);
     presence = new MemoryPresenceStore('n1', { leaseMs: 10 * IDLE_MS }, registry);
-    bus = new SwitchableBus('n1');
+    bus = new SwitchableBus('n1', new MemoryBusHub(), (name) => registry.nodeOf(name));
     chat = new ChatService({
       presence,
       bus,
