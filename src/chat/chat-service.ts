@@ -119,7 +119,11 @@ export class ChatService {
       this.sendError(session, 'RATE_LIMITED');
       return;
     }
-    if (session.name && session.autoStatus) this.enqueue(session, () => this.changeStatus(session, 'ACTIVO', false));
+    if (session.name && session.autoStatus) {
+      // Cleared now, not when the task runs: frames arriving meanwhile must not queue a second wake-up.
+      session.autoStatus = false;
+      this.enqueue(session, () => this.changeStatus(session, 'ACTIVO', false));
+    }
     if (decoded.ok) this.enqueue(session, () => this.handle(session, decoded.message));
     else this.sendError(session, decoded.code, decoded.detail);
   }
@@ -302,10 +306,9 @@ export class ChatService {
   private async changeStatus(session: Session, status: UserStatus, auto: boolean): Promise<void> {
     const name = session.name;
     if (!name) return;
-    // Only a status the idle timer set may be lifted by activity.
-    if (auto && status === 'ACTIVO' && !session.autoStatus) return;
-    // The idle timer only acts on a status nobody chose since it was queued.
-    if (auto && status === 'INACTIVO' && session.status !== 'ACTIVO') return;
+    // The idle timer acts only if nothing happened since it queued this:
+    // no status chosen, no frame received.
+    if (auto && (session.status !== 'ACTIVO' || this.now() - session.lastActivity < this.settings.idleTimeoutMs)) return;
     session.status = status;
     session.autoStatus = auto && status === 'INACTIVO';
     await this.presence.setStatus(name, status, session.autoStatus);

@@ -16,7 +16,10 @@ const settle = () => new Promise((r) => setTimeout(r, 0));
 /** A bus whose publishing can be switched off, like a Redis that went away. */
 class SwitchableBus extends MemoryBus {
   down = false;
+  /** While set, publishing waits for it: a slow backend. */
+  gate: Promise<void> | undefined;
   override async publishToAll(...args: Parameters<Bus['publishToAll']>): Promise<void> {
+    if (this.gate) await this.gate;
     if (this.down) throw new BackendUnavailableError(new Error('connection refused'));
     return super.publishToAll(...args);
   }
@@ -77,6 +80,34 @@ describe('ChatService', () => {
     // The wake-up notice comes before the message that caused it.
     const types = luis.connection.frames.map((f) => f['type']);
     expect(types.lastIndexOf('status_update')).toBeLessThan(types.lastIndexOf('broadcast'));
+  });
+
+  it('wakes a user once, however many frames arrive while the backend is busy', async () => {
+    const ana = await join('ana');
+    clock += IDLE_MS;
+    chat.sweepIdle(); // the INACTIVO update is still on its way to the backend...
+    chat.receive(ana.session, encode({ type: 'list_users' }), false);
+    chat.receive(ana.session, encode({ type: 'list_users' }), false);
+    await settle();
+    await settle();
+    expect(ana.connection.ofType('status_update').map((f) => (f['content'] as { status: string }).status)).toEqual(['INACTIVO', 'ACTIVO']);
+  });
+
+  it('does not mark INACTIVO a user who spoke after the idle sweep queued it', async () => {
+    const ana = await join('ana');
+    const luis = await join('luis');
+    let open!: () => void;
+    bus.gate = new Promise((resolve) => (open = resolve));
+    chat.receive(ana.session, encode({ type: 'broadcast', content: 'hola' }), false); // stuck on a slow backend
+    clock += IDLE_MS;
+    chat.sweepIdle(); // queued behind the broadcast
+    chat.receive(ana.session, encode({ type: 'list_users' }), false); // ana speaks again before it runs
+    bus.gate = undefined;
+    open();
+    await settle();
+    await settle();
+    expect(luis.connection.ofType('status_update').filter((f) => (f['content'] as { user: string }).user === 'ana')).toEqual([]);
+    expect((await presence.get('ana'))?.status).toBe('ACTIVO');
   });
 
   it('leaves a chosen status alone, INACTIVO included', async () => {
