@@ -145,7 +145,7 @@ export class ChatService {
         for (const arrival of this.arrivals.values()) if (arrival.name !== envelope.except) arrival.held.push(envelope.frame);
         return;
       case 'direct': {
-        const arrival = [...this.arrivals.values()].find((a) => a.name === envelope.to);
+        const arrival = this.arrivals.size > 0 ? this.arrivalOf(envelope.to) : undefined;
         if (arrival) arrival.held.push(envelope.frame);
         else if (!this.local.toUser(envelope.to, envelope.frame)) {
           this.metrics.busMessageDropped('absent_user');
@@ -156,6 +156,11 @@ export class ChatService {
       default:
         assertNever(envelope);
     }
+  }
+
+  private arrivalOf(name: string): Arrival | undefined {
+    for (const arrival of this.arrivals.values()) if (arrival.name === name) return arrival;
+    return undefined;
   }
 
   /** Marks users silent for the idle timeout INACTIVO. Run periodically. */
