@@ -1,5 +1,5 @@
-import { request } from 'node:http';
 import { fileURLToPath } from 'node:url';
+import { answersOk } from '../../scripts/local-cluster/readiness.js';
 import { freePort } from '../../test/support/free-port.js';
 import { BACKENDS, type BackendId } from './backends.js';
 import type { ManagedProcess, ProcessGroup } from './process-group.js';
@@ -117,24 +117,9 @@ function nodeEnvironment(port: number, nodeId: string, tag: string, redisUrl: st
 
 async function waitUntilReady(port: number, process: ManagedProcess): Promise<void> {
   const deadline = Date.now() + READY_TIMEOUT_MS;
-  while (!(await answersReady(port))) {
+  while (!(await answersOk(`http://127.0.0.1:${port}/readyz`))) {
     if (!process.running) throw new Error(`${process.name} exited before it was ready:\n${process.recentOutput.join('\n')}`);
     if (Date.now() > deadline) throw new Error(`${process.name} not ready after ${READY_TIMEOUT_MS} ms:\n${process.recentOutput.join('\n')}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-}
-
-function answersReady(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const req = request({ host: '127.0.0.1', port, path: '/readyz', timeout: 1000 }, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200);
-    });
-    req.on('error', () => resolve(false));
-    req.on('timeout', () => {
-      req.destroy();
-      resolve(false);
-    });
-    req.end();
-  });
 }

@@ -1,3 +1,5 @@
+import { answersOk } from '../../scripts/local-cluster/readiness.js';
+
 /** Polls `check` until it returns true; resolves with the milliseconds it took. */
 export async function waitUntil(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000, stepMs = 20): Promise<number> {
   const started = Date.now();
@@ -8,10 +10,7 @@ export async function waitUntil(check: () => boolean | Promise<boolean>, what: s
   }
 }
 
-export async function isReady(port: number): Promise<boolean> {
-  try {
-    return (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200;
-  } catch {
-    return false;
-  }
+/** True when the node on `port` reports ready. */
+export function isReady(port: number): Promise<boolean> {
+  return answersOk(`http://127.0.0.1:${port}/readyz`);
 }
