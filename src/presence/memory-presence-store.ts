@@ -1,5 +1,5 @@
 import type { UserStatus } from '../protocol/status.js';
-import type { ClaimRequest, PresenceEntry, PresenceStore, ReapResult } from './presence-store.js';
+import type { ClaimRequest, PresenceEntry, PresenceStore, ReapResult, ReclaimRequest } from './presence-store.js';
 
 export interface LeaseSettings {
   /** How long a node and its users stay alive without a heartbeat. */
@@ -53,6 +53,17 @@ export class MemoryPresenceStore implements PresenceStore {
     if (this.registry.users.has(name)) return false;
     const now = this.registry.now();
     const entry: PresenceEntry = { name, node: this.nodeId, ip, status: 'ACTIVO', auto: false, since: now };
+    this.registry.users.set(name, { entry, leaseUntil: now + this.settings.leaseMs });
+    this.registry.usersOf(this.nodeId).add(name);
+    return true;
+  }
+
+  async reclaim({ name, ip, status, auto }: ReclaimRequest): Promise<boolean> {
+    const held = this.registry.users.get(name);
+    if (held && held.entry.node !== this.nodeId) return false;
+    const now = this.registry.now();
+    const since = held?.entry.since ?? now;
+    const entry: PresenceEntry = { name, node: this.nodeId, ip, status, auto, since };
     this.registry.users.set(name, { entry, leaseUntil: now + this.settings.leaseMs });
     this.registry.usersOf(this.nodeId).add(name);
     return true;

@@ -18,6 +18,12 @@ export interface ClaimRequest {
   readonly ip: string;
 }
 
+/** A user of this node whose presence the cluster lost, with the state it had. */
+export interface ReclaimRequest extends ClaimRequest {
+  readonly status: UserStatus;
+  readonly auto: boolean;
+}
+
 export interface ReapResult {
   /** How many dead nodes this call claimed. */
   readonly nodes: number;
@@ -34,6 +40,12 @@ export interface PresenceStore {
   readonly nodeId: string;
   /** Atomically takes a name for this node; false when anyone holds it already. */
   claim(request: ClaimRequest): Promise<boolean>;
+  /**
+   * Takes a name back for this node, with its status, after the cluster lost
+   * it. True when it was free or already this node's (so it can be repeated
+   * after a partial failure); false when another node holds it now.
+   */
+  reclaim(request: ReclaimRequest): Promise<boolean>;
   /** Frees a name this node holds; false when it no longer held it (e.g. reaped). */
   release(name: string): Promise<boolean>;
   setStatus(name: string, status: UserStatus, auto: boolean): Promise<void>;

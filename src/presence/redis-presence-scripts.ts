@@ -15,6 +15,22 @@ redis.call('SADD', KEYS[3], ARGV[1])
 redis.call('PEXPIRE', KEYS[3], ARGV[5])
 return 1`);
 
+/**
+ * KEYS: user, users, nodeUsers. ARGV: name, node, ip, leaseMs, hashTtlMs, status, auto (0|1).
+ * Like CLAIM, but a name this node already holds is taken again, keeping its
+ * registration time. → 1 held by this node now, 0 held by another.
+ */
+export const RECLAIM = new LuaScript(`${NOW_MS}
+local owner = redis.call('HGET', KEYS[1], 'node')
+if owner and owner ~= ARGV[2] then return 0 end
+if not owner then redis.call('HSET', KEYS[1], 'node', ARGV[2], 'since', now) end
+redis.call('HSET', KEYS[1], 'ip', ARGV[3], 'status', ARGV[6], 'auto', ARGV[7])
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+redis.call('ZADD', KEYS[2], now + tonumber(ARGV[4]), ARGV[1])
+redis.call('SADD', KEYS[3], ARGV[1])
+redis.call('PEXPIRE', KEYS[3], ARGV[5])
+return 1`);
+
 /** KEYS: user, users, nodeUsers. ARGV: name, node. → 1 released, 0 not held by this node. */
 export const RELEASE = new LuaScript(`
 redis.call('SREM', KEYS[3], ARGV[1])

@@ -3,7 +3,7 @@ import { isUserStatus, type UserStatus } from '../protocol/status.js';
 import { toBackendError } from '../redis/backend-error.js';
 import type { RedisKeys } from '../redis/keys.js';
 import type { LuaScript } from '../redis/lua-script.js';
-import type { ClaimRequest, PresenceEntry, PresenceStore, ReapResult } from './presence-store.js';
+import type { ClaimRequest, PresenceEntry, PresenceStore, ReapResult, ReclaimRequest } from './presence-store.js';
 import * as scripts from './redis-presence-scripts.js';
 
 export interface RedisPresenceSettings {
@@ -39,6 +39,15 @@ export class RedisPresenceStore implements PresenceStore {
       [name, this.nodeId, ip, this.settings.leaseMs, this.hashTtlMs],
     );
     return claimed === 1;
+  }
+
+  async reclaim({ name, ip, status, auto }: ReclaimRequest): Promise<boolean> {
+    const reclaimed = await this.run(
+      scripts.RECLAIM,
+      [this.keys.user(name), this.keys.users, this.keys.nodeUsers(this.nodeId)],
+      [name, this.nodeId, ip, this.settings.leaseMs, this.hashTtlMs, status, auto ? 1 : 0],
+    );
+    return reclaimed === 1;
   }
 
   async release(name: string): Promise<boolean> {

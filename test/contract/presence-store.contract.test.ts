@@ -134,6 +134,35 @@ describe.each(factories)('PresenceStore contract (%s)', (_name, makeFactory) => 
     expect(await a.claim({ name: 'ana', ip: '1' })).toBe(true);
   });
 
+  it('lets a node that was lost take back its users with their status, again and again, unless someone else took the name', async () => {
+    await a.claim({ name: 'ana', ip: '1' });
+    await a.claim({ name: 'eva', ip: '1' });
+    await a.setStatus('eva', 'OCUPADO', false);
+    await sleep(LEASE_MS + 100);
+    await b.heartbeat();
+    expect((await b.reapDeadNodes()).users.sort()).toEqual(['ana', 'eva']);
+    await b.claim({ name: 'ana', ip: '2' });
+    expect(await a.heartbeat()).toBe(true);
+
+    expect(await a.reclaim({ name: 'ana', ip: '1', status: 'ACTIVO', auto: false })).toBe(false);
+    expect(await b.get('ana')).toMatchObject({ node: 'node-b', ip: '2' });
+    expect(await a.reclaim({ name: 'eva', ip: '1', status: 'OCUPADO', auto: false })).toBe(true);
+    const eva = await b.get('eva');
+    expect(eva).toMatchObject({ node: 'node-a', ip: '1', status: 'OCUPADO', auto: false });
+    // Repeating it (a retry after a partial failure) keeps the registration time and takes the latest status.
+    await sleep(5);
+    expect(await a.reclaim({ name: 'eva', ip: '1', status: 'INACTIVO', auto: true })).toBe(true);
+    expect(await b.get('eva')).toMatchObject({ node: 'node-a', status: 'INACTIVO', auto: true, since: eva!.since });
+    expect(await b.list()).toEqual(['ana', 'eva']);
+    // A reclaimed user lives on with its node's heartbeat and leaves with it.
+    await sleep(LEASE_MS / 2);
+    await Promise.all([a.heartbeat(), b.heartbeat()]);
+    await sleep(LEASE_MS / 2 + 50);
+    expect(await b.list()).toEqual(['ana', 'eva']);
+    expect(await a.release('eva')).toBe(true);
+    expect(await b.get('eva')).toBeUndefined();
+  });
+
   it('withdraws a retiring node without reporting its (already released) users', async () => {
     await a.claim({ name: 'ana', ip: '1' });
     await a.release('ana');
