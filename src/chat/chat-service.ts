@@ -11,6 +11,7 @@ import { isValidUsername } from '../protocol/username.js';
 import type { PresenceStore } from '../presence/presence-store.js';
 import type { ClientConnection } from './client-connection.js';
 import type { LocalDelivery } from './local-delivery.js';
+import { runBounded } from './run-bounded.js';
 import { Session } from './session.js';
 
 export interface ChatSettings {
@@ -25,6 +26,8 @@ export interface ChatSettings {
 
 /** Work one connection may have waiting on the backend before it is refused more. */
 const MAX_QUEUED_TASKS = 256;
+/** Users claimed again at once after the cluster lost this node: enough to fill pipelines, not to flood them. */
+const REASSERT_CONCURRENCY = 256;
 
 export interface ChatDependencies {
   readonly presence: PresenceStore;
@@ -58,6 +61,8 @@ export class ChatService {
   private readonly departures = new Map<string, 'announce' | 'release'>();
   /** Registrations in progress: what reaches them before register_success is held here. */
   private readonly arrivals = new Map<Session, Arrival>();
+  /** Users whose presence the cluster lost and who are not yet claimed again. */
+  private readonly unasserted = new Set<Session>();
   private readonly presence: PresenceStore;
   private readonly bus: Bus;
   private readonly local: LocalDelivery;
@@ -134,6 +139,7 @@ export class ChatService {
     return this.enqueue(session, async () => {
       await this.leave(session);
       this.sessions.delete(session);
+      this.unasserted.delete(session);
     });
   }
 
@@ -181,29 +187,53 @@ export class ChatService {
 
   /**
    * The cluster lost this node's presence (it was reaped while alive, or the
-   * backend restarted empty): claim every user again and tell the others
-   * they are back. A user whose name was taken meanwhile is disconnected.
+   * backend restarted empty): every user here must be claimed again.
+   */
+  presenceLost(): void {
+    for (const session of this.sessions) if (session.name && !session.closed) this.unasserted.add(session);
+  }
+
+  /**
+   * Claims again the users whose presence was lost, with their status, and
+   * tells the others they are back; a user whose name was taken meanwhile is
+   * disconnected. Those that could not be claimed stay pending for the next
+   * call, so a backend failing halfway loses nobody.
    */
   async reassertPresence(): Promise<void> {
-    for (const session of this.sessions) {
-      const name = session.name;
-      if (!name || session.closed) continue;
-      const claimed = await this.presence.claim({ name, ip: session.connection.ip });
-      if (!claimed) {
-        this.logFor(session).warn('name taken by another connection while this node was lost; disconnecting');
-        session.name = undefined;
-        this.local.detach(name);
-        session.connection.close('NAME_LOST');
-        continue;
-      }
-      if (session.status !== 'ACTIVO') await this.presence.setStatus(name, session.status, session.autoStatus);
-      await this.bus.publishToAll({
-        kind: 'room',
-        origin: this.nodeId,
-        frame: this.messages.statusUpdate(name, session.status),
-        except: name,
-      });
+    if (this.unasserted.size === 0) return;
+    const pending = [...this.unasserted];
+    const errors = await runBounded(pending, REASSERT_CONCURRENCY, async (session) => {
+      await this.reassert(session);
+      this.unasserted.delete(session);
+    });
+    if (errors.length > 0) {
+      const first = errors[0];
+      this.logger.warn(
+        { failed: errors.length, of: pending.length, err: first instanceof Error ? first.message : first },
+        'could not claim every user again; the rest are retried at the next heartbeat',
+      );
     }
+  }
+
+  private async reassert(session: Session): Promise<void> {
+    const name = session.name;
+    if (!name || session.closed) return;
+    const held = await this.presence.reclaim({ name, ip: session.connection.ip, status: session.status, auto: session.autoStatus });
+    // Left meanwhile: its own departure, queued after this claim, releases the name and tells everyone.
+    if (session.closed || session.name !== name) return;
+    if (!held) {
+      this.logFor(session).warn('name taken by another connection while this node was lost; disconnecting');
+      session.name = undefined;
+      this.local.detach(name);
+      session.connection.close('NAME_LOST');
+      return;
+    }
+    await this.bus.publishToAll({
+      kind: 'room',
+      origin: this.nodeId,
+      frame: this.messages.statusUpdate(name, session.status),
+      except: name,
+    });
   }
 
   /** Closes every connection for a node shutdown and waits until each user has left. */

@@ -54,8 +54,9 @@ export class NodeUpkeep {
     const lost = await this.presence.heartbeat();
     if (lost) {
       this.logger.warn('the cluster had lost this node; claiming its users again');
-      await this.chat.reassertPresence();
+      this.chat.presenceLost();
     }
+    await this.chat.reassertPresence();
     await this.chat.retryDepartures();
   }
 

@@ -184,6 +184,7 @@ describe('ChatService', () => {
     await other.claim({ name: 'ana', ip: '198.51.100.1' });
 
     expect(await presence.heartbeat()).toBe(true);
+    chat.presenceLost();
     await chat.reassertPresence();
     expect(ana.connection.closedWith).toBe('NAME_LOST');
     expect(await presence.get('luis')).toMatchObject({ node: 'n1' });
@@ -192,6 +193,62 @@ describe('ChatService', () => {
     await chat.closed(ana.session);
     // ana's session left without announcing: the reaper already did, and "ana" now belongs to someone else.
     expect(luis.connection.ofType('user_disconnected')).toEqual([]);
+  });
+
+  it('claims users again with their status, retrying those the backend failed on, and announces each return once', async () => {
+    const ana = await join('ana');
+    const luis = await join('luis');
+    const eva = await join('eva');
+    chat.receive(luis.session, encode({ type: 'change_status', content: 'OCUPADO' }), false);
+    await settle();
+    // The backend restarted empty, then failed the first attempt for luis.
+    const registry = (presence as unknown as { registry: MemoryPresenceRegistry }).registry;
+    registry.users.clear();
+    registry.nodeLeases.clear();
+    const reclaim = presence.reclaim.bind(presence);
+    let failLuis = true;
+    presence.reclaim = async (request) => {
+      if (request.name === 'luis' && failLuis) {
+        failLuis = false;
+        throw new BackendUnavailableError(new Error('connection reset'));
+      }
+      return reclaim(request);
+    };
+    const returns = () => ana.connection.ofType('status_update').map((f) => f['content']);
+    const before = returns().length;
+
+    expect(await presence.heartbeat()).toBe(true);
+    chat.presenceLost();
+    await chat.reassertPresence();
+    expect(await presence.list()).toEqual(['ana', 'eva']);
+    await chat.reassertPresence();
+    expect(await presence.list()).toEqual(['ana', 'eva', 'luis']);
+    expect(await presence.get('luis')).toMatchObject({ node: 'n1', status: 'OCUPADO' });
+    await chat.reassertPresence();
+    expect(returns().slice(before)).toEqual([
+      { user: 'eva', status: 'ACTIVO' },
+      { user: 'luis', status: 'OCUPADO' },
+    ]);
+    expect([ana, luis, eva].map((u) => u.connection.closedWith)).toEqual([undefined, undefined, undefined]);
+  });
+
+  it('does not bring back a user who leaves while being claimed again', async () => {
+    const ana = await join('ana');
+    const luis = await join('luis');
+    const registry = (presence as unknown as { registry: MemoryPresenceRegistry }).registry;
+    registry.users.clear();
+    registry.nodeLeases.clear();
+    expect(await presence.heartbeat()).toBe(true);
+    chat.presenceLost();
+    const reasserted = chat.reassertPresence(); // luis's claim is on its way...
+    await chat.closed(luis.session); // ...when he leaves.
+    await reasserted;
+    expect(await presence.list()).toEqual(['ana']);
+    const aboutLuis = ana.connection.frames.slice(-1);
+    expect(aboutLuis).toMatchObject([{ type: 'user_disconnected', content: 'luis ha salido' }]);
+    expect(ana.connection.ofType('user_disconnected')).toHaveLength(1);
+    await chat.reassertPresence();
+    expect(await presence.list()).toEqual(['ana']);
   });
 
   it('forgets every closed connection', async () => {
