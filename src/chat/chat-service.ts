@@ -178,11 +178,9 @@ export class ChatService {
     }
   }
 
-  /** Tells everyone that users of a dead node are gone (one notice per user). */
-  async announceDepartures(names: readonly string[]): Promise<void> {
-    for (const name of names) {
-      await this.bus.publishToAll({ kind: 'room', origin: this.nodeId, frame: this.messages.userDisconnected(name) });
-    }
+  /** Tells everyone that a user of a dead node is gone. */
+  async announceDeparture(name: string): Promise<void> {
+    await this.bus.publishToAll({ kind: 'room', origin: this.nodeId, frame: this.messages.userDisconnected(name) });
   }
 
   /**

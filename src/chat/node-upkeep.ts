@@ -2,6 +2,10 @@ import type { Logger } from 'pino';
 import type { Metrics } from '../metrics.js';
 import type { PresenceStore } from '../presence/presence-store.js';
 import type { ChatService } from './chat-service.js';
+import { runBounded } from './run-bounded.js';
+
+/** Departure notices of a dead node's users published at once: enough to fill pipelines, not to flood them. */
+const ANNOUNCE_CONCURRENCY = 256;
 
 export interface UpkeepSettings {
   readonly heartbeatMs: number;
@@ -67,9 +71,28 @@ export class NodeUpkeep {
       this.logger.info({ nodes: reaped.nodes, users: reaped.users.length }, 'reaped dead nodes');
     }
     this.unannounced.push(...reaped.users);
-    while (this.unannounced.length > 0) {
-      await this.chat.announceDepartures(this.unannounced.slice(0, 1));
-      this.unannounced.shift();
+    await this.announceReaped();
+  }
+
+  /** One notice per reaped user; those that could not be published wait for the next pass. */
+  private async announceReaped(): Promise<void> {
+    const batch = this.unannounced.splice(0);
+    const failed: string[] = [];
+    const errors = await runBounded(batch, ANNOUNCE_CONCURRENCY, async (name) => {
+      try {
+        await this.chat.announceDeparture(name);
+      } catch (err) {
+        failed.push(name);
+        throw err;
+      }
+    });
+    this.unannounced.push(...failed);
+    if (errors.length > 0) {
+      const first = errors[0];
+      this.logger.warn(
+        { failed: errors.length, of: batch.length, err: first instanceof Error ? first.message : first },
+        'could not announce every departure; the rest are retried at the next reaper pass',
+      );
     }
   }
 

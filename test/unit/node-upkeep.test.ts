@@ -1,0 +1,80 @@
+import pino from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Bus } from '../../src/bus/bus.js';
+import { MemoryBus, MemoryBusHub } from '../../src/bus/memory-bus.js';
+import { ChatService } from '../../src/chat/chat-service.js';
+import { NodeUpkeep } from '../../src/chat/node-upkeep.js';
+import { Metrics } from '../../src/metrics.js';
+import { MemoryPresenceRegistry, MemoryPresenceStore } from '../../src/presence/memory-presence-store.js';
+import { BackendUnavailableError } from '../../src/protocol/errors.js';
+import { ServerMessages } from '../../src/protocol/server-messages.js';
+import { FakeConnection, FakeLocalDelivery } from '../support/fake-connection.js';
+import { waitUntil } from '../support/wait.js';
+
+const LEASE_MS = 300;
+const encode = (message: Record<string, unknown>) => new TextEncoder().encode(JSON.stringify(message));
+
+/** A bus that fails the first attempt to publish a frame mentioning one of `flaky`. */
+class FlakyBus extends MemoryBus {
+  constructor(
+    nodeId: string,
+    hub: MemoryBusHub,
+    registry: MemoryPresenceRegistry,
+    private readonly flaky: Set<string>,
+  ) {
+    super(nodeId, hub, (name) => registry.nodeOf(name));
+  }
+
+  override async publishToAll(...args: Parameters<Bus['publishToAll']>): Promise<void> {
+    const frame = args[0].frame;
+    for (const name of this.flaky) {
+      if (frame.includes(`"${name} ha salido"`)) {
+        this.flaky.delete(name);
+        throw new BackendUnavailableError(new Error('connection reset'));
+      }
+    }
+    return super.publishToAll(...args);
+  }
+}
+
+describe('NodeUpkeep', () => {
+  const upkeeps: NodeUpkeep[] = [];
+  afterEach(async () => {
+    await Promise.all(upkeeps.splice(0).map((u) => u.stop()));
+  });
+
+  it('announces each user of a dead node once, retrying the notices that could not be published', async () => {
+    const registry = new MemoryPresenceRegistry();
+    const presence = new MemoryPresenceStore('survivor', { leaseMs: LEASE_MS }, registry);
+    const bus = new FlakyBus('survivor', new MemoryBusHub(), registry, new Set(['u7', 'u420']));
+    const logger = pino({ level: 'silent' });
+    const metrics = new Metrics({ connections: () => 0, registeredUsers: () => 0 });
+    const chat = new ChatService({
+      presence,
+      bus,
+      local: new FakeLocalDelivery(),
+      messages: new ServerMessages(),
+      settings: { idleTimeoutMs: 60_000, maxContentLength: 100, rateLimitPerSecond: 0, rateLimitBurst: 1 },
+      metrics,
+      logger,
+    });
+    await bus.subscribe((envelope) => chat.deliver(envelope));
+    const luis = new FakeConnection();
+    chat.receive(chat.open(luis), encode({ type: 'register', sender: 'luis' }), false);
+
+    // A node with 500 users that dies without a word.
+    const dead = new MemoryPresenceStore('dead', { leaseMs: LEASE_MS }, registry);
+    const lost = Array.from({ length: 500 }, (_, i) => `u${i}`);
+    for (const name of lost) await dead.claim({ name, ip: '192.0.2.9' });
+
+    const upkeep = new NodeUpkeep(chat, presence, { heartbeatMs: 50, reapIntervalMs: 25, idleSweepMs: 1000 }, metrics, logger);
+    upkeeps.push(upkeep);
+    await upkeep.start();
+    const departures = () => luis.ofType('user_disconnected').map((f) => String(f['content']).replace(' ha salido', ''));
+    await waitUntil(() => departures().length >= lost.length, 'every departure is announced');
+    await new Promise((r) => setTimeout(r, 100)); // a few more reaper passes: nothing is announced twice
+
+    expect(departures().sort()).toEqual([...lost].sort());
+    expect(await presence.list()).toEqual(['luis']);
+  });
+});
