@@ -1,46 +1,38 @@
-import { fork, spawn, type ChildProcess, type ForkOptions, type SpawnOptions } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { ManagedProcess } from '../../scripts/process/managed-process.js';
 
-export interface ManagedProcess {
-  readonly name: string;
-  readonly child: ChildProcess;
-  readonly pid: number;
-  /** The last lines the process wrote, for error messages. */
-  readonly recentOutput: string[];
-  readonly exited: Promise<number | NodeJS.Signals | null>;
-  get running(): boolean;
+/** A process the benchmark started; it has a pid, or starting it would have failed. */
+export type StartedProcess = ManagedProcess & { readonly pid: number };
+
+export interface StartOptions {
+  readonly cwd?: string;
+  readonly env?: NodeJS.ProcessEnv;
 }
-
-const RECENT_LINES = 40;
 
 /**
  * Every process the benchmark starts, so all of them are stopped whatever
- * way the benchmark ends: normally, on an error, or on Ctrl-C.
+ * way the benchmark ends: normally, on an error, or on Ctrl-C. With a log
+ * directory, each process's output goes to `<name>.log` there.
  */
 export class ProcessGroup {
   private readonly processes = new Set<ManagedProcess>();
 
-  constructor(private readonly logDirectory?: string) {}
-
-  spawn(name: string, command: string, args: readonly string[], options: SpawnOptions = {}): ManagedProcess {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], ...options });
-    return this.manage(name, child);
+  constructor(private readonly logDirectory?: string) {
+    if (logDirectory) mkdirSync(logDirectory, { recursive: true });
   }
 
-  fork(name: string, modulePath: string, options: ForkOptions = {}): ManagedProcess {
-    const child = fork(modulePath, [], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], ...options });
-    return this.manage(name, child);
+  spawn(name: string, command: string, args: readonly string[], options: StartOptions = {}): StartedProcess {
+    return this.start(name, command, args, options, false);
+  }
+
+  /** A Node.js module as a child process with an IPC channel. */
+  fork(name: string, modulePath: string, options: StartOptions & { readonly execArgv?: readonly string[] } = {}): StartedProcess {
+    return this.start(name, process.execPath, [...(options.execArgv ?? []), modulePath], options, true);
   }
 
   /** SIGTERM, then SIGKILL for whatever has not exited within `graceMs`. */
   async stop(process: ManagedProcess, graceMs: number): Promise<void> {
-    if (process.running) {
-      process.child.kill('SIGTERM');
-      const timer = setTimeout(() => process.child.kill('SIGKILL'), graceMs);
-      await process.exited;
-      clearTimeout(timer);
-    }
+    await process.stop('SIGTERM', graceMs);
     this.processes.delete(process);
   }
 
@@ -50,44 +42,30 @@ export class ProcessGroup {
 
   /** Last resort on exit: no time left to wait, so everything still running is killed. */
   killAllNow(): void {
-    for (const process of this.processes) if (process.running) process.child.kill('SIGKILL');
+    for (const process of this.processes) process.killNow();
   }
 
-  private manage(name: string, child: ChildProcess): ManagedProcess {
-    if (child.pid === undefined) throw new Error(`${name} could not be started`);
-    const recentOutput: string[] = [];
-    const log = this.logDirectory ? openLog(`${this.logDirectory}/${name}.log`) : undefined;
-    const keep = (chunk: Buffer): void => {
-      log?.write(chunk);
-      recentOutput.push(...chunk.toString('utf8').split('\n').filter(Boolean));
-      if (recentOutput.length > RECENT_LINES) recentOutput.splice(0, recentOutput.length - RECENT_LINES);
-    };
-    child.stdout?.on('data', keep);
-    child.stderr?.on('data', keep);
-    let running = true;
-    const exited = new Promise<number | NodeJS.Signals | null>((resolve) =>
-      child.once('exit', (code, signal) => {
-        running = false;
-        log?.end();
-        resolve(signal ?? code);
-      }),
-    );
-    const managed: ManagedProcess = {
+  private start(name: string, command: string, args: readonly string[], options: StartOptions, ipc: boolean): StartedProcess {
+    const log = this.logDirectory ? createWriteStream(`${this.logDirectory}/${name}.log`, { flags: 'a' }) : undefined;
+    const managed = new ManagedProcess({
       name,
-      child,
-      pid: child.pid,
-      recentOutput,
-      exited,
-      get running() {
-        return running;
-      },
-    };
+      command,
+      args,
+      ipc,
+      ...(options.cwd ? { cwd: options.cwd } : {}),
+      ...(options.env ? { env: options.env } : {}),
+      ...(log ? { onLine: (_name: string, line: string) => log.write(`${line}\n`) } : {}),
+    });
+    void managed.exited.then(() => log?.end());
+    if (!isStarted(managed)) {
+      log?.end();
+      throw new Error(`${name} could not be started (${command})`);
+    }
     this.processes.add(managed);
     return managed;
   }
 }
 
-function openLog(path: string): NodeJS.WritableStream {
-  mkdirSync(dirname(path), { recursive: true });
-  return createWriteStream(path, { flags: 'a' });
+function isStarted(process: ManagedProcess): process is StartedProcess {
+  return process.pid !== undefined;
 }

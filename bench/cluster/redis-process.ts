@@ -1,29 +1,19 @@
 import { Redis } from 'ioredis';
+import { throwawayRedisArgs } from '../../scripts/process/redis-server-args.js';
 import { freePort } from '../../test/support/free-port.js';
 import { waitUntilAnswering } from '../../test/support/redis-server.js';
-import type { ManagedProcess, ProcessGroup } from './process-group.js';
+import type { ProcessGroup, StartedProcess } from './process-group.js';
 
 export interface RedisProcess {
   readonly url: string;
   readonly pid: number;
-  readonly process: ManagedProcess;
+  readonly process: StartedProcess;
 }
 
 /** A throw-away redis-server on a free loopback port, without persistence. */
 export async function startRedisServer(group: ProcessGroup, name: string): Promise<RedisProcess> {
   const port = await freePort();
-  const process = group.spawn(name, 'redis-server', [
-    '--port',
-    String(port),
-    '--bind',
-    '127.0.0.1',
-    '--save',
-    '',
-    '--appendonly',
-    'no',
-    '--maxclients',
-    '1000',
-  ]);
+  const process = group.spawn(name, 'redis-server', [...throwawayRedisArgs('127.0.0.1', port), '--maxclients', '1000']);
   const url = `redis://127.0.0.1:${port}`;
   await waitUntilAnswering(url);
   return { url, pid: process.pid, process };

@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { answersOk } from '../../scripts/local-cluster/readiness.js';
 import { freePort } from '../../test/support/free-port.js';
 import { BACKENDS, type BackendId } from './backends.js';
-import type { ManagedProcess, ProcessGroup } from './process-group.js';
+import type { ProcessGroup, StartedProcess } from './process-group.js';
 import { startRedisServer, type RedisProcess } from './redis-process.js';
 
 const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -38,7 +38,7 @@ export interface StartOptions {
 /** Starts Redis (when the backend needs it) and the nodes, and waits until every node is ready. */
 export async function startSystem(backend: keyof typeof BACKENDS, options: StartOptions): Promise<SystemUnderTest> {
   const spec = BACKENDS[backend];
-  const started: ManagedProcess[] = [];
+  const started: StartedProcess[] = [];
   let redis: RedisProcess | undefined;
   const stop = async (): Promise<void> => {
     await Promise.all(started.map((process) => options.group.stop(process, STOP_GRACE_MS)));
@@ -115,7 +115,7 @@ function nodeEnvironment(port: number, nodeId: string, tag: string, redisUrl: st
   };
 }
 
-async function waitUntilReady(port: number, process: ManagedProcess): Promise<void> {
+async function waitUntilReady(port: number, process: StartedProcess): Promise<void> {
   const deadline = Date.now() + READY_TIMEOUT_MS;
   while (!(await answersOk(`http://127.0.0.1:${port}/readyz`))) {
     if (!process.running) throw new Error(`${process.name} exited before it was ready:\n${process.recentOutput.join('\n')}`);

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import type { ManagedProcess, ProcessGroup } from '../cluster/process-group.js';
+import type { ProcessGroup, StartedProcess } from '../cluster/process-group.js';
 import { LatencyHistogram } from './latency-histogram.js';
 import {
   ACTIONS,
@@ -34,10 +34,10 @@ export class LoadGenerator {
 
   private constructor(
     private readonly group: ProcessGroup,
-    private readonly workers: readonly ManagedProcess[],
+    private readonly workers: readonly StartedProcess[],
   ) {
     for (const worker of workers) {
-      worker.child.on('message', (reply: WorkerReply) => this.settle(reply));
+      worker.onMessage((reply) => this.settle(reply as WorkerReply));
       void worker.exited.then((code) => this.failAll(new Error(`${worker.name} exited (${String(code)}): ${worker.recentOutput.join('\n')}`)));
     }
   }
@@ -150,9 +150,7 @@ export class LoadGenerator {
     const seq = ++this.seq;
     return new Promise<CommandResults[K]>((resolve, reject) => {
       this.pending.set(seq, { resolve: resolve as (value: unknown) => void, reject });
-      worker.child.send({ seq, command }, (err) => {
-        if (err) this.settle({ seq, ok: false, error: `${worker.name}: ${err.message}` });
-      });
+      worker.send({ seq, command }).catch((err: Error) => this.settle({ seq, ok: false, error: err.message }));
     });
   }
 

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePorts } from './free-ports.js';
 import { spawnHaproxy, statsUrlOf, waitForServersUp } from './haproxy.js';
-import { ManagedProcess, type ExitStatus, type LineSink } from './managed-process.js';
+import { ManagedProcess, type ExitStatus, type LineSink } from '../process/managed-process.js';
+import { throwawayRedisArgs } from '../process/redis-server-args.js';
 import { answersOk, redisAnswersPing, waitUntil } from './readiness.js';
 
 const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -124,8 +125,7 @@ function spawnRedis(port: number, onLine: LineSink): ManagedProcess {
   return new ManagedProcess({
     name: 'redis',
     command: 'redis-server',
-    // Nothing on disk: presence is ephemeral.
-    args: ['--bind', HOST, '--port', String(port), '--save', '', '--appendonly', 'no'],
+    args: throwawayRedisArgs(HOST, port),
     onLine,
   });
 }

@@ -1,6 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ManagedProcess, type LineSink } from './managed-process.js';
+import { ManagedProcess, type LineSink } from '../process/managed-process.js';
 import { waitUntil } from './readiness.js';
 
 const TEMPLATE = new URL('../../deploy/haproxy/local-cluster.cfg.template', import.meta.url);

@@ -1,5 +1,5 @@
 import { connect } from 'node:net';
-import type { ManagedProcess } from './managed-process.js';
+import type { ManagedProcess } from '../process/managed-process.js';
 
 const POLL_MS = 100;
 

@@ -3,6 +3,7 @@ import { request } from 'node:http';
 import { existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { throwawayRedisArgs } from '../../scripts/process/redis-server-args.js';
 import { freePort } from './free-port.js';
 
 /**
@@ -78,9 +79,7 @@ async function startBinary(): Promise<TestRedis> {
   const start = async (): Promise<void> => {
     // Starting a running server would orphan it behind a second one that cannot bind the port.
     if (child && child.exitCode === null && child.signalCode === null) return;
-    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-      stdio: 'ignore',
-    });
+    child = spawn('redis-server', throwawayRedisArgs('127.0.0.1', port), { stdio: 'ignore' });
     await waitUntilAnswering(url);
   };
   const stop = async (): Promise<void> => {
