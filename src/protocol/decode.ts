@@ -20,7 +20,14 @@ export function decodeFrame(frame: ArrayBuffer | Uint8Array, isBinary: boolean):
   try {
     text = utf8.decode(frame);
   } catch {
-    return { ok: false, code: 'INVALID_JSON', detail: isBinary ? 'UTF-8 inválido' : 'texto inválido' };
+    // Junk after the object need not be UTF-8 (a C client may send whatever follows its string in memory).
+    const objectBytes = firstObjectBytes(frame instanceof Uint8Array ? frame : new Uint8Array(frame));
+    try {
+      if (objectBytes === undefined) throw new Error('no object');
+      text = utf8.decode(objectBytes);
+    } catch {
+      return { ok: false, code: 'INVALID_JSON', detail: isBinary ? 'UTF-8 inválido' : 'texto inválido' };
+    }
   }
   return decodeText(text);
 }
@@ -64,7 +71,7 @@ function parseFirstObject(text: string): unknown {
     try {
       return JSON.parse(end === text.length - 1 ? text : text.slice(0, end + 1));
     } catch {
-      // Junk inside, or a second object: fall through to the scanner.
+      // Junk inside, a second object or raw control characters: the slower path below.
     }
   }
   const objectText = firstObjectText(text);
@@ -72,7 +79,14 @@ function parseFirstObject(text: string): unknown {
   try {
     return JSON.parse(objectText);
   } catch {
-    return undefined;
+    // C clients that build JSON with sprintf leave raw newlines and tabs in strings (a line from fgets ends in '\n').
+    const escaped = escapeControlCharactersInStrings(objectText);
+    if (escaped === objectText) return undefined;
+    try {
+      return JSON.parse(escaped);
+    } catch {
+      return undefined;
+    }
   }
 }
 
@@ -90,12 +104,30 @@ function lastMeaningfulIndex(text: string): number {
 function firstObjectText(text: string): string | undefined {
   let start = 0;
   while (start < text.length && /[\s\uFEFF]/.test(text[start]!)) start++;
-  if (text.charCodeAt(start) !== 0x7b /* { */) return undefined;
+  const end = endOfObject((i) => text.charCodeAt(i), text.length, start);
+  return end < 0 ? undefined : text.slice(start, end);
+}
+
+/** The bytes of the first balanced `{...}` at the start of `bytes` (after ASCII white space). */
+function firstObjectBytes(bytes: Uint8Array): Uint8Array | undefined {
+  let start = 0;
+  while (start < bytes.length && (bytes[start] === 0x20 || bytes[start] === 0x0a || bytes[start] === 0x0d || bytes[start] === 0x09)) start++;
+  const end = endOfObject((i) => bytes[i]!, bytes.length, start);
+  return end < 0 ? undefined : bytes.subarray(start, end);
+}
+
+/**
+ * The index just past the balanced `{...}` that opens at `start`, or -1.
+ * JSON's structural characters are ASCII, so this reads UTF-16 code units
+ * and UTF-8 bytes alike.
+ */
+function endOfObject(at: (i: number) => number, length: number, start: number): number {
+  if (start >= length || at(start) !== 0x7b /* { */) return -1;
   let depth = 0;
   let inString = false;
   let escaped = false;
-  for (let i = start; i < text.length; i++) {
-    const c = text.charCodeAt(i);
+  for (let i = start; i < length; i++) {
+    const c = at(i);
     if (inString) {
       if (escaped) escaped = false;
       else if (c === 0x5c /* \ */) escaped = true;
@@ -106,8 +138,35 @@ function firstObjectText(text: string): string | undefined {
     else if (c === 0x7b || c === 0x5b) depth++;
     else if (c === 0x7d || c === 0x5d) {
       depth--;
-      if (depth === 0) return text.slice(start, i + 1);
+      if (depth === 0) return i + 1;
     }
   }
-  return undefined;
+  return -1;
 }
+
+/** `json` with every raw control character inside a string escaped, as JSON requires. */
+function escapeControlCharactersInStrings(json: string): string {
+  let out = '';
+  let copiedUpTo = 0;
+  let inString = false;
+  let escaped = false;
+  for (let i = 0; i < json.length; i++) {
+    const c = json.charCodeAt(i);
+    if (!inString) {
+      if (c === 0x22) inString = true;
+      continue;
+    }
+    if (escaped) escaped = false;
+    else if (c === 0x5c) escaped = true;
+    else if (c === 0x22) inString = false;
+    else if (c < 0x20) {
+      out += json.slice(copiedUpTo, i) + CONTROL_ESCAPES[c]!;
+      copiedUpTo = i + 1;
+    }
+  }
+  return copiedUpTo === 0 ? json : out + json.slice(copiedUpTo);
+}
+
+const CONTROL_ESCAPES: readonly string[] = Array.from({ length: 0x20 }, (_, c) =>
+  c === 0x0a ? '\\n' : c === 0x0d ? '\\r' : c === 0x09 ? '\\t' : `\\u${c.toString(16).padStart(4, '0')}`,
+);

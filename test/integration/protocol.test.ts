@@ -288,6 +288,28 @@ describe.each(backends)('the protocol on one node (%s backend)', (_backend, back
       expect((await client.next('register_success')).userList).toEqual(['usuario1']);
     });
 
+    it('accepts that frame as a binary frame even when its padding is not UTF-8', async () => {
+      const client = await connect();
+      const frame = Buffer.concat([Buffer.from('{"type": "register", "sender": "usuario1"}\u0000Conexi'), Buffer.from([0xc3])]);
+      client.sendRaw(frame, true);
+      expect((await client.next('register_success')).userList).toEqual(['usuario1']);
+    });
+
+    it('accepts JSON built with sprintf, raw newline and all', async () => {
+      const ana = await connect('ana');
+      ana.sendRaw('{"type": "broadcast", "sender": "ana", "content": "hola a todos\n"}');
+      expect((await ana.next('broadcast')).content).toBe('hola a todos\n');
+    });
+
+    it('fails a connection whose text frame is not UTF-8 throughout, as RFC 6455 requires, and its user leaves once', async () => {
+      const ana = await connect('ana');
+      const luis = await connect('luis');
+      ana.sendRaw(Buffer.concat([Buffer.from('{"type":"broadcast","content":"C'), Buffer.from([0xf3]), Buffer.from('mo"}')]), false);
+      expect((await ana.closed).code).toBe(1006);
+      expect((await luis.next('user_disconnected')).content).toBe('ana ha salido');
+      expect((await luis.quietFor(200)).filter((f) => f.type === 'user_disconnected' || f.type === 'broadcast')).toEqual([]);
+    });
+
     it('accepts binary frames of UTF-8 JSON and answers in text', async () => {
       const ana = await connect('ana');
       ana.sendRaw(Buffer.from(JSON.stringify({ type: 'broadcast', content: 'ñandú' })), true);

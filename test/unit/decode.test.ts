@@ -59,8 +59,42 @@ describe('decoding client messages', () => {
     expect(decodeFrame(frame, true)).toEqual({ ok: true, message: { type: 'broadcast', content: '¡ñandú 你好!' } });
   });
 
-  it('refuses invalid UTF-8 in a binary frame', () => {
+  it('refuses invalid UTF-8 in the object of a binary frame', () => {
     expect(decodeFrame(Uint8Array.from([0x7b, 0xff, 0xfe, 0x7d]), true)).toMatchObject({ ok: false, code: 'INVALID_JSON' });
+    // "Cómo" typed on a Latin-1 console.
+    const latin1 = Buffer.from('{"type":"broadcast","content":"C\u00f3mo"}', 'latin1');
+    expect(decodeFrame(latin1, true)).toMatchObject({ ok: false, code: 'INVALID_JSON', detail: 'UTF-8 inválido' });
+  });
+
+  it('ignores junk after the object of a binary frame even when it is not UTF-8', () => {
+    // What the document's 50-byte write sends when the next string in memory is "Conexión cerrada", cut in half.
+    const frame = Buffer.concat([
+      Buffer.from('{"type": "register", "sender": "usuario1"}\u0000Conexi', 'utf8'),
+      Buffer.from([0xc3]),
+    ]);
+    expect(frame).toHaveLength(50);
+    expect(decodeFrame(frame, true)).toEqual({ ok: true, message: { type: 'register', sender: 'usuario1' } });
+    const afterSpaces = Buffer.concat([Buffer.from(' \n{"type":"list_users"}', 'utf8'), Buffer.from([0xff, 0x7d])]);
+    expect(decodeFrame(afterSpaces, true)).toEqual({ ok: true, message: { type: 'list_users' } });
+    expect(decodeFrame(Buffer.concat([Buffer.from('{"type":"list_users"', 'utf8'), Buffer.from([0xff])]), true)).toMatchObject({
+      ok: false,
+      code: 'INVALID_JSON',
+    });
+  });
+
+  it('accepts raw newlines, tabs and other control characters inside strings, as sprintf-built JSON has them', () => {
+    // A line read with fgets ends in a newline that the client did not strip.
+    expect(ok('{"type":"broadcast","sender":"ana","content":"hola\n"}\n')).toEqual({ type: 'broadcast', sender: 'ana', content: 'hola\n' });
+    expect(ok('{"type":"private","target":"luis","content":"a\tb\r\n\u0007"}')).toEqual({
+      type: 'private',
+      target: 'luis',
+      content: 'a\tb\r\n\u0007',
+    });
+    // Escapes already there are kept as they are.
+    expect(ok('{"type":"broadcast","content":"x\\n\ny \\"z\\""}')).toEqual({ type: 'broadcast', content: 'x\n\ny "z"' });
+    // Outside strings a control character is only white space, or still an error.
+    expect(ok('{\n\t"type":\t"list_users"\n}')).toEqual({ type: 'list_users' });
+    expect(refused('{"type":"broadcast",\u0001"content":"x"}').code).toBe('INVALID_JSON');
   });
 
   it('refuses what is not a JSON object', () => {
