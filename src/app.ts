@@ -32,6 +32,7 @@ export interface NodeOptions {
 export interface NodeStats {
   readonly sessions: number;
   readonly attachedUsers: number;
+  readonly reservedNames: number;
   readonly countedConnections: number;
   readonly countedAddresses: number;
   readonly unfinishedDepartures: number;
@@ -122,6 +123,7 @@ export async function startNode({ config, logger, memory }: NodeOptions): Promis
   const stats = (): NodeStats => ({
     sessions: chatService.connectionCount,
     attachedUsers: server.delivery.size,
+    reservedNames: chatService.reservedNameCount,
     countedConnections: server.limits.size,
     countedAddresses: server.limits.addresses,
     unfinishedDepartures: chatService.unfinishedDepartures,

@@ -59,8 +59,16 @@ export class ChatService {
   private readonly sessions = new Set<Session>();
   /** Users gone from this node whose departure is not yet fully recorded cluster-wide. */
   private readonly departures = new Map<string, 'announce' | 'release'>();
+  /** Those of `departures` the backend refused once: they wait for it to come back. */
+  private readonly postponedDepartures = new Set<string>();
   /** Registrations in progress: what reaches them before register_success is held here. */
   private readonly arrivals = new Map<Session, Arrival>();
+  /**
+   * Names taken on this node, from the start of their registration until
+   * their user leaves: two local connections never hold one name, whatever
+   * the backend says after losing data.
+   */
+  private readonly localNames = new Map<string, Session>();
   /** Users whose presence the cluster lost and who are not yet claimed again. */
   private readonly unasserted = new Set<Session>();
   private readonly presence: PresenceStore;
@@ -97,6 +105,11 @@ export class ChatService {
     const names: string[] = [];
     for (const session of this.sessions) if (session.name) names.push(session.name);
     return names;
+  }
+
+  /** Names registered or being registered on this node. For leak checks. */
+  get reservedNameCount(): number {
+    return this.localNames.size;
   }
 
   open(connection: ClientConnection): Session {
@@ -137,9 +150,12 @@ export class ChatService {
   closed(session: Session): Promise<void> {
     session.closed = true;
     return this.enqueue(session, async () => {
-      await this.leave(session);
-      this.sessions.delete(session);
-      this.unasserted.delete(session);
+      try {
+        await this.leave(session);
+      } finally {
+        this.sessions.delete(session);
+        this.unasserted.delete(session);
+      }
     });
   }
 
@@ -184,11 +200,14 @@ export class ChatService {
   }
 
   /**
-   * The cluster lost this node's presence (it was reaped while alive, or the
-   * backend restarted empty): every user here must be claimed again.
+   * The cluster lost this node's presence: every user here must be claimed
+   * again. When another node reaped it, that node announced the departure of
+   * every user this node held, so departures still waiting here to be
+   * announced only have their names to release.
    */
-  presenceLost(): void {
+  presenceLost(how: 'lost' | 'reaped'): void {
     for (const session of this.sessions) if (session.name && !session.closed) this.unasserted.add(session);
+    if (how === 'reaped') for (const [name, step] of this.departures) if (step === 'announce') this.departures.set(name, 'release');
   }
 
   /**
@@ -216,16 +235,19 @@ export class ChatService {
   private async reassert(session: Session): Promise<void> {
     const name = session.name;
     if (!name || session.closed) return;
-    const held = await this.presence.reclaim({ name, ip: session.connection.ip, status: session.status, auto: session.autoStatus });
+    const outcome = await this.presence.reclaim({ name, ip: session.connection.ip, status: session.status, auto: session.autoStatus });
     // Left meanwhile: its own departure, queued after this claim, releases the name and tells everyone.
     if (session.closed || session.name !== name) return;
-    if (!held) {
+    if (outcome === 'taken') {
       this.logFor(session).warn('name taken by another connection while this node was lost; disconnecting');
       session.name = undefined;
+      this.localNames.delete(name);
       this.local.detach(name);
       session.connection.close('NAME_LOST');
       return;
     }
+    // Still held: the others never saw this user leave.
+    if (outcome === 'held') return;
     await this.bus.publishToAll({
       kind: 'room',
       origin: this.nodeId,
@@ -272,21 +294,31 @@ export class ChatService {
     if (!isValidUsername(name)) throw new ChatError('INVALID_USERNAME');
     const allowed = session.connection.allowedName;
     if (allowed !== undefined && name !== allowed) throw new ChatError('NAME_NOT_ALLOWED');
+    // Held here, or left while the backend was away: not free, whatever the backend says.
+    if (this.localNames.has(name) || this.postponedDepartures.has(name)) throw new ChatError('USERNAME_TAKEN');
+    this.localNames.set(name, session);
     // Room traffic is held from before the user list is read until the user
     // is attached, so every join between the two reaches the newcomer: as a
     // name in its list, as a held notice, or both.
     const arrival: Arrival = { name: undefined, held: [] };
     this.arrivals.set(session, arrival);
+    let claimed = false;
     try {
-      const [claimed, others] = await Promise.all([
-        this.presence.claim({ name, ip: session.connection.ip }),
-        this.presence.list(),
-      ]);
+      const listing = this.presence.list();
+      listing.catch(() => undefined); // awaited below only if the claim succeeds
+      try {
+        claimed = await this.presence.claim({ name, ip: session.connection.ip });
+      } catch (err) {
+        // The backend may have carried the claim out although its answer was lost.
+        claimed = true;
+        throw err;
+      }
       if (!claimed) throw new ChatError('USERNAME_TAKEN');
+      const others = await listing;
       arrival.name = name;
       // Announce first, then confirm: whoever registers after this user's
       // register_success already knows of it, and gets no late join notice.
-      await this.announceArrival(name);
+      await this.bus.publishToAll({ kind: 'room', origin: this.nodeId, frame: this.messages.statusUpdate(name, 'ACTIVO'), except: name });
       session.name = name;
       session.status = 'ACTIVO';
       session.autoStatus = false;
@@ -294,19 +326,14 @@ export class ChatService {
       session.connection.send(this.messages.registerSuccess(userList));
       this.local.attach(name, session.connection);
       for (const frame of arrival.held) session.connection.send(frame);
+    } catch (err) {
+      // A claim that did not end in a registration is given back (for as long as it takes), never left behind.
+      if (claimed) this.departures.set(name, 'release');
+      throw err;
     } finally {
       this.arrivals.delete(session);
-    }
-  }
-
-  /** Publishes the join notice; if that fails, the claim is given back before the error goes on. */
-  private async announceArrival(name: string): Promise<void> {
-    try {
-      await this.bus.publishToAll({ kind: 'room', origin: this.nodeId, frame: this.messages.statusUpdate(name, 'ACTIVO'), except: name });
-    } catch (err) {
-      this.departures.set(name, 'release');
-      await this.completeDeparture(name);
-      throw err;
+      if (session.name !== name) this.localNames.delete(name);
+      if (claimed && session.name !== name) await this.completeDeparture(name);
     }
   }
 
@@ -357,6 +384,7 @@ export class ChatService {
     const name = session.name;
     if (!name) return;
     session.name = undefined;
+    this.localNames.delete(name);
     this.local.detach(name);
     this.departures.set(name, 'announce');
     await this.completeDeparture(name);
@@ -388,10 +416,13 @@ export class ChatService {
       }
       await this.presence.release(name);
       this.departures.delete(name);
+      this.postponedDepartures.delete(name);
       return true;
     } catch (err) {
-      if (!(err instanceof BackendUnavailableError)) throw err;
-      this.logger.warn({ user: name, err: err.message }, 'departure postponed until the backend is back');
+      this.postponedDepartures.add(name);
+      // Whatever the backend said (unreachable, out of memory, refused), the step is kept and retried.
+      const level = err instanceof BackendUnavailableError ? 'warn' : 'error';
+      this.logger[level]({ user: name, err: err instanceof Error ? err.message : err }, 'departure postponed: the backend could not record it');
       return false;
     }
   }

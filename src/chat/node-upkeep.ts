@@ -55,10 +55,10 @@ export class NodeUpkeep {
   }
 
   private async beat(): Promise<void> {
-    const lost = await this.presence.heartbeat();
-    if (lost) {
-      this.logger.warn('the cluster had lost this node; claiming its users again');
-      this.chat.presenceLost();
+    const found = await this.presence.heartbeat();
+    if (found !== 'alive') {
+      this.logger.warn({ found }, 'the cluster had lost this node; claiming its users again');
+      this.chat.presenceLost(found);
     }
     await this.chat.reassertPresence();
     await this.chat.retryDepartures();

@@ -1,5 +1,5 @@
 import type { UserStatus } from '../protocol/status.js';
-import type { ClaimRequest, PresenceEntry, PresenceStore, ReapResult, ReclaimRequest } from './presence-store.js';
+import type { ClaimRequest, HeartbeatResult, PresenceEntry, PresenceStore, ReapResult, ReclaimRequest, ReclaimResult } from './presence-store.js';
 
 export interface LeaseSettings {
   /** How long a node and its users stay alive without a heartbeat. */
@@ -21,6 +21,8 @@ export class MemoryPresenceRegistry {
   readonly users = new Map<string, HeldUser>();
   readonly nodeLeases = new Map<string, number>();
   readonly nodeUsers = new Map<string, Set<string>>();
+  /** Nodes reaped that have not beaten since: they learn it at their next heartbeat. */
+  readonly reapedNodes = new Set<string>();
 
   constructor(readonly now: () => number = Date.now) {}
 
@@ -58,15 +60,15 @@ export class MemoryPresenceStore implements PresenceStore {
     return true;
   }
 
-  async reclaim({ name, ip, status, auto }: ReclaimRequest): Promise<boolean> {
+  async reclaim({ name, ip, status, auto }: ReclaimRequest): Promise<ReclaimResult> {
     const held = this.registry.users.get(name);
-    if (held && held.entry.node !== this.nodeId) return false;
+    if (held && held.entry.node !== this.nodeId) return 'taken';
     const now = this.registry.now();
     const since = held?.entry.since ?? now;
     const entry: PresenceEntry = { name, node: this.nodeId, ip, status, auto, since };
     this.registry.users.set(name, { entry, leaseUntil: now + this.settings.leaseMs });
     this.registry.usersOf(this.nodeId).add(name);
-    return true;
+    return held ? 'held' : 'reclaimed';
   }
 
   async release(name: string): Promise<boolean> {
@@ -93,15 +95,18 @@ export class MemoryPresenceStore implements PresenceStore {
     return names.sort();
   }
 
-  async heartbeat(): Promise<boolean> {
-    const missing = !this.registry.nodeLeases.has(this.nodeId);
-    const until = this.registry.now() + this.settings.leaseMs;
+  async heartbeat(): Promise<HeartbeatResult> {
+    const now = this.registry.now();
+    const lease = this.registry.nodeLeases.get(this.nodeId);
+    const alive = lease !== undefined && lease >= now;
+    const until = now + this.settings.leaseMs;
     this.registry.nodeLeases.set(this.nodeId, until);
     for (const name of this.registry.usersOf(this.nodeId)) {
       const held = this.registry.users.get(name);
       if (held && held.entry.node === this.nodeId) held.leaseUntil = until;
     }
-    return missing;
+    if (this.registry.reapedNodes.delete(this.nodeId)) return 'reaped';
+    return alive ? 'alive' : 'lost';
   }
 
   async reapDeadNodes(): Promise<ReapResult> {
@@ -111,6 +116,7 @@ export class MemoryPresenceStore implements PresenceStore {
     for (const [nodeId, leaseUntil] of this.registry.nodeLeases) {
       if (leaseUntil >= now) continue;
       this.registry.nodeLeases.delete(nodeId);
+      this.registry.reapedNodes.add(nodeId);
       nodes++;
       for (const name of this.registry.usersOf(nodeId)) {
         if (this.registry.users.get(name)?.entry.node !== nodeId) continue;

@@ -24,6 +24,31 @@ export interface ReclaimRequest extends ClaimRequest {
   readonly auto: boolean;
 }
 
+/** How a name fared when this node claimed it back. */
+export type ReclaimResult =
+  /** It was gone from the cluster and is this node's again: the others must hear the user is back. */
+  | 'reclaimed'
+  /** This node still held it; nothing changed for the others. */
+  | 'held'
+  /** Another node holds it now. */
+  | 'taken';
+
+/** What a heartbeat found out about this node. */
+export type HeartbeatResult =
+  /** The cluster knew it all along. */
+  | 'alive'
+  /**
+   * Its lease had run out, or the backend forgot it (restarted empty or from
+   * an old snapshot): its users must be claimed again.
+   */
+  | 'lost'
+  /**
+   * Another node reaped it and announced the departure of every user it
+   * held: its users must be claimed again, and none of their departures
+   * announced a second time.
+   */
+  | 'reaped';
+
 export interface ReapResult {
   /** How many dead nodes this call claimed. */
   readonly nodes: number;
@@ -42,10 +67,10 @@ export interface PresenceStore {
   claim(request: ClaimRequest): Promise<boolean>;
   /**
    * Takes a name back for this node, with its status, after the cluster lost
-   * it. True when it was free or already this node's (so it can be repeated
-   * after a partial failure); false when another node holds it now.
+   * it. Succeeds when it was free or is still this node's, so it can be
+   * repeated after a partial failure.
    */
-  reclaim(request: ReclaimRequest): Promise<boolean>;
+  reclaim(request: ReclaimRequest): Promise<ReclaimResult>;
   /** Frees a name this node holds; false when it no longer held it (e.g. reaped). */
   release(name: string): Promise<boolean>;
   setStatus(name: string, status: UserStatus, auto: boolean): Promise<void>;
@@ -53,16 +78,13 @@ export interface PresenceStore {
   get(name: string): Promise<PresenceEntry | undefined>;
   /** Names of every live user in the cluster, sorted. */
   list(): Promise<string[]>;
-  /**
-   * Renews this node's lease and the leases of the users it holds. True when
-   * the cluster had lost this node (reaped while alive, or a backend that
-   * restarted empty): its users must then be claimed again.
-   */
-  heartbeat(): Promise<boolean>;
+  /** Renews this node's lease and the leases of the users it holds, and tells whether the cluster had lost it. */
+  heartbeat(): Promise<HeartbeatResult>;
   /**
    * Finds nodes whose lease ran out, claims each for this node (one claimer
    * wins per dead node) and removes their users. Returns the names removed,
-   * so the caller can announce each departure exactly once.
+   * so the caller can announce each departure exactly once. A node found
+   * alive after all learns at its next heartbeat that it was reaped.
    */
   reapDeadNodes(): Promise<ReapResult>;
   /** Withdraws this node's lease (graceful shutdown, after its users left). */

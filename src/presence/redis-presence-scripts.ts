@@ -17,8 +17,8 @@ return 1`);
 
 /**
  * KEYS: user, users, nodeUsers. ARGV: name, node, ip, leaseMs, hashTtlMs, status, auto (0|1).
- * Like CLAIM, but a name this node already holds is taken again, keeping its
- * registration time. → 1 held by this node now, 0 held by another.
+ * Like CLAIM, but a name this node still holds is renewed, keeping its
+ * registration time. → 1 taken back, 2 still held by this node, 0 held by another.
  */
 export const RECLAIM = new LuaScript(`${NOW_MS}
 local owner = redis.call('HGET', KEYS[1], 'node')
@@ -29,6 +29,7 @@ redis.call('PEXPIRE', KEYS[1], ARGV[5])
 redis.call('ZADD', KEYS[2], now + tonumber(ARGV[4]), ARGV[1])
 redis.call('SADD', KEYS[3], ARGV[1])
 redis.call('PEXPIRE', KEYS[3], ARGV[5])
+if owner then return 2 end
 return 1`);
 
 /** KEYS: user, users, nodeUsers. ARGV: name, node. → 1 released, 0 not held by this node. */
@@ -58,14 +59,16 @@ export const LIST = new LuaScript(`${NOW_MS}
 return redis.call('ZRANGEBYSCORE', KEYS[1], now, '+inf')`);
 
 /**
- * KEYS: node, nodes, nodeUsers, users. ARGV: node, leaseMs, hashTtlMs, userKeyPrefix.
- * Renews the node's lease and its users'. → 1 when the node was missing from
- * the cluster (first beat, reaped, or Redis lost its data), else 0.
+ * KEYS: node, nodes, nodeUsers, users, reapedNode. ARGV: node, leaseMs, hashTtlMs, userKeyPrefix.
+ * Renews the node's lease and its users'. → 0 alive; 1 lost (first beat,
+ * lease run out, or Redis lost its data or went back to an old snapshot,
+ * which keeps the node listed but not its expired keys); 2 reaped meanwhile.
  */
 export const HEARTBEAT = new LuaScript(`${NOW_MS}
 local leaseUntil = now + tonumber(ARGV[2])
+local leased = redis.call('EXISTS', KEYS[1]) == 1
 redis.call('SET', KEYS[1], '1', 'PX', ARGV[2])
-local missing = redis.call('ZADD', KEYS[2], leaseUntil, ARGV[1])
+local listed = redis.call('ZADD', KEYS[2], leaseUntil, ARGV[1]) == 0
 local names = redis.call('SMEMBERS', KEYS[3])
 for _, name in ipairs(names) do
   local key = ARGV[4] .. name
@@ -77,16 +80,20 @@ for _, name in ipairs(names) do
   end
 end
 if #names > 0 then redis.call('PEXPIRE', KEYS[3], ARGV[3]) end
-return missing`);
+if redis.call('DEL', KEYS[5]) == 1 then return 2 end
+if leased and listed then return 0 end
+return 1`);
 
 /** KEYS: nodes. ARGV: limit. → ids of nodes whose lease ran out. */
 export const EXPIRED_NODES = new LuaScript(`${NOW_MS}
 return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. now, 'LIMIT', 0, ARGV[1])`);
 
 /**
- * KEYS: nodes, node, nodeUsers, users. ARGV: dead node, userKeyPrefix.
+ * KEYS: nodes, node, nodeUsers, users, reapedNode. ARGV: dead node, userKeyPrefix, tombstoneTtlMs.
  * Claims a dead node for the caller: only the first caller finds it still
- * listed and expired. → the names it removed, or nil when another node won.
+ * listed and expired. Leaves a tombstone, so a node that was only stalled
+ * learns its users' departures were announced. → the names it removed, or
+ * nil when another node won.
  */
 export const REAP = new LuaScript(`${NOW_MS}
 local lease = redis.call('ZSCORE', KEYS[1], ARGV[1])
@@ -103,6 +110,7 @@ for _, name in ipairs(redis.call('SMEMBERS', KEYS[3])) do
   end
 end
 redis.call('DEL', KEYS[3])
+redis.call('SET', KEYS[5], '1', 'PX', ARGV[3])
 return gone`);
 
 /** KEYS: node, nodes, nodeUsers. ARGV: node. Withdraws a node that is shutting down. */

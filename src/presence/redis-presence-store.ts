@@ -3,7 +3,7 @@ import { isUserStatus, type UserStatus } from '../protocol/status.js';
 import { toBackendError } from '../redis/backend-error.js';
 import type { RedisKeys } from '../redis/keys.js';
 import type { LuaScript } from '../redis/lua-script.js';
-import type { ClaimRequest, PresenceEntry, PresenceStore, ReapResult, ReclaimRequest } from './presence-store.js';
+import type { ClaimRequest, HeartbeatResult, PresenceEntry, PresenceStore, ReapResult, ReclaimRequest, ReclaimResult } from './presence-store.js';
 import * as scripts from './redis-presence-scripts.js';
 
 export interface RedisPresenceSettings {
@@ -20,6 +20,8 @@ export interface RedisPresenceSettings {
 export class RedisPresenceStore implements PresenceStore {
   /** User hashes outlive a lease by this factor so the reaper, not a TTL, ends them. */
   private static readonly HASH_TTL_LEASES = 4;
+  /** How long a reaped node can still learn that it was reaped, should it come back. */
+  private readonly tombstoneTtlMs = 60 * 60 * 1000;
   private readonly hashTtlMs: number;
   private nextList: Promise<string[]> | undefined;
 
@@ -41,13 +43,13 @@ export class RedisPresenceStore implements PresenceStore {
     return claimed === 1;
   }
 
-  async reclaim({ name, ip, status, auto }: ReclaimRequest): Promise<boolean> {
-    const reclaimed = await this.run(
+  async reclaim({ name, ip, status, auto }: ReclaimRequest): Promise<ReclaimResult> {
+    const outcome = await this.run(
       scripts.RECLAIM,
       [this.keys.user(name), this.keys.users, this.keys.nodeUsers(this.nodeId)],
       [name, this.nodeId, ip, this.settings.leaseMs, this.hashTtlMs, status, auto ? 1 : 0],
     );
-    return reclaimed === 1;
+    return outcome === 1 ? 'reclaimed' : outcome === 2 ? 'held' : 'taken';
   }
 
   async release(name: string): Promise<boolean> {
@@ -84,13 +86,13 @@ export class RedisPresenceStore implements PresenceStore {
     return this.nextList;
   }
 
-  async heartbeat(): Promise<boolean> {
-    const missing = await this.run(
+  async heartbeat(): Promise<HeartbeatResult> {
+    const outcome = await this.run(
       scripts.HEARTBEAT,
-      [this.keys.node(this.nodeId), this.keys.nodes, this.keys.nodeUsers(this.nodeId), this.keys.users],
+      [this.keys.node(this.nodeId), this.keys.nodes, this.keys.nodeUsers(this.nodeId), this.keys.users, this.keys.reapedNode(this.nodeId)],
       [this.nodeId, this.settings.leaseMs, this.hashTtlMs, this.keys.user('')],
     );
-    return missing === 1;
+    return outcome === 0 ? 'alive' : outcome === 2 ? 'reaped' : 'lost';
   }
 
   async reapDeadNodes(): Promise<ReapResult> {
@@ -99,11 +101,18 @@ export class RedisPresenceStore implements PresenceStore {
     let nodes = 0;
     for (const deadNode of expired) {
       if (deadNode === this.nodeId) continue;
-      const names = (await this.run(
-        scripts.REAP,
-        [this.keys.nodes, this.keys.node(deadNode), this.keys.nodeUsers(deadNode), this.keys.users],
-        [deadNode, this.keys.user('')],
-      )) as string[] | null;
+      let names: string[] | null;
+      try {
+        names = (await this.run(
+          scripts.REAP,
+          [this.keys.nodes, this.keys.node(deadNode), this.keys.nodeUsers(deadNode), this.keys.users, this.keys.reapedNode(deadNode)],
+          [deadNode, this.keys.user(''), this.tombstoneTtlMs],
+        )) as string[] | null;
+      } catch (err) {
+        // The nodes reaped so far are gone from Redis: their users must still be announced.
+        if (nodes > 0) break;
+        throw err;
+      }
       if (!names) continue;
       nodes++;
       departed.push(...names);

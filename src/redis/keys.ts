@@ -22,6 +22,11 @@ export class RedisKeys {
     return `${this.prefix}nodes`;
   }
 
+  /** Plain key left by the node that reaped this one: its users' departures were announced. */
+  reapedNode(nodeId: string): string {
+    return `${this.prefix}node:${nodeId}:reaped`;
+  }
+
   /** Set of the names a node holds. */
   nodeUsers(nodeId: string): string {
     return `${this.prefix}node:${nodeId}:users`;

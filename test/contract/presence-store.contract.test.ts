@@ -124,14 +124,23 @@ describe.each(factories)('PresenceStore contract (%s)', (_name, makeFactory) => 
     expect(await b.claim({ name: 'ana', ip: '2' })).toBe(true);
   });
 
-  it('tells a node that the cluster lost it, so it can claim its users again', async () => {
+  it('tells a node that was reaped while alive, once, so it can claim its users again', async () => {
     await a.claim({ name: 'ana', ip: '1' });
     await sleep(LEASE_MS + 100);
     await b.heartbeat();
     expect(await b.reapDeadNodes()).toEqual({ nodes: 1, users: ['ana'] });
-    expect(await a.heartbeat()).toBe(true);
-    expect(await a.heartbeat()).toBe(false);
+    expect(await a.heartbeat()).toBe('reaped');
+    expect(await a.heartbeat()).toBe('alive');
     expect(await a.claim({ name: 'ana', ip: '1' })).toBe(true);
+  });
+
+  it('tells a node whose lease ran out that it was lost, even when nobody reaped it', async () => {
+    await a.claim({ name: 'ana', ip: '1' });
+    expect(await a.heartbeat()).toBe('alive');
+    await sleep(LEASE_MS + 100);
+    expect(await a.heartbeat()).toBe('lost');
+    expect(await a.heartbeat()).toBe('alive');
+    expect(await b.get('ana')).toMatchObject({ node: 'node-a' });
   });
 
   it('lets a node that was lost take back its users with their status, again and again, unless someone else took the name', async () => {
@@ -142,16 +151,16 @@ describe.each(factories)('PresenceStore contract (%s)', (_name, makeFactory) => 
     await b.heartbeat();
     expect((await b.reapDeadNodes()).users.sort()).toEqual(['ana', 'eva']);
     await b.claim({ name: 'ana', ip: '2' });
-    expect(await a.heartbeat()).toBe(true);
+    expect(await a.heartbeat()).toBe('reaped');
 
-    expect(await a.reclaim({ name: 'ana', ip: '1', status: 'ACTIVO', auto: false })).toBe(false);
+    expect(await a.reclaim({ name: 'ana', ip: '1', status: 'ACTIVO', auto: false })).toBe('taken');
     expect(await b.get('ana')).toMatchObject({ node: 'node-b', ip: '2' });
-    expect(await a.reclaim({ name: 'eva', ip: '1', status: 'OCUPADO', auto: false })).toBe(true);
+    expect(await a.reclaim({ name: 'eva', ip: '1', status: 'OCUPADO', auto: false })).toBe('reclaimed');
     const eva = await b.get('eva');
     expect(eva).toMatchObject({ node: 'node-a', ip: '1', status: 'OCUPADO', auto: false });
     // Repeating it (a retry after a partial failure) keeps the registration time and takes the latest status.
     await sleep(5);
-    expect(await a.reclaim({ name: 'eva', ip: '1', status: 'INACTIVO', auto: true })).toBe(true);
+    expect(await a.reclaim({ name: 'eva', ip: '1', status: 'INACTIVO', auto: true })).toBe('held');
     expect(await b.get('eva')).toMatchObject({ node: 'node-a', status: 'INACTIVO', auto: true, since: eva!.since });
     expect(await b.list()).toEqual(['ana', 'eva']);
     // A reclaimed user lives on with its node's heartbeat and leaves with it.

@@ -101,7 +101,7 @@ describe('limits', () => {
     }
     const deadline = Date.now() + 3000;
     while (node!.stats().sessions > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    expect(node!.stats()).toEqual({ sessions: 0, attachedUsers: 0, countedConnections: 0, countedAddresses: 0, unfinishedDepartures: 0 });
+    expect(node!.stats()).toEqual({ sessions: 0, attachedUsers: 0, reservedNames: 0, countedConnections: 0, countedAddresses: 0, unfinishedDepartures: 0 });
     const watcher = await register('watcher');
     watcher.send({ type: 'list_users' });
     expect((await watcher.next('list_users_response')).content).toEqual(['watcher']);

@@ -58,6 +58,15 @@ describe('ChatService', () => {
     return { connection, session };
   }
 
+  /** Tries to register `name` on a new connection; the error codes it got back. */
+  async function refusedRegistration(name: string): Promise<unknown[]> {
+    const connection = new FakeConnection();
+    chat.receive(chat.open(connection), encode({ type: 'register', sender: name }), false);
+    await settle();
+    expect(connection.ofType('register_success')).toEqual([]);
+    return connection.ofType('error').map((f) => f['code']);
+  }
+
   it('marks a user INACTIVO after the idle timeout, once, and ACTIVO on its next message', async () => {
     const ana = await join('ana');
     const luis = await join('luis');
@@ -183,8 +192,8 @@ describe('ChatService', () => {
     expect((await other.reapDeadNodes()).users.sort()).toEqual(['ana', 'luis']);
     await other.claim({ name: 'ana', ip: '198.51.100.1' });
 
-    expect(await presence.heartbeat()).toBe(true);
-    chat.presenceLost();
+    expect(await presence.heartbeat()).toBe('reaped');
+    chat.presenceLost('reaped');
     await chat.reassertPresence();
     expect(ana.connection.closedWith).toBe('NAME_LOST');
     expect(await presence.get('luis')).toMatchObject({ node: 'n1' });
@@ -217,8 +226,8 @@ describe('ChatService', () => {
     const returns = () => ana.connection.ofType('status_update').map((f) => f['content']);
     const before = returns().length;
 
-    expect(await presence.heartbeat()).toBe(true);
-    chat.presenceLost();
+    expect(await presence.heartbeat()).toBe('lost');
+    chat.presenceLost('lost');
     await chat.reassertPresence();
     expect(await presence.list()).toEqual(['ana', 'eva']);
     await chat.reassertPresence();
@@ -238,8 +247,8 @@ describe('ChatService', () => {
     const registry = (presence as unknown as { registry: MemoryPresenceRegistry }).registry;
     registry.users.clear();
     registry.nodeLeases.clear();
-    expect(await presence.heartbeat()).toBe(true);
-    chat.presenceLost();
+    expect(await presence.heartbeat()).toBe('lost');
+    chat.presenceLost('lost');
     const reasserted = chat.reassertPresence(); // luis's claim is on its way...
     await chat.closed(luis.session); // ...when he leaves.
     await reasserted;
@@ -258,6 +267,92 @@ describe('ChatService', () => {
     await Promise.all([...sessions.map((s) => chat.closed(s.session)), chat.closed(anonymous)]);
     expect(chat.connectionCount).toBe(0);
     expect(chat.registeredNames()).toEqual([]);
+    expect(chat.reservedNameCount).toBe(0);
     expect(await presence.list()).toEqual([]);
+  });
+
+  it('forgets a closed connection even when the backend fails to record its departure for an unexpected reason', async () => {
+    const ana = await join('ana');
+    const release = presence.release.bind(presence);
+    presence.release = async () => {
+      throw new Error('NOPERM this user has no permissions to run the srem command');
+    };
+    await chat.closed(ana.session);
+    expect(chat.connectionCount).toBe(0);
+    expect(chat.unfinishedDepartures).toBe(1);
+    presence.release = release;
+    await chat.retryDepartures();
+    expect(chat.unfinishedDepartures).toBe(0);
+    expect(await presence.get('ana')).toBeUndefined();
+  });
+
+  describe('never leaves a name behind when registering fails after the claim', () => {
+    it('when the user list cannot be read', async () => {
+      const list = presence.list.bind(presence);
+      presence.list = async () => {
+        throw new BackendUnavailableError(new Error('connection reset'));
+      };
+      expect(await refusedRegistration('ana')).toEqual(['BACKEND_UNAVAILABLE']);
+      expect(await presence.get('ana')).toBeUndefined();
+      presence.list = list;
+      await join('ana');
+    });
+
+    it('when the answer to the claim is lost although the backend carried it out', async () => {
+      const claim = presence.claim.bind(presence);
+      presence.claim = async (request) => {
+        await claim(request);
+        throw new BackendUnavailableError(new Error('command timed out'));
+      };
+      expect(await refusedRegistration('ana')).toEqual(['BACKEND_UNAVAILABLE']);
+      expect(await presence.get('ana')).toBeUndefined();
+      presence.claim = claim;
+      await join('ana');
+    });
+  });
+
+  it('never lets two of its connections hold one name, even after the backend forgot it', async () => {
+    const ana = await join('ana');
+    const registry = (presence as unknown as { registry: MemoryPresenceRegistry }).registry;
+    registry.users.clear(); // restarted empty; this node has not noticed yet
+    expect(await refusedRegistration('ana')).toEqual(['USERNAME_TAKEN']);
+    expect(ana.connection.closedWith).toBeUndefined();
+  });
+
+  it('keeps a name that is still leaving from being registered again here', async () => {
+    const ana = await join('ana');
+    bus.down = true;
+    await chat.closed(ana.session); // the departure waits for the backend
+    bus.down = false;
+    expect(await refusedRegistration('ana')).toEqual(['USERNAME_TAKEN']);
+    await chat.retryDepartures();
+    await join('ana');
+  });
+
+  describe('a departure that waited out an outage', () => {
+    async function leaveDuringOutage() {
+      const ana = await join('ana');
+      const luis = await join('luis');
+      bus.down = true;
+      await chat.closed(ana.session);
+      bus.down = false;
+      return luis;
+    }
+
+    it('is not announced again when another node reaped this one and announced it already', async () => {
+      const luis = await leaveDuringOutage();
+      chat.presenceLost('reaped');
+      await chat.retryDepartures();
+      expect(luis.connection.ofType('user_disconnected')).toEqual([]);
+      expect(chat.unfinishedDepartures).toBe(0);
+      expect(await presence.get('ana')).toBeUndefined();
+    });
+
+    it('is announced when the backend merely forgot this node', async () => {
+      const luis = await leaveDuringOutage();
+      chat.presenceLost('lost');
+      await chat.retryDepartures();
+      expect(luis.connection.ofType('user_disconnected').map((f) => f['content'])).toEqual(['ana ha salido']);
+    });
   });
 });
