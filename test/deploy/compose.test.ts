@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { isIPv4 } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { CONFIG_VARIABLES, loadConfig } from '../../src/config.js';
 import { composeSchemaErrors, loadComposeFile, serviceEnvironment, type ComposeService } from '../support/deploy/compose.js';
@@ -14,6 +15,14 @@ const service = (name: string): ComposeService => {
 };
 const networksOf = (s: ComposeService): string[] => (Array.isArray(s.networks) ? s.networks : Object.keys(s.networks ?? { default: null }));
 const charla = service('charla');
+/** Whether the IPv4 `address` lies in `cidr` ("a.b.c.d/n"). */
+const inCidr = (address: string, cidr: string): boolean => {
+  const [base = '', bits = '32'] = cidr.split('/');
+  if (!isIPv4(base)) return false;
+  const toNumber = (ip: string) => ip.split('.').reduce((n, octet) => n * 256 + Number(octet), 0);
+  const size = 2 ** (32 - Number(bits));
+  return Math.floor(toNumber(address) / size) === Math.floor(toNumber(base) / size);
+};
 const charlaEnv = serviceEnvironment(charla);
 
 describe('docker-compose.yml', () => {
@@ -47,11 +56,29 @@ describe('docker-compose.yml', () => {
     expect(String(loadConfig(charlaEnv).port)).toBe(exposed);
   });
 
-  it('trusts X-Forwarded-For only from the network it shares with HAProxy', () => {
+  it('trusts X-Forwarded-For only from HAProxy\u2019s fixed address, not the gateway or the rest of the network', () => {
+    const haproxyNetworks = service('haproxy').networks as Record<string, { ipv4_address?: string } | null>;
     const shared = networksOf(charla).filter((network) => networksOf(service('haproxy')).includes(network));
-    const subnets = shared.flatMap((network) => compose.networks?.[network]?.ipam?.config?.map((c) => c.subnet) ?? []);
-    expect(subnets.length).toBeGreaterThan(0);
-    expect(loadConfig(charlaEnv).transport.trustedProxies).toEqual(subnets);
+    expect(shared.length).toBeGreaterThan(0);
+    const addresses = shared.map((network) => haproxyNetworks[network]?.ipv4_address);
+    expect(addresses.every((address) => address !== undefined && isIPv4(address)), 'haproxy has a fixed address on each shared network').toBe(true);
+    expect(loadConfig(charlaEnv).transport.trustedProxies).toEqual(addresses);
+
+    for (const [i, network] of shared.entries()) {
+      const [pool] = (compose.networks?.[network]?.ipam?.config ?? []) as { subnet?: string; ip_range?: string; gateway?: string }[];
+      const address = addresses[i]!;
+      expect(inCidr(address, pool?.subnet ?? ''), `${address} in the ${network} subnet`).toBe(true);
+      // Docker hands out addresses from ip_range: a replica started first could otherwise take it.
+      expect(inCidr(address, pool?.ip_range ?? pool?.subnet ?? ''), `${address} outside the range Docker allocates from`).toBe(false);
+      // Clients come in through docker-proxy from the gateway: trusting it would believe their header.
+      expect(address).not.toBe(pool?.gateway);
+    }
+  });
+
+  it('gives no replica of charla a fixed address (--scale needs each to get its own)', () => {
+    const networks = charla.networks;
+    const settings = Array.isArray(networks) || !networks ? [] : Object.values(networks);
+    for (const setting of settings) expect((setting ?? {}) as Record<string, unknown>).not.toHaveProperty('ipv4_address');
   });
 
   it('waits longer than CHARLA_SHUTDOWN_GRACE_MS before killing a draining node', () => {
