@@ -1,4 +1,7 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -28,10 +31,66 @@ const localClusterConfig = await renderHaproxyConfig({
   statsPort: 18404,
   servers: [{ name: 'local-1', host: '127.0.0.1', port: 18081 }],
 });
+
+/** Ports a config is run on here: its public and stats frontends, and the one node behind it. */
+interface Ports {
+  chat: number;
+  stats: number;
+  node: number;
+}
+
+function replaceOnce(text: string, pattern: RegExp, replacement: string): string {
+  if (!pattern.test(text)) throw new Error(`haproxy.cfg has no ${pattern}: update this test with it`);
+  return text.replace(pattern, replacement);
+}
+
+/**
+ * haproxy.cfg as it can run here: on loopback, with the test node as every
+ * replica instead of Docker's DNS name, and within this machine's
+ * file-descriptor limit. Frontends, checks and rules are left as they are.
+ */
+function composeConfigHere(text: string, ports: Ports): string {
+  let here = replaceOnce(text, /^(\s*bind) :8080$/m, `$1 127.0.0.1:${ports.chat}`);
+  here = replaceOnce(here, /^(\s*bind) :8404$/m, `$1 127.0.0.1:${ports.stats}`);
+  here = replaceOnce(here, new RegExp(` charla:${charlaConfig.port}$`, 'm'), ` 127.0.0.1:${ports.node}`);
+  here = replaceOnce(here, / resolvers docker\b/, '');
+  return replaceOnce(here, /^(\s*maxconn) \d+$/m, '$1 1000');
+}
+
 const configs = [
-  { name: 'deploy/haproxy/haproxy.cfg (compose)', text: readRepoFile('deploy/haproxy/haproxy.cfg') },
-  { name: 'deploy/haproxy/local-cluster.cfg.template (rendered)', text: localClusterConfig },
+  {
+    name: 'deploy/haproxy/haproxy.cfg (compose)',
+    text: readRepoFile('deploy/haproxy/haproxy.cfg'),
+    runnable: async (ports: Ports) => composeConfigHere(readRepoFile('deploy/haproxy/haproxy.cfg'), ports),
+  },
+  {
+    name: 'deploy/haproxy/local-cluster.cfg.template (rendered)',
+    text: localClusterConfig,
+    runnable: (ports: Ports) =>
+      renderHaproxyConfig({ host: '127.0.0.1', port: ports.chat, statsPort: ports.stats, servers: [{ name: 'local-1', host: '127.0.0.1', port: ports.node }] }),
+  },
 ];
+
+async function freePort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+/** Last health-check result of each server of backend charla (L7OK: the check got its 200), from the stats page. */
+async function checkResults(statsPort: number): Promise<string[]> {
+  const response = await fetch(`http://127.0.0.1:${statsPort}/;csv`, { signal: AbortSignal.timeout(1000) });
+  const [header = '', ...rows] = (await response.text()).trim().split('\n');
+  const columns = header.replace(/^# /, '').split(',');
+  const [proxy, server, check] = ['pxname', 'svname', 'check_status'].map((name) => columns.indexOf(name));
+  return rows
+    .map((row) => row.split(','))
+    .filter((cells) => cells[proxy!] === 'charla' && cells[server!] !== 'BACKEND')
+    .map((cells) => cells[check!] ?? '');
+}
 
 /** A directive's value from the backend, else from defaults. */
 function setting(sections: HaproxySection[], prefix: string): string | undefined {
@@ -45,7 +104,7 @@ beforeAll(async () => {
 });
 afterAll(() => node.stop());
 
-describe.each(configs)('HAProxy config $name', ({ text }) => {
+describe.each(configs)('HAProxy config $name', ({ text, runnable }) => {
   const sections = parseHaproxyConfig(text);
   const backend = findSection(sections, 'backend', 'charla');
 
@@ -88,6 +147,28 @@ describe.each(configs)('HAProxy config $name', ({ text }) => {
 
   it('gets 200 from a ready node for exactly the request its health check sends', async () => {
     expect(await rawHttpStatus(node.port, healthCheckRequest(backend))).toBe(200);
+  });
+
+  it.skipIf(!haproxyInstalled())('refuses /metrics and the probes at the public port, while its own health checks reach the node', async () => {
+    const ports = { chat: await freePort(), stats: await freePort(), node: node.port };
+    const dir = await mkdtemp(join(tmpdir(), 'charla-haproxy-'));
+    await writeFile(join(dir, 'haproxy.cfg'), await runnable(ports));
+    const haproxy = spawn('haproxy', ['-db', '-f', join(dir, 'haproxy.cfg')], { stdio: 'ignore' });
+    try {
+      // Every server checked (GET /readyz, straight to the node) and found ready.
+      await expect
+        .poll(() => checkResults(ports.stats).catch(() => []), { timeout: 10_000, interval: 200 })
+        .toSatisfy((results: string[]) => results.length > 0 && results.every((status) => status === 'L7OK'));
+      expect((await fetch(`http://127.0.0.1:${ports.chat}/`)).status, 'anything else reaches the node').toBe(200);
+      for (const path of ['/metrics', '/readyz', '/healthz', '/metrics?name=x']) {
+        expect((await fetch(`http://127.0.0.1:${ports.chat}${path}`)).status, `${path} through HAProxy`).toBe(404);
+      }
+      for (const path of ['/metrics', '/readyz', '/healthz']) expect((await fetch(`http://127.0.0.1:${node.port}${path}`)).status, `${path} on the node`).toBe(200);
+    } finally {
+      haproxy.kill('SIGTERM');
+      if (haproxy.exitCode === null && haproxy.signalCode === null) await once(haproxy, 'exit');
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 

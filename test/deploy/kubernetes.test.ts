@@ -29,6 +29,12 @@ const OPERATOR_SECRETS = {
   'charla-secrets': { CHARLA_AUTH_SECRET: 'a-secret-of-at-least-16-characters' },
 };
 
+/** The pod spec fields of the spread, which the shared typed view leaves out. */
+type SpreadPodSpec = {
+  topologySpreadConstraints?: { maxSkew: number; topologyKey: string; whenUnsatisfiable: string; labelSelector: { matchLabels: Record<string, string> } }[];
+};
+type RollingWorkload = Workload & { spec: { strategy?: { rollingUpdate?: { maxSurge?: number | string; maxUnavailable?: number | string } } } };
+
 async function allSchemaErrors(manifests: readonly Manifest[]): Promise<string[]> {
   return (await Promise.all(manifests.map(schemaErrors))).flat();
 }
@@ -66,7 +72,7 @@ describe.skipIf(!kubectl)(`Kubernetes overlays, rendered by kubectl kustomize${N
   afterAll(() => node.stop());
 
   describe.each(overlays)('$dir', ({ manifests }) => {
-    const deployment = find<Workload>(manifests, 'Deployment', 'charla')!;
+    const deployment = find<RollingWorkload>(manifests, 'Deployment', 'charla')!;
     const pod = deployment.spec.template;
     const container = pod.spec.containers.find((c) => c.name === 'charla') as Container;
     const env = containerEnvironment(manifests, container, POD_NAME, OPERATOR_SECRETS);
@@ -142,19 +148,46 @@ describe.skipIf(!kubectl)(`Kubernetes overlays, rendered by kubectl kustomize${N
       }
     });
 
-    it('spreads replicas over machines and selects its own pods everywhere', () => {
+    it('spreads replicas over machines and zones, softly, so a rollout\u2019s surge pod and a scale-up always find a place', () => {
       const labels = pod.metadata.labels;
       expect(selects(deployment.spec.selector.matchLabels, labels)).toBe(true);
-      const antiAffinity = Object.values(pod.spec.affinity?.podAntiAffinity ?? {}).flat();
-      expect(antiAffinity.length).toBeGreaterThan(0);
-      for (const term of antiAffinity) expect(selects((term.podAffinityTerm ?? term).labelSelector!.matchLabels, labels)).toBe(true);
+      const spread = (pod.spec as SpreadPodSpec).topologySpreadConstraints ?? [];
+      expect(spread.map((c) => c.topologyKey)).toEqual(expect.arrayContaining(['kubernetes.io/hostname', 'topology.kubernetes.io/zone']));
+      for (const constraint of spread) {
+        expect(selects(constraint.labelSelector.matchLabels, labels), constraint.topologyKey).toBe(true);
+        expect(constraint.maxSkew).toBe(1);
+        // A hard rule, with maxSurge 1 / maxUnavailable 0 and as many nodes as
+        // replicas, leaves the surge pod Pending: the rollout never ends.
+        expect(constraint.whenUnsatisfiable, constraint.topologyKey).toBe('ScheduleAnyway');
+      }
+      expect(pod.spec.affinity?.podAntiAffinity?.['requiredDuringSchedulingIgnoredDuringExecution'] ?? [], 'required anti-affinity').toEqual([]);
+      expect(deployment.spec.strategy?.rollingUpdate).toMatchObject({ maxSurge: 1, maxUnavailable: 0 });
 
       const service = find<Manifest & { spec: { selector: Record<string, string>; ports: { name: string; targetPort: string | number }[] } }>(manifests, 'Service', 'charla')!;
       expect(selects(service.spec.selector, labels)).toBe(true);
       expect(service.spec.ports.map((p) => portNumber(p.targetPort))).toEqual([config.port]);
 
-      const pdb = find<Manifest & { spec: { selector: { matchLabels: Record<string, string> } } }>(manifests, 'PodDisruptionBudget', 'charla')!;
+      const pdb = find<Manifest & { spec: { maxUnavailable?: number; selector: { matchLabels: Record<string, string> } } }>(manifests, 'PodDisruptionBudget', 'charla')!;
       expect(selects(pdb.spec.selector.matchLabels, labels)).toBe(true);
+      // Evictions one pod at a time; the evicted pod can always be rescheduled (soft spread).
+      expect(pdb.spec.maxUnavailable).toBe(1);
+    });
+
+    it('refuses /metrics and the probes at the Ingress host, to every client address', () => {
+      type IngressRule = { host?: string; http: { paths: { path: string; pathType: string; backend: { service: { name: string } } }[] } };
+      type Ingress = Manifest & { spec: { ingressClassName?: string; rules: IngressRule[] } };
+      const publicIngress = find<Ingress>(manifests, 'Ingress', 'charla')!;
+      const privateIngress = find<Ingress>(manifests, 'Ingress', 'charla-private')!;
+      expect(privateIngress.spec.ingressClassName).toBe(publicIngress.spec.ingressClassName);
+      // On another host it would not apply: ingress-nginx matches the host first.
+      expect(privateIngress.spec.rules.map((rule) => rule.host)).toEqual(publicIngress.spec.rules.map((rule) => rule.host));
+      const paths = privateIngress.spec.rules.flatMap((rule) => rule.http.paths);
+      // Exact paths win over the public Ingress's "/" prefix.
+      expect(paths.map((p) => `${p.pathType} ${p.path}`).sort()).toEqual(['Exact /healthz', 'Exact /metrics', 'Exact /readyz']);
+      expect(paths.every((p) => p.backend.service.name === 'charla')).toBe(true);
+      const denied = privateIngress.metadata.annotations?.['nginx.ingress.kubernetes.io/denylist-source-range']?.split(',').map((cidr) => cidr.trim());
+      expect(denied?.sort()).toEqual(['0.0.0.0/0', '::/0']);
+      expect(publicIngress.metadata.annotations?.['nginx.ingress.kubernetes.io/denylist-source-range']).toBeUndefined();
     });
 
     it('routes the Ingress to the Service and scales the Deployment with an autoscaling/v2 HPA', () => {
