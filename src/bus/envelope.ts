@@ -1,11 +1,13 @@
 import { z } from 'zod';
+import { parseServerFrame } from '../protocol/server-frames.js';
 
 /**
  * Cross-node messages. Each carries a client frame already serialised at its
  * origin, so every node forwards bytes instead of re-encoding. Other nodes
- * are untrusted input like clients: envelopes are validated on receipt.
+ * are untrusted input like clients: envelopes are validated on receipt, the
+ * frame inside included, before a client gets it.
  */
-const frame = z.string().min(2);
+const frame = z.string().refine((text) => parseServerFrame(text).ok, 'not a server frame');
 const nodeId = z.string().min(1).max(128);
 const username = z.string().min(1).max(128);
 

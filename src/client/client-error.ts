@@ -1,4 +1,4 @@
-import type { ErrorFrame, ServerErrorCode } from './server-frames.js';
+import type { ErrorFrame, ServerErrorCode } from '../protocol/server-frames.js';
 
 /** Failures the client itself detects, as opposed to `error` frames from the node. */
 export type LocalErrorCode =

@@ -33,7 +33,7 @@ export type {
   UserDisconnectedFrame,
   UserInfo,
   UserInfoResponseFrame,
-} from './server-frames.js';
+} from '../protocol/server-frames.js';
 export type { Listener } from './typed-emitter.js';
 export type { CloseEventLike, MessageEventLike, WebSocketConstructor, WebSocketLike } from './websocket-like.js';
 export { USER_STATUSES, type UserStatus } from '../protocol/status.js';

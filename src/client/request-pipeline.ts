@@ -1,6 +1,6 @@
 import { ChatClientError } from './client-error.js';
 import type { ClientMessage } from '../protocol/client-messages.js';
-import type { ErrorFrame, ServerFrame } from './server-frames.js';
+import type { ErrorFrame, ServerFrame } from '../protocol/server-frames.js';
 
 /** The value a frame gives the request it answers. */
 export interface Answer<T> {

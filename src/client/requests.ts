@@ -1,6 +1,6 @@
 import type { UserStatus } from '../protocol/status.js';
 import type { Request } from './request-pipeline.js';
-import type { UserInfo } from './server-frames.js';
+import type { UserInfo } from '../protocol/server-frames.js';
 
 /** Each request the client makes: the frame it sends and how its answer is recognised. */
 

@@ -1,4 +1,5 @@
 import { errorText, type ErrorCode } from './errors.js';
+import { isFrameType } from './server-frames.js';
 import type { UserStatus } from './status.js';
 
 /**
@@ -70,8 +71,9 @@ export class ServerMessages {
 
 const TYPE_START = '{"type":"'.length;
 
-/** The `type` of a frame built here, read without parsing it (for metrics). */
+/** The `type` of a frame built here, read without parsing it (for metrics); 'unknown' for anything else. */
 export function frameType(frame: string): string {
   const end = frame.indexOf('"', TYPE_START);
-  return end > TYPE_START ? frame.slice(TYPE_START, end) : 'unknown';
+  const type = end > TYPE_START ? frame.slice(TYPE_START, end) : undefined;
+  return isFrameType(type) ? type : 'unknown';
 }

@@ -9,10 +9,14 @@ import { MemoryPresenceRegistry, MemoryPresenceStore } from '../../src/presence/
 import type { PresenceStore } from '../../src/presence/presence-store.js';
 import { RedisPresenceStore } from '../../src/presence/redis-presence-store.js';
 import { Metrics } from '../../src/metrics.js';
+import { ServerMessages } from '../../src/protocol/server-messages.js';
 import { RedisKeys } from '../../src/redis/keys.js';
 import { uniquePrefix } from '../support/redis-server.js';
 
 const silent = pino({ level: 'silent' });
+const messages = new ServerMessages();
+/** A real server frame, numbered so order can be checked. */
+const roomFrame = (n: number) => messages.broadcast('ana', `mensaje ${n}`);
 const metrics = new Metrics({ connections: () => 0, registeredUsers: () => 0 });
 const probe = { probeIntervalMs: 200 };
 
@@ -78,10 +82,11 @@ describe.each(worlds)('Bus contract (%s)', (_name, makeWorld) => {
     const buses = ['n1', 'n2', 'n3'].map((id) => world.busFor(id));
     const inboxes = buses.map(() => collector());
     await Promise.all(buses.map((bus, i) => bus.subscribe(inboxes[i]!.handler)));
-    for (let i = 0; i < 20; i++) await buses[0]!.publishToAll({ kind: 'room', origin: 'n1', frame: `{"n":${i}}` });
+    const frames = Array.from({ length: 20 }, (_, i) => roomFrame(i));
+    for (const frame of frames) await buses[0]!.publishToAll({ kind: 'room', origin: 'n1', frame });
     for (const inbox of inboxes) {
       await inbox.waitFor(20);
-      expect(inbox.received.map((e) => e.frame)).toEqual(Array.from({ length: 20 }, (_, i) => `{"n":${i}}`));
+      expect(inbox.received.map((e) => e.frame)).toEqual(frames);
     }
   });
 
@@ -95,7 +100,7 @@ describe.each(worlds)('Bus contract (%s)', (_name, makeWorld) => {
     const holder = world.presenceFor('n2');
     await holder.heartbeat();
     await holder.claim({ name: 'ana', ip: '192.0.2.1' });
-    const envelope = { kind: 'direct', origin: 'n1', to: 'ana', frame: '{"x":1}' } as const;
+    const envelope = { kind: 'direct', origin: 'n1', to: 'ana', frame: messages.private('luis', 'ana', 'psst') } as const;
     expect(await n1.publishToUser(envelope)).toBe(true);
     expect(await n1.publishToUser({ ...envelope, to: 'nadie' })).toBe(false);
     await i2.waitFor(1);
@@ -114,7 +119,7 @@ describe.each(worlds)('Bus contract (%s)', (_name, makeWorld) => {
     const inbox = collector();
     await n2.subscribe(inbox.handler);
     await n2.unsubscribe();
-    await n1.publishToAll({ kind: 'room', origin: 'n1', frame: '{}{}' });
+    await n1.publishToAll({ kind: 'room', origin: 'n1', frame: roomFrame(0) });
     await new Promise((r) => setTimeout(r, 50));
     expect(inbox.received).toEqual([]);
   });
@@ -130,18 +135,26 @@ describe('RedisBus', () => {
       const bus = new RedisBus('n1', publisher, subscriber, keys, probe, metrics, silent);
       const inbox = collector();
       await bus.subscribe(inbox.handler);
+      const room = (frame: string) => JSON.stringify({ kind: 'room', origin: 'x', frame });
       const junk = [
         'not json',
         '{"kind":"room"}',
         '{"kind":"nuke","origin":"x","frame":"{}"}',
         '{"kind":"direct","origin":"x","to":5,"frame":"{}"}',
         '{"__proto__":{"kind":"room"}}',
+        // The frame inside is checked like client input: a client only ever gets a frame of the protocol.
+        room('not json'),
+        room('{"type":"broadcast","content":"sin remitente"}'),
+        room('{"type":"launch_missiles","sender":"server"}'),
+        room('{"type":"status_update","content":{"user":"ana","status":"FELIZ"}}'),
+        room('[1,2,3]'),
       ];
       for (const payload of junk) await publisher.publish(keys.roomChannel, payload);
-      await bus.publishToAll({ kind: 'room', origin: 'n1', frame: '{"ok":1}' });
+      const valid = roomFrame(1);
+      await bus.publishToAll({ kind: 'room', origin: 'n1', frame: valid });
       await inbox.waitFor(1);
       await new Promise((r) => setTimeout(r, 50));
-      expect(inbox.received.map((e) => e.frame)).toEqual(['{"ok":1}']);
+      expect(inbox.received.map((e) => e.frame)).toEqual([valid]);
       expect(bus.rejectedCount).toBe(junk.length);
     } finally {
       publisher.disconnect();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ServerMessages } from '../../src/protocol/server-messages.js';
+import { frameType, ServerMessages } from '../../src/protocol/server-messages.js';
 
 const messages = new ServerMessages(() => new Date('2026-11-24T11:04:59.123Z'));
 const TS = '"timestamp":"2026-11-24T11:04:59.123Z"';
@@ -43,5 +43,13 @@ describe('server frames', () => {
   it('stamp ISO-8601 UTC with milliseconds', () => {
     const live = JSON.parse(new ServerMessages().broadcast('a', 'b')) as { timestamp: string };
     expect(live.timestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+  });
+
+  it('name their type for metrics, and anything else only as unknown, so labels stay few', () => {
+    expect(frameType(messages.broadcast('ana', 'hola'))).toBe('broadcast');
+    expect(frameType(messages.error('USER_NOT_FOUND'))).toBe('error');
+    expect(frameType('{"type":"a-new-label-each-time-1234"}')).toBe('unknown');
+    expect(frameType('{"content":"x","type":"broadcast"}')).toBe('unknown');
+    expect(frameType('')).toBe('unknown');
   });
 });

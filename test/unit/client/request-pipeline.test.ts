@@ -8,7 +8,7 @@ import {
   privateRequest,
   userInfoRequest,
 } from '../../../src/client/requests.js';
-import type { ErrorFrame, ServerFrame } from '../../../src/client/server-frames.js';
+import type { ErrorFrame, ServerFrame } from '../../../src/protocol/server-frames.js';
 import type { ClientMessage } from '../../../src/protocol/client-messages.js';
 
 const timestamp = '2026-11-24T11:04:59.123Z';

@@ -1,5 +1,5 @@
-import type { ErrorCode } from '../protocol/errors.js';
-import { isUserStatus, type UserStatus } from '../protocol/status.js';
+import type { ErrorCode } from './errors.js';
+import { isUserStatus, type UserStatus } from './status.js';
 
 /**
  * Every frame a Charla node sends, as the protocol defines it, and a parser
@@ -120,11 +120,11 @@ const READERS: { readonly [T in ServerFrameType]: FrameReader } = {
     isString(content) ? { type: 'error', content, ...(isString(code) ? { code } : {}), timestamp } : undefined,
 };
 
-function isFrameType(type: unknown): type is ServerFrameType {
+export function isFrameType(type: unknown): type is ServerFrameType {
   return isString(type) && Object.prototype.hasOwnProperty.call(READERS, type);
 }
 
-/** Parses one text frame from a node. */
+/** Parses one frame a node sent: to a client, or to another node over the bus. */
 export function parseServerFrame(text: string): ParseResult {
   let value: unknown;
   try {

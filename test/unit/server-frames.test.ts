@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseServerFrame } from '../../../src/client/server-frames.js';
-import { ServerMessages } from '../../../src/protocol/server-messages.js';
+import { parseServerFrame } from '../../src/protocol/server-frames.js';
+import { ServerMessages } from '../../src/protocol/server-messages.js';
 
 describe('parseServerFrame', () => {
   const messages = new ServerMessages(() => new Date('2026-11-24T11:04:59.123Z'));
