@@ -128,13 +128,18 @@ export class ChatService {
     this.metrics.messageIn(decoded.ok ? decoded.message.type : 'invalid');
     session.lastActivity = now;
     const rate = session.rate.take(now);
-    if (rate === 'disconnect') {
+    if (rate === 'disconnect' || session.queued >= 2 * MAX_QUEUED_TASKS) {
       this.logFor(session).info('closing a client that ignores rate limiting');
       session.connection.close('RATE_LIMIT_EXCEEDED');
       return;
     }
-    if (rate === 'refuse' || session.queued >= MAX_QUEUED_TASKS) {
-      this.sendError(session, 'RATE_LIMITED');
+    // Asking for one's own info is never refused: it costs no backend call,
+    // and clients rely on its answer to learn that everything they sent
+    // before it was handled (nothing acknowledges a private message).
+    const ownInfo = decoded.ok && decoded.message.type === 'user_info' && decoded.message.target === session.name;
+    if (!ownInfo && (rate === 'refuse' || session.queued >= MAX_QUEUED_TASKS)) {
+      // In line with the answers to earlier frames, so a client can tell which frame was refused.
+      this.enqueue(session, () => this.sendError(session, 'RATE_LIMITED'));
       return;
     }
     if (session.name && session.autoStatus) {
@@ -143,7 +148,7 @@ export class ChatService {
       this.enqueue(session, () => this.changeStatus(session, 'ACTIVO', false));
     }
     if (decoded.ok) this.enqueue(session, () => this.handle(session, decoded.message));
-    else this.sendError(session, decoded.code, decoded.detail);
+    else this.enqueue(session, () => this.sendError(session, decoded.code, decoded.detail));
   }
 
   /** The connection is gone, whatever the reason: the user leaves once. */
@@ -358,6 +363,10 @@ export class ChatService {
   }
 
   private async userInfo(session: Session, target: string): Promise<void> {
+    if (target === session.name) {
+      session.connection.send(this.messages.userInfoResponse(target, session.connection.ip, session.status));
+      return;
+    }
     const entry = await this.presence.get(target);
     if (!entry) throw new ChatError('USER_NOT_FOUND');
     session.connection.send(this.messages.userInfoResponse(target, entry.ip, entry.status));

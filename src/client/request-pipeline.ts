@@ -53,17 +53,17 @@ export interface PipelineHooks {
 /**
  * The requests of one connection. The protocol has no request ids; a node
  * handles a connection's messages one at a time, in order, and its direct
- * replies and errors come back in that order. So the pipeline sends
- * requests such that every outcome can be attributed:
+ * replies and errors (refusals included) come back in that order. So the
+ * pipeline sends requests such that every outcome can be attributed:
  *
  * - direct requests go out at once, many at a time;
- * - a `none` request is followed by a confirming direct request;
+ * - a `none` request is followed by a confirming direct request, one the
+ *   node always answers (the user's own info: never refused, not even by
+ *   the rate limit);
  * - an `echo` request is a fence: nothing more is sent until its echo (or
  *   its error) came back, because the echo does not keep its place in line.
  *
- * An `error` then belongs to the oldest request in flight, except
- * `RATE_LIMITED`, which a node sends the moment it refuses a frame, ahead of
- * replies to earlier ones: it belongs to the newest.
+ * An `error` then belongs to the oldest request in flight.
  */
 export class RequestPipeline {
   private readonly waiting: Entry[] = [];
@@ -101,7 +101,7 @@ export class RequestPipeline {
    * confirmation), so it should be reported otherwise.
    */
   takeError(frame: ErrorFrame): boolean {
-    const entry = frame.code === 'RATE_LIMITED' ? this.inFlight.pop() : this.inFlight.shift();
+    const entry = this.inFlight.shift();
     if (!entry) return false;
     this.settle(entry, undefined, new ChatClientError(frame.code ?? 'UNKNOWN', frame.content, frame));
     this.flush();

@@ -77,6 +77,30 @@ describe('ChatClient against a real node', () => {
     expect(await ana.userInfo('ana')).toMatchObject({ status: 'OCUPADO' });
   });
 
+  it('tells which private messages the rate limit refused, and keeps the connection, when sending faster than allowed', async () => {
+    const node = await startNode({ CHARLA_RATE_LIMIT_PER_SECOND: '10', CHARLA_RATE_LIMIT_BURST: '5' });
+    const luis = await testClient(node.url, 'luis');
+    const ana = await connected(node.url, 'ana');
+    const reconnects = record(ana, 'reconnecting');
+    const outcomes: Promise<string>[] = [];
+    for (let i = 0; i < 20; i++) {
+      outcomes.push(ana.sendPrivate('luis', `p${i}`).then(() => `ok p${i}`, (err: { code: string }) => `${err.code} p${i}`));
+      await new Promise((r) => setTimeout(r, 50)); // 20 per second: twice the budget
+    }
+    const settled = await Promise.all(outcomes);
+    const accepted = settled.filter((o) => o.startsWith('ok ')).map((o) => o.slice(3));
+    const refused = settled.filter((o) => !o.startsWith('ok '));
+    expect(refused.length).toBeGreaterThan(0);
+    expect(refused.every((o) => o.startsWith('RATE_LIMITED '))).toBe(true);
+    // Exactly the accepted ones arrived: none reported lost that was delivered, none reported sent that was not.
+    ana.sendPrivate('luis', 'fin').catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 300));
+    const received = (await luis.quietFor(100)).filter((f) => f.type === 'private').map((f) => f.content);
+    expect(received.filter((c) => c !== 'fin')).toEqual(accepted);
+    expect(reconnects).toEqual([]);
+    expect(ana.state).toBe('open');
+  });
+
   it('emits a typed event for every frame others cause', async () => {
     const node = await startNode();
     const ana = await connected(node.url, 'ana');

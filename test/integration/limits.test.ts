@@ -42,6 +42,27 @@ describe('limits', () => {
     expect((await luis.next('user_disconnected')).content).toBe('ana ha salido');
   });
 
+  it('refuses in line with the answers to earlier frames, and always answers a user about itself', async () => {
+    await start({ CHARLA_RATE_LIMIT_PER_SECOND: '1', CHARLA_RATE_LIMIT_BURST: '4' });
+    const ana = await register('ana'); // one token of four
+    await register('luis');
+    for (let i = 0; i < 3; i++) ana.send({ type: 'list_users' }); // the last three
+    ana.send({ type: 'user_info', target: 'luis' });
+    ana.send({ type: 'user_info', target: 'ana' });
+    ana.sendRaw('not json');
+    const answers = [];
+    for (let i = 0; i < 6; i++) answers.push(await ana.nextMatching((f) => f.type !== 'status_update'));
+    expect(answers.map((f) => (f.type === 'error' ? f.code : f.type))).toEqual([
+      'list_users_response',
+      'list_users_response',
+      'list_users_response',
+      'RATE_LIMITED',
+      'user_info_response',
+      'RATE_LIMITED',
+    ]);
+    expect(answers[4]).toMatchObject({ target: 'ana', content: { ip: '127.0.0.1', status: 'ACTIVO' } });
+  });
+
   it('refuses connections over the node limit with 503 and over the per-address limit with 429', async () => {
     await start({ CHARLA_MAX_CONNECTIONS: '3', CHARLA_MAX_CONNECTIONS_PER_IP: '2' });
     const url = node!.url;

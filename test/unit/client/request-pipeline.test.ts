@@ -120,14 +120,23 @@ describe('RequestPipeline', () => {
     expect(status).toEqual({ value: undefined });
   });
 
-  it('gives RATE_LIMITED to the newest request: the node sends it ahead of replies to earlier ones', async () => {
+  it('gives RATE_LIMITED, like every error, to the oldest request in flight: the node refuses in line', async () => {
     const list = submit(listUsersRequest());
     const info = submit(userInfoRequest('luis'));
-    pipeline.takeError(error('RATE_LIMITED'));
     pipeline.takeAnswer(listResponse(['ana', 'luis']));
+    pipeline.takeError(error('RATE_LIMITED'));
     await vi.runAllTimersAsync();
     expect(list).toEqual({ value: ['ana', 'luis'] });
     expect(info).toEqual({ error: 'RATE_LIMITED' });
+  });
+
+  it('blames a refusal after a private message on the private message, whose confirmation is then answered', async () => {
+    const sent = submit(privateRequest('luis', 'hola'));
+    expect(sentTypes()).toEqual(['private', 'user_info']);
+    expect(pipeline.takeError(error('RATE_LIMITED'))).toBe(true);
+    pipeline.takeAnswer(infoResponse('ana'));
+    await vi.runAllTimersAsync();
+    expect(sent).toEqual({ error: 'RATE_LIMITED' });
   });
 
   it('reports an error nothing was waiting for, or one that refused a confirmation, as not taken', () => {
