@@ -34,7 +34,8 @@ const envSchema = z
     CHARLA_MAX_CONTENT_LENGTH: integer(1, 1024 * 1024, 2000),
     CHARLA_KEEPALIVE_SECONDS: integer(0, 960, 32).refine((s) => s === 0 || s >= 8, 'must be 0 (off) or at least 8'),
     CHARLA_MAX_BACKPRESSURE_BYTES: integer(1024, 1024 * 1024 * 1024, 1024 * 1024),
-    CHARLA_SHUTDOWN_GRACE_MS: integer(0, 600_000, 10_000),
+    // At least a second: the drain must have time to close sockets and release presence.
+    CHARLA_SHUTDOWN_GRACE_MS: integer(1000, 600_000, 10_000),
     CHARLA_TRUSTED_PROXIES: z
       .string()
       .default('')

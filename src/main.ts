@@ -1,4 +1,4 @@
-import { startNode } from './app.js';
+import { startNode, type CharlaNode } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createLogger } from './logger.js';
 
@@ -15,8 +15,7 @@ async function main(): Promise<void> {
     throw err;
   }
   const logger = createLogger({ level: config.logLevel, nodeId: config.nodeId, pretty: process.stdout.isTTY === true });
-  const node = await startNode({ config, logger });
-
+  let node: CharlaNode | undefined;
   let signalled = false;
   const shutdown = (signal: NodeJS.Signals): void => {
     if (signalled) {
@@ -24,6 +23,11 @@ async function main(): Promise<void> {
       process.exit(1);
     }
     signalled = true;
+    if (!node) {
+      // Still waiting for Redis: no client was let in, so there is nothing to drain.
+      logger.info({ signal }, 'stopped while starting');
+      process.exit(0);
+    }
     logger.info({ signal, graceMs: config.shutdownGraceMs }, 'shutting down');
     const timer = setTimeout(() => {
       logger.error('grace period over before shutdown finished; exiting');
@@ -40,6 +44,7 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);
+  node = await startNode({ config, logger });
 }
 
 main().catch((err: unknown) => {

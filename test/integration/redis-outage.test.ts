@@ -109,6 +109,21 @@ describe('when Redis goes away', () => {
 });
 
 describe('a node started while Redis is unreachable', () => {
+  it('stops cleanly on SIGTERM while it waits', async (context) => {
+    const redis = await provisionControllableRedis();
+    if (!redis) return context.skip('needs the redis-server binary');
+    const proxy = await TcpProxy.start(redis.url);
+    await proxy.cut();
+    const node = await startChildNode({ REDIS_URL: proxy.url, CHARLA_KEY_PREFIX: uniquePrefix('late') }, { untilPortOpen: true });
+    try {
+      expect(await node.kill('SIGTERM')).toBe(0);
+    } finally {
+      await node.kill('SIGKILL');
+      await proxy.cut();
+      await redis.stop();
+    }
+  });
+
   it('serves its probes, refuses clients until Redis answers, then serves', async (context) => {
     const redis = await provisionControllableRedis();
     if (!redis) return context.skip('needs the redis-server binary');

@@ -58,6 +58,7 @@ describe('configuration', () => {
     ['CHARLA_NODE_ID', 'node one'],
     ['CHARLA_IDLE_TIMEOUT_MS', '-5'],
     ['CHARLA_KEEPALIVE_SECONDS', '4'],
+    ['CHARLA_SHUTDOWN_GRACE_MS', '0'],
     ['CHARLA_TRUSTED_PROXIES', '10.0.0.0/33'],
     ['CHARLA_TRUSTED_PROXIES', 'proxy.local'],
     ['LOG_LEVEL', 'loud'],
