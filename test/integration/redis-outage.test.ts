@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { provisionControllableRedis, uniquePrefix, type TestRedis } from '../support/redis-server.js';
-import { startChildNode, startInProcessNode } from '../support/nodes.js';
+import { startChildNode, startInProcessNode, type ChildNode } from '../support/nodes.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 import { TestClient } from '../support/test-client.js';
 import { isReady, waitUntil } from '../support/wait.js';
@@ -109,42 +109,38 @@ describe('when Redis goes away', () => {
 });
 
 describe('a node started while Redis is unreachable', () => {
-  it('stops cleanly on SIGTERM while it waits', async (context) => {
-    const redis = await provisionControllableRedis();
+  let redis: TestRedis | undefined;
+  let proxy: TcpProxy;
+  let node: ChildNode;
+
+  beforeEach(async (context) => {
+    redis = await provisionControllableRedis();
     if (!redis) return context.skip('needs the redis-server binary');
-    const proxy = await TcpProxy.start(redis.url);
+    proxy = await TcpProxy.start(redis.url);
     await proxy.cut();
-    const node = await startChildNode({ REDIS_URL: proxy.url, CHARLA_KEY_PREFIX: uniquePrefix('late') }, { untilPortOpen: true });
-    try {
-      expect(await node.kill('SIGTERM')).toBe(0);
-    } finally {
-      await node.kill('SIGKILL');
-      await proxy.cut();
-      await redis.stop();
-    }
+    node = await startChildNode({ REDIS_URL: proxy.url, CHARLA_KEY_PREFIX: uniquePrefix('late') }, { untilPortOpen: true });
+  });
+  afterEach(async () => {
+    if (!redis) return;
+    await node.kill('SIGKILL');
+    await proxy.cut();
+    await redis.stop();
   });
 
-  it('serves its probes, refuses clients until Redis answers, then serves', async (context) => {
-    const redis = await provisionControllableRedis();
-    if (!redis) return context.skip('needs the redis-server binary');
-    const proxy = await TcpProxy.start(redis.url);
-    await proxy.cut();
-    const node = await startChildNode({ REDIS_URL: proxy.url, CHARLA_KEY_PREFIX: uniquePrefix('late') }, { untilPortOpen: true });
-    try {
-      expect((await fetch(`http://127.0.0.1:${node.port}/healthz`)).status).toBe(200);
-      const readiness = await fetch(`http://127.0.0.1:${node.port}/readyz`);
-      expect(readiness.status).toBe(503);
-      expect(((await readiness.json()) as { reasons: string[] }).reasons).toContain('starting');
-      await expect(TestClient.connect(node.url)).rejects.toThrow(/HTTP 503/);
-      await proxy.restore();
-      const readyAfter = await waitUntil(() => isReady(node.port), 'the node is ready');
-      report(`late node ready ${readyAfter} ms after Redis became reachable`);
-      const ana = await TestClient.register(node.url, 'ana');
-      await ana.terminate();
-    } finally {
-      await node.kill('SIGKILL');
-      await proxy.cut();
-      await redis.stop();
-    }
+  it('stops cleanly on SIGTERM while it waits', async () => {
+    expect(await node.kill('SIGTERM')).toBe(0);
+  });
+
+  it('serves its probes, refuses clients until Redis answers, then serves', async () => {
+    expect((await fetch(`http://127.0.0.1:${node.port}/healthz`)).status).toBe(200);
+    const readiness = await fetch(`http://127.0.0.1:${node.port}/readyz`);
+    expect(readiness.status).toBe(503);
+    expect(((await readiness.json()) as { reasons: string[] }).reasons).toContain('starting');
+    await expect(TestClient.connect(node.url)).rejects.toThrow(/HTTP 503/);
+    await proxy.restore();
+    const readyAfter = await waitUntil(() => isReady(node.port), 'the node is ready');
+    report(`late node ready ${readyAfter} ms after Redis became reachable`);
+    const ana = await TestClient.register(node.url, 'ana');
+    await ana.terminate();
   });
 });
