@@ -35,6 +35,12 @@ export interface ChatClientOptions {
   readonly WebSocket: WebSocketConstructor;
   readonly requestTimeoutMs?: number;
   readonly connectTimeoutMs?: number;
+  /**
+   * The largest frame the node accepts (its CHARLA_MAX_PAYLOAD_BYTES, 16 KiB
+   * by default). A larger message is refused here with FRAME_TOO_LARGE: the
+   * node would close the connection over it.
+   */
+  readonly maxFrameBytes?: number;
   /** `false` turns reconnection off. */
   readonly reconnect?: ReconnectOptions | false;
   /** Source of randomness for the backoff jitter. */
@@ -105,6 +111,7 @@ const FINAL_CLOSE_CODES: ReadonlySet<number> = new Set([CLOSE_CODES.NAME_LOST.co
 const FINAL_REGISTER_ERRORS: ReadonlySet<ChatErrorCode> = new Set(['INVALID_USERNAME', 'NAME_NOT_ALLOWED', 'ALREADY_REGISTERED']);
 
 const utf8 = new TextDecoder();
+const utf8Encoder = new TextEncoder();
 
 /**
  * A Charla client for browsers and Node. Requests return promises settled by
@@ -115,6 +122,7 @@ const utf8 = new TextDecoder();
 export class ChatClient extends TypedEmitter<ChatClientEvents> {
   private readonly urls: readonly string[];
   private readonly requestTimeoutMs: number;
+  private readonly maxFrameBytes: number;
   private readonly connectTimeoutMs: number;
   private readonly reconnectPolicy: ReconnectPolicy | undefined;
   private readonly random: () => number;
@@ -131,6 +139,7 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
     this.urls = typeof options.url === 'string' ? [options.url] : [...options.url];
     if (this.urls.length === 0) throw new TypeError('ChatClient needs at least one url');
     this.requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
+    this.maxFrameBytes = options.maxFrameBytes ?? 16 * 1024;
     this.connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
     this.reconnectPolicy =
       options.reconnect === false
@@ -256,6 +265,10 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
   private request<T>(request: Request<T>): Promise<T> {
     if (this.currentState !== 'open' || !this.pipeline) {
       return Promise.reject(new ChatClientError('NOT_CONNECTED', `cannot send '${request.message.type}' while ${this.currentState}`));
+    }
+    const bytes = utf8Encoder.encode(JSON.stringify(request.message)).length;
+    if (bytes > this.maxFrameBytes) {
+      return Promise.reject(new ChatClientError('FRAME_TOO_LARGE', `'${request.message.type}' would be ${bytes} bytes; the node takes at most ${this.maxFrameBytes}`));
     }
     return this.pipeline.submit(request);
   }

@@ -11,7 +11,9 @@ export type LocalErrorCode =
   /** No URL accepted the WebSocket connection. */
   | 'CONNECT_FAILED'
   /** The node finished the request without the answer the protocol promises. */
-  | 'NO_ANSWER';
+  | 'NO_ANSWER'
+  /** The message is larger than the node accepts (`maxFrameBytes`): it was not sent. */
+  | 'FRAME_TOO_LARGE';
 
 export type ChatErrorCode = ServerErrorCode | LocalErrorCode;
 

@@ -101,6 +101,17 @@ describe('ChatClient against a real node', () => {
     expect(ana.state).toBe('open');
   });
 
+  it('refuses to send a message larger than the node accepts, and keeps the connection', async () => {
+    const node = await startNode({ CHARLA_MAX_PAYLOAD_BYTES: '4096' });
+    const ana = await connected(node.url, 'ana', { maxFrameBytes: 4096 });
+    const reconnects = record(ana, 'reconnecting');
+    await expect(ana.broadcast('x'.repeat(5000))).rejects.toMatchObject({ code: 'FRAME_TOO_LARGE' });
+    await expect(ana.sendPrivate('ana', 'ñ'.repeat(2100))).rejects.toMatchObject({ code: 'FRAME_TOO_LARGE' }); // 2 bytes each
+    await ana.broadcast('y'.repeat(1000));
+    expect(reconnects).toEqual([]);
+    expect(ana.state).toBe('open');
+  });
+
   it('emits a typed event for every frame others cause', async () => {
     const node = await startNode();
     const ana = await connected(node.url, 'ana');

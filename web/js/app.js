@@ -17,6 +17,7 @@ const LOCAL_ERRORS = {
   CONNECTION_CLOSED: 'Se perdió la conexión',
   TIMEOUT: 'El servidor no responde',
   NO_ANSWER: 'El servidor no respondió a la petición',
+  FRAME_TOO_LARGE: 'Mensaje demasiado largo',
 };
 
 const chatUrl = `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}/chat`;
