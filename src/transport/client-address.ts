@@ -1,12 +1,16 @@
 import type { BlockList } from 'node:net';
-import { isIP } from 'node:net';
+import { isIP, SocketAddress } from 'node:net';
 
-const IPV4_MAPPED = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i;
+const IPV4_MAPPED = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/;
 
-/** Normalises an address as the socket reports it (IPv4-mapped IPv6 becomes IPv4). */
+/**
+ * An address as people write it: IPv6 in its short canonical form (uWS
+ * reports it in full, 0000:…:0001), and IPv4-mapped IPv6 as plain IPv4.
+ */
 export function normaliseAddress(address: string): string {
-  const mapped = IPV4_MAPPED.exec(address);
-  return mapped ? mapped[1]! : address.toLowerCase();
+  const canonical = isIP(address) === 6 ? new SocketAddress({ address, family: 'ipv6' }).address : address;
+  const mapped = IPV4_MAPPED.exec(canonical);
+  return mapped ? mapped[1]! : canonical;
 }
 
 function isTrusted(address: string, trusted: BlockList): boolean {

@@ -8,6 +8,11 @@ describe('client address', () => {
   it('normalises IPv4-mapped IPv6 peers', () => {
     expect(normaliseAddress('::ffff:127.0.0.1')).toBe('127.0.0.1');
     expect(normaliseAddress('2001:DB8::1')).toBe('2001:db8::1');
+    // The full form uWebSockets.js reports on an IPv6 listener.
+    expect(normaliseAddress('0000:0000:0000:0000:0000:ffff:7f00:0001')).toBe('127.0.0.1');
+    expect(normaliseAddress('2001:0db8:0000:0000:0000:0000:0000:0001')).toBe('2001:db8::1');
+    expect(normaliseAddress('203.0.113.9')).toBe('203.0.113.9');
+    expect(normaliseAddress('not an address')).toBe('not an address');
   });
 
   it('ignores X-Forwarded-For from an untrusted peer', () => {
