@@ -68,7 +68,7 @@ export class ChatService {
    * their user leaves: two local connections never hold one name, whatever
    * the backend says after losing data.
    */
-  private readonly localNames = new Map<string, Session>();
+  private readonly localNames = new Set<string>();
   /** Users whose presence the cluster lost and who are not yet claimed again. */
   private readonly unasserted = new Set<Session>();
   private readonly presence: PresenceStore;
@@ -301,24 +301,22 @@ export class ChatService {
     if (allowed !== undefined && name !== allowed) throw new ChatError('NAME_NOT_ALLOWED');
     // Held here, or left while the backend was away: not free, whatever the backend says.
     if (this.localNames.has(name) || this.postponedDepartures.has(name)) throw new ChatError('USERNAME_TAKEN');
-    this.localNames.set(name, session);
+    this.localNames.add(name);
     // Room traffic is held from before the user list is read until the user
     // is attached, so every join between the two reaches the newcomer: as a
     // name in its list, as a held notice, or both.
     const arrival: Arrival = { name: undefined, held: [] };
     this.arrivals.set(session, arrival);
-    let claimed = false;
+    // From the claim on, the backend may hold the name for this node, even when the claim's answer is lost.
+    let mayHoldName = false;
     try {
       const listing = this.presence.list();
       listing.catch(() => undefined); // awaited below only if the claim succeeds
-      try {
-        claimed = await this.presence.claim({ name, ip: session.connection.ip });
-      } catch (err) {
-        // The backend may have carried the claim out although its answer was lost.
-        claimed = true;
-        throw err;
+      mayHoldName = true;
+      if (!(await this.presence.claim({ name, ip: session.connection.ip }))) {
+        mayHoldName = false;
+        throw new ChatError('USERNAME_TAKEN');
       }
-      if (!claimed) throw new ChatError('USERNAME_TAKEN');
       const others = await listing;
       arrival.name = name;
       // Announce first, then confirm: whoever registers after this user's
@@ -333,12 +331,12 @@ export class ChatService {
       for (const frame of arrival.held) session.connection.send(frame);
     } catch (err) {
       // A claim that did not end in a registration is given back (for as long as it takes), never left behind.
-      if (claimed) this.departures.set(name, 'release');
+      if (mayHoldName) this.departures.set(name, 'release');
       throw err;
     } finally {
       this.arrivals.delete(session);
       if (session.name !== name) this.localNames.delete(name);
-      if (claimed && session.name !== name) await this.completeDeparture(name);
+      if (mayHoldName && session.name !== name) await this.completeDeparture(name);
     }
   }
 
