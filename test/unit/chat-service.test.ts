@@ -35,7 +35,7 @@ describe('ChatService', () => {
     clock = 1_000_000;
     const registry = new MemoryPresenceRegistry(() => clock);
     presence = new MemoryPresenceStore('n1', { leaseMs: 10 * IDLE_MS }, registry);
-    bus = new SwitchableBus('n1', new MemoryBusHub(), (name) => registry.nodeOf(name));
+    bus = new SwitchableBus('n1', new MemoryBusHub((run) => run()), (name) => registry.nodeOf(name));
     chat = new ChatService({
       presence,
       bus,
