@@ -16,20 +16,20 @@ const MAX_ECHOED_LENGTH = 32;
  * the first complete object) and strict about everything it keeps.
  */
 export function decodeFrame(frame: ArrayBuffer | Uint8Array, isBinary: boolean): DecodeResult {
-  let text: string;
-  try {
-    text = utf8.decode(frame);
-  } catch {
-    // Junk after the object need not be UTF-8 (a C client may send whatever follows its string in memory).
-    const objectBytes = firstObjectBytes(frame instanceof Uint8Array ? frame : new Uint8Array(frame));
-    try {
-      if (objectBytes === undefined) throw new Error('no object');
-      text = utf8.decode(objectBytes);
-    } catch {
-      return { ok: false, code: 'INVALID_JSON', detail: isBinary ? 'UTF-8 inválido' : 'texto inválido' };
-    }
-  }
+  // Junk after the object need not be UTF-8 (a C client may send whatever
+  // follows its string in memory): when the frame is not, its object may be.
+  const text = utf8OrNothing(frame) ?? utf8OrNothing(firstObjectBytes(frame instanceof Uint8Array ? frame : new Uint8Array(frame)));
+  if (text === undefined) return { ok: false, code: 'INVALID_JSON', detail: isBinary ? 'UTF-8 inválido' : 'texto inválido' };
   return decodeText(text);
+}
+
+function utf8OrNothing(bytes: ArrayBuffer | Uint8Array | undefined): string | undefined {
+  if (bytes === undefined) return undefined;
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    return undefined;
+  }
 }
 
 export function decodeText(text: string): DecodeResult {
