@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Backend } from './backend.js';
+import { untilBackendAnswers, type Backend } from './backend.js';
 import { MemoryBus, MemoryBusHub } from './bus/memory-bus.js';
 import { ChatService } from './chat/chat-service.js';
 import { NodeUpkeep } from './chat/node-upkeep.js';
@@ -87,7 +87,7 @@ export async function startNode({ config, logger, memory }: NodeOptions): Promis
   const port = await server.listen(config.host, config.port);
   logger.info({ host: config.host, port }, 'http port open');
   await backend.connected;
-  await backend.bus.subscribe((envelope) => chatService.deliver(envelope));
+  await untilBackendAnswers(() => backend.bus.subscribe((envelope) => chatService.deliver(envelope)), 'subscribing', logger);
   const upkeep = new NodeUpkeep(
     chat,
     backend.presence,
@@ -100,7 +100,7 @@ export async function startNode({ config, logger, memory }: NodeOptions): Promis
     logger,
   );
   backend.onRecovered(() => upkeep.beatNow());
-  await upkeep.start();
+  await untilBackendAnswers(() => upkeep.start(), 'first heartbeat', logger);
   server.startAccepting();
   phase = 'serving';
   logger.info({ host: config.host, port, backend: config.redis ? 'redis' : 'memory' }, 'charla node listening');

@@ -72,12 +72,15 @@ export class RedisBus implements Bus {
 
   async subscribe(handler: EnvelopeHandler): Promise<void> {
     this.handler = handler;
+    // Once, however many times a failed subscription is tried again.
+    this.subscriber.off('message', this.onMessage);
     this.subscriber.on('message', this.onMessage);
     try {
       await this.subscriber.subscribe(this.keys.roomChannel, this.keys.nodeChannel(this.nodeId));
     } catch (err) {
       throw toBackendError(err);
     }
+    clearInterval(this.probeTimer);
     this.probeTimer = setInterval(() => this.probe(), this.settings.probeIntervalMs);
     this.probeTimer.unref();
   }

@@ -116,6 +116,20 @@ describe.each(worlds)('Bus contract (%s)', (_name, makeWorld) => {
     expect(await n1.publishToUser(envelope)).toBe(false);
   });
 
+  it('delivers each envelope once to a bus that subscribed twice, as a retried start-up does', async () => {
+    world = makeWorld();
+    const bus = world.busFor('n1');
+    const inbox = collector();
+    await bus.subscribe(inbox.handler);
+    await bus.subscribe(inbox.handler);
+    const frame = roomFrame(0);
+    await bus.publishToAll({ kind: 'room', origin: 'n1', frame });
+    await inbox.waitFor(1);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(inbox.received.map((e) => e.frame)).toEqual([frame]);
+    await bus.unsubscribe();
+  });
+
   it('stops delivering after unsubscribe', async () => {
     world = makeWorld();
     const n1 = world.busFor('n1');
