@@ -43,24 +43,35 @@ describe('limits', () => {
   });
 
   it('refuses in line with the answers to earlier frames, and always answers a user about itself', async () => {
-    await start({ CHARLA_RATE_LIMIT_PER_SECOND: '1', CHARLA_RATE_LIMIT_BURST: '4' });
-    const ana = await register('ana'); // one token of four
+    // Ten tokens and one more a second: fourteen lookups run out of them even on a slow machine,
+    // and what follows stays within another burst, so the node refuses rather than closes.
+    await start({ CHARLA_RATE_LIMIT_PER_SECOND: '1', CHARLA_RATE_LIMIT_BURST: '10' });
+    const ana = await register('ana'); // one token
     await register('luis');
-    for (let i = 0; i < 3; i++) ana.send({ type: 'list_users' }); // the last three
+    const LOOKUPS = 14;
+    for (let i = 0; i < LOOKUPS; i++) ana.send({ type: 'list_users' });
     ana.send({ type: 'user_info', target: 'luis' });
     ana.send({ type: 'user_info', target: 'ana' });
     ana.sendRaw('not json');
-    const answers = [];
-    for (let i = 0; i < 6; i++) answers.push(await ana.nextMatching((f) => f.type !== 'status_update'));
-    expect(answers.map((f) => (f.type === 'error' ? f.code : f.type))).toEqual([
-      'list_users_response',
-      'list_users_response',
-      'list_users_response',
-      'RATE_LIMITED',
-      'user_info_response',
-      'RATE_LIMITED',
-    ]);
-    expect(answers[4]).toMatchObject({ target: 'ana', content: { ip: '127.0.0.1', status: 'ACTIVO' } });
+    const answers: string[] = [];
+    let own: unknown;
+    for (let i = 0; i < LOOKUPS + 3; i++) {
+      const frame = await ana.nextMatching((f) => f.type !== 'status_update');
+      answers.push(frame.type === 'error' ? String(frame.code) : frame.type);
+      if (i === LOOKUPS + 1) own = frame;
+    }
+    // Refusals take the place of the frames they refuse: answers first, then the lookups past the budget.
+    const lookups = answers.slice(0, LOOKUPS);
+    const firstRefusal = lookups.indexOf('RATE_LIMITED');
+    expect(firstRefusal).toBeGreaterThan(0);
+    expect(new Set(lookups.slice(0, firstRefusal))).toEqual(new Set(['list_users_response']));
+    expect(new Set(lookups.slice(firstRefusal))).toEqual(new Set(['RATE_LIMITED']));
+    expect(['RATE_LIMITED', 'user_info_response']).toContain(answers[LOOKUPS]);
+    // A user's own info is answered even with no token left.
+    expect(own).toMatchObject({ type: 'user_info_response', target: 'ana', content: { ip: '127.0.0.1', status: 'ACTIVO' } });
+    expect(['RATE_LIMITED', 'INVALID_JSON']).toContain(answers[LOOKUPS + 2]);
+    ana.send({ type: 'user_info', target: 'ana' }); // and the connection is still usable
+    expect((await ana.next('user_info_response')).target).toBe('ana');
   });
 
   it('refuses connections over the node limit with 503 and over the per-address limit with 429', async () => {
