@@ -11,7 +11,7 @@ import { isValidUsername } from '../protocol/username.js';
 import type { PresenceStore } from '../presence/presence-store.js';
 import type { ClientConnection } from './client-connection.js';
 import type { LocalDelivery } from './local-delivery.js';
-import { runBounded } from './run-bounded.js';
+import { failureSummary, runBounded } from './run-bounded.js';
 import { Session } from './session.js';
 
 export interface ChatSettings {
@@ -224,16 +224,12 @@ export class ChatService {
   async reassertPresence(): Promise<void> {
     if (this.unasserted.size === 0) return;
     const pending = [...this.unasserted];
-    const errors = await runBounded(pending, REASSERT_CONCURRENCY, async (session) => {
+    const failures = await runBounded(pending, REASSERT_CONCURRENCY, async (session) => {
       await this.reassert(session);
       this.unasserted.delete(session);
     });
-    if (errors.length > 0) {
-      const first = errors[0];
-      this.logger.warn(
-        { failed: errors.length, of: pending.length, err: first instanceof Error ? first.message : first },
-        'could not claim every user again; the rest are retried at the next heartbeat',
-      );
+    if (failures.length > 0) {
+      this.logger.warn(failureSummary(failures, pending.length), 'could not claim every user again; the rest are retried at the next heartbeat');
     }
   }
 

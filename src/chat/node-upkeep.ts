@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Metrics } from '../metrics.js';
 import type { PresenceStore } from '../presence/presence-store.js';
 import type { ChatService } from './chat-service.js';
-import { runBounded } from './run-bounded.js';
+import { failureSummary, runBounded } from './run-bounded.js';
 
 /** Departure notices of a dead node's users published at once: enough to fill pipelines, not to flood them. */
 const ANNOUNCE_CONCURRENCY = 256;
@@ -77,22 +77,10 @@ export class NodeUpkeep {
   /** One notice per reaped user; those that could not be published wait for the next pass. */
   private async announceReaped(): Promise<void> {
     const batch = this.unannounced.splice(0);
-    const failed: string[] = [];
-    const errors = await runBounded(batch, ANNOUNCE_CONCURRENCY, async (name) => {
-      try {
-        await this.chat.announceDeparture(name);
-      } catch (err) {
-        failed.push(name);
-        throw err;
-      }
-    });
-    this.unannounced.push(...failed);
-    if (errors.length > 0) {
-      const first = errors[0];
-      this.logger.warn(
-        { failed: errors.length, of: batch.length, err: first instanceof Error ? first.message : first },
-        'could not announce every departure; the rest are retried at the next reaper pass',
-      );
+    const failures = await runBounded(batch, ANNOUNCE_CONCURRENCY, (name) => this.chat.announceDeparture(name));
+    this.unannounced.push(...failures.map((failure) => failure.item));
+    if (failures.length > 0) {
+      this.logger.warn(failureSummary(failures, batch.length), 'could not announce every departure; the rest are retried at the next reaper pass');
     }
   }
 

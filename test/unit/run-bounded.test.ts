@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { runBounded } from '../../src/chat/run-bounded.js';
+import { failureSummary, runBounded } from '../../src/chat/run-bounded.js';
 
 describe('runBounded', () => {
   it('runs every item with at most the limit at once, and returns the errors without stopping', async () => {
@@ -16,7 +16,9 @@ describe('runBounded', () => {
     });
     expect(mostAtOnce).toBe(3);
     expect(done.sort()).toEqual([1, 3, 5, 7]);
-    expect(errors.map((e) => (e as Error).message).sort()).toEqual(['item 2', 'item 4', 'item 6']);
+    expect(errors.map((f) => f.item).sort()).toEqual([2, 4, 6]);
+    expect(errors.map((f) => (f.error as Error).message).sort()).toEqual(['item 2', 'item 4', 'item 6']);
+    expect(failureSummary(errors, 7)).toMatchObject({ failed: 3, of: 7, err: expect.stringMatching(/^item [246]$/) });
   });
 
   it('does nothing for no items', async () => {
