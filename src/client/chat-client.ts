@@ -12,7 +12,7 @@ import {
   userInfoRequest,
   type UserDetails,
 } from './requests.js';
-import { parseServerFrame, type ErrorFrame, type ServerFrame } from '../protocol/server-frames.js';
+import { parseServerFrame, type ServerFrame } from '../protocol/server-frames.js';
 import { TypedEmitter } from './typed-emitter.js';
 import { OPEN, type CloseEventLike, type WebSocketConstructor, type WebSocketLike } from './websocket-like.js';
 

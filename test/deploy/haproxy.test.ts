@@ -13,7 +13,6 @@ import {
   directives,
   findSection,
   haproxyCheck,
-  haproxyInstalled,
   healthCheckRequest,
   parseHaproxyConfig,
   type HaproxySection,
@@ -22,6 +21,7 @@ import { rawHttpStatus } from '../support/deploy/raw-http.js';
 import { readRepoFile } from '../support/deploy/repo-files.js';
 import { startInProcessNode } from '../support/nodes.js';
 import { uniquePrefix } from '../support/redis-server.js';
+import { itNeeding, TOOLS } from '../support/tools.js';
 
 const compose = loadComposeFile();
 const charlaConfig = loadConfig(serviceEnvironment(compose.services['charla']!));
@@ -108,7 +108,7 @@ describe.each(configs)('HAProxy config $name', ({ text, runnable }) => {
   const sections = parseHaproxyConfig(text);
   const backend = findSection(sections, 'backend', 'charla');
 
-  it.skipIf(!haproxyInstalled())('is accepted by haproxy -c', async () => {
+  itNeeding([TOOLS.haproxy], 'is accepted by haproxy -c', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'charla-haproxy-'));
     try {
       await writeFile(join(dir, 'haproxy.cfg'), text);
@@ -149,7 +149,7 @@ describe.each(configs)('HAProxy config $name', ({ text, runnable }) => {
     expect(await rawHttpStatus(node.port, healthCheckRequest(backend))).toBe(200);
   });
 
-  it.skipIf(!haproxyInstalled())('refuses /metrics and the probes at the public port, while its own health checks reach the node', async () => {
+  itNeeding([TOOLS.haproxy], 'refuses /metrics and the probes at the public port, while its own health checks reach the node', async () => {
     const ports = { chat: await freePort(), stats: await freePort(), node: node.port };
     const dir = await mkdtemp(join(tmpdir(), 'charla-haproxy-'));
     await writeFile(join(dir, 'haproxy.cfg'), await runnable(ports));

@@ -4,7 +4,6 @@ import { parseDockerfile } from '../support/deploy/dockerfile.js';
 import {
   containerEnvironment,
   find,
-  kubectlInstalled,
   kustomizationResources,
   manifestName,
   renderKustomization,
@@ -19,6 +18,7 @@ import {
 import { readRepoFile } from '../support/deploy/repo-files.js';
 import { startInProcessNode } from '../support/nodes.js';
 import { uniquePrefix } from '../support/redis-server.js';
+import { describeNeeding, itNeeding, TOOLS } from '../support/tools.js';
 
 const KUSTOMIZATIONS = ['k8s/base', 'k8s/redis', 'k8s/overlays/dev', 'k8s/overlays/prod'];
 /** What a pod of the Deployment would be called. */
@@ -40,8 +40,7 @@ async function allSchemaErrors(manifests: readonly Manifest[]): Promise<string[]
 }
 
 const written = KUSTOMIZATIONS.flatMap(kustomizationResources);
-const kubectl = kubectlInstalled();
-const NEEDS_KUBECTL = kubectl ? '' : ' [skipped: kubectl is not installed, so kustomize cannot render]';
+const kubectl = TOOLS.kubectl.present;
 const rendered: Record<string, Manifest[]> = kubectl
   ? Object.fromEntries(await Promise.all(KUSTOMIZATIONS.map(async (dir) => [dir, await renderKustomization(dir)] as const)))
   : {};
@@ -52,7 +51,7 @@ describe('Kubernetes manifests', () => {
     expect(await allSchemaErrors(written.flatMap((f) => f.manifests))).toEqual([]);
   });
 
-  it.skipIf(!kubectl)(`as rendered by kubectl kustomize, for every kustomization, are valid against the Kubernetes schemas${NEEDS_KUBECTL}`, async () => {
+  itNeeding([TOOLS.kubectl], 'as rendered by kubectl kustomize, for every kustomization, are valid against the Kubernetes schemas', async () => {
     expect(await allSchemaErrors(Object.values(rendered).flat())).toEqual([]);
   });
 
@@ -61,7 +60,7 @@ describe('Kubernetes manifests', () => {
   });
 });
 
-describe.skipIf(!kubectl)(`Kubernetes overlays, rendered by kubectl kustomize${NEEDS_KUBECTL}`, () => {
+describeNeeding([TOOLS.kubectl], 'Kubernetes overlays, rendered by kubectl kustomize', () => {
   // Empty without kubectl: the skipped block is still collected.
   const overlays = ['k8s/overlays/dev', 'k8s/overlays/prod'].filter((dir) => rendered[dir]).map((dir) => ({ dir, manifests: rendered[dir]! }));
   const dockerfile = parseDockerfile(readRepoFile('Dockerfile'));

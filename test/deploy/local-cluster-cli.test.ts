@@ -1,16 +1,15 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { freePorts } from '../../scripts/local-cluster/free-ports.js';
 import { redisAnswersPing } from '../../scripts/local-cluster/readiness.js';
-import { haproxyInstalled } from '../support/deploy/haproxy-config.js';
 import { PROJECT_ROOT } from '../support/deploy/repo-files.js';
 import { TestClient } from '../support/test-client.js';
+import { describeNeeding, TOOLS } from '../support/tools.js';
 
 const TITLE = '`npm run cluster` (scripts/local-cluster.ts)';
-const haproxy = haproxyInstalled();
 
-describe.skipIf(!haproxy)(haproxy ? TITLE : `${TITLE} [skipped: haproxy is not installed; apt-get install haproxy]`, () => {
+describeNeeding([TOOLS.haproxy], TITLE, () => {
   it('prints the chat URL, serves chat through HAProxy, and stops everything it started on SIGTERM', async () => {
     const [port, statsPort] = await freePorts(2);
     const cli = spawn(process.execPath, ['--import', 'tsx', 'scripts/local-cluster.ts', '--nodes', '1', '--port', String(port), '--stats-port', String(statsPort), '--quiet'], {

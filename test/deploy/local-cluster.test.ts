@@ -1,13 +1,12 @@
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { startLocalCluster, type LocalCluster } from '../../scripts/local-cluster/cluster.js';
 import { backendStatus } from '../../scripts/local-cluster/haproxy.js';
-import { haproxyInstalled } from '../support/deploy/haproxy-config.js';
+import { describeNeeding, TOOLS } from '../support/tools.js';
 import { uniquePrefix } from '../support/redis-server.js';
 import { TestClient, type ServerFrame } from '../support/test-client.js';
 
 const TITLE = 'three nodes behind HAProxy (the local cluster), end to end';
-const haproxy = haproxyInstalled();
 const NAMES = ['ana', 'bea', 'carl', 'dani', 'eva', 'fede'];
 
 /** Reconnects through the balancer and registers `name` until the cluster has freed it. */
@@ -25,7 +24,7 @@ async function registerAgain(url: string, name: string, timeoutMs: number): Prom
   }
 }
 
-describe.skipIf(!haproxy)(haproxy ? TITLE : `${TITLE} [skipped: haproxy is not installed; apt-get install haproxy]`, () => {
+describeNeeding([TOOLS.haproxy], TITLE, () => {
   let cluster: LocalCluster;
   let redis: Redis;
   const logs: string[] = [];

@@ -2,11 +2,12 @@ import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile, copyFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadComposeFile } from '../support/deploy/compose.js';
 import { readRepoFile, readYamlFile, repoPath } from '../support/deploy/repo-files.js';
 import { startInProcessNode } from '../support/nodes.js';
 import { uniquePrefix } from '../support/redis-server.js';
+import { itNeeding, TOOLS } from '../support/tools.js';
 
 interface Panel {
   title: string;
@@ -116,9 +117,7 @@ describe('monitoring: Prometheus alerts and the Grafana dashboard', () => {
     expect(new Set(dashboard.panels.map((p) => p.id)).size).toBe(dashboard.panels.length);
   });
 
-  const promtool = spawnSync('promtool', ['--version'], { stdio: 'ignore' }).status === 0;
-  const title = 'pass promtool (config, alert rules, and every dashboard query as a recording rule)';
-  it.skipIf(!promtool)(promtool ? title : `${title} [skipped: promtool is not installed]`, async () => {
+  itNeeding([TOOLS.promtool], 'pass promtool (config, alert rules, and every dashboard query as a recording rule)', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'charla-promtool-'));
     try {
       const config = readRepoFile('deploy/prometheus/prometheus.yml').replace(prometheus.rule_files[0]!, join(dir, 'alerts.yml'));

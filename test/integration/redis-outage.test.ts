@@ -1,15 +1,16 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
 import { provisionControllableRedis, uniquePrefix, type TestRedis } from '../support/redis-server.js';
 import { startChildNode, startInProcessNode, type ChildNode } from '../support/nodes.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 import { TestClient } from '../support/test-client.js';
+import { describeNeeding, TOOLS } from '../support/tools.js';
 import { isReady, waitUntil } from '../support/wait.js';
 
 type Node = Awaited<ReturnType<typeof startInProcessNode>>;
 const report = (line: string) => process.stdout.write(`redis outage: ${line}\n`);
 
-describe('when Redis goes away', () => {
-  let redis: TestRedis | undefined;
+describeNeeding([TOOLS.redisServer], 'when Redis goes away', () => {
+  let redis: TestRedis;
   let proxy: TcpProxy;
   let nodes: Node[];
   let ana: TestClient;
@@ -20,16 +21,14 @@ describe('when Redis goes away', () => {
   });
   afterAll(async () => redis?.stop());
 
-  beforeEach(async (context) => {
-    if (!redis) context.skip('needs the redis-server binary to stop and restart Redis');
-    proxy = await TcpProxy.start(redis!.url);
+  beforeEach(async () => {
+    proxy = await TcpProxy.start(redis.url);
     const env = { REDIS_URL: proxy.url, CHARLA_KEY_PREFIX: uniquePrefix('outage'), CHARLA_RATE_LIMIT_PER_SECOND: '0' };
     nodes = [await startInProcessNode({ ...env, CHARLA_NODE_ID: 'outage-a' }), await startInProcessNode({ ...env, CHARLA_NODE_ID: 'outage-b' })];
     ana = await TestClient.register(nodes[0]!.url, 'ana');
     luis = await TestClient.register(nodes[1]!.url, 'luis');
   });
   afterEach(async () => {
-    if (!redis) return;
     await Promise.all([ana?.terminate(), luis?.terminate()]);
     await redis.start().catch(() => undefined);
     await proxy.restore().catch(() => undefined);
@@ -61,7 +60,7 @@ describe('when Redis goes away', () => {
   }
 
   it('stopped and restarted empty: not ready at once, errors instead of silence, then back with presence re-asserted', async () => {
-    await redis!.stop();
+    await redis.stop();
     const notReadyAfter = await waitUntil(async () => !(await isReady(nodes[0]!.port)) && !(await isReady(nodes[1]!.port)), 'both nodes are not ready');
     report(`readiness off ${notReadyAfter} ms after Redis stopped`);
     expect(notReadyAfter).toBeLessThan(2000);
@@ -72,7 +71,7 @@ describe('when Redis goes away', () => {
     expect((await luis.nextError()).code).toBe('BACKEND_UNAVAILABLE');
     expect((await fetch(`http://127.0.0.1:${nodes[0]!.port}/healthz`)).status).toBe(200);
 
-    await redis!.start();
+    await redis.start();
     const restartedAt = Date.now();
     await waitUntil(async () => (await isReady(nodes[0]!.port)) && (await isReady(nodes[1]!.port)), 'both nodes are ready again');
     await trafficFlows();
@@ -108,20 +107,18 @@ describe('when Redis goes away', () => {
   });
 });
 
-describe('a node started while Redis is unreachable', () => {
-  let redis: TestRedis | undefined;
+describeNeeding([TOOLS.redisServer], 'a node started while Redis is unreachable', () => {
+  let redis: TestRedis;
   let proxy: TcpProxy;
   let node: ChildNode;
 
-  beforeEach(async (context) => {
+  beforeEach(async () => {
     redis = await provisionControllableRedis();
-    if (!redis) return context.skip('needs the redis-server binary');
     proxy = await TcpProxy.start(redis.url);
     await proxy.cut();
     node = await startChildNode({ REDIS_URL: proxy.url, CHARLA_KEY_PREFIX: uniquePrefix('late') }, { untilPortOpen: true });
   });
   afterEach(async () => {
-    if (!redis) return;
     await node.kill('SIGKILL');
     await proxy.cut();
     await redis.stop();

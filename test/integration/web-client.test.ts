@@ -5,11 +5,11 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { buildClientLibrary } from '../support/client-library-build.js';
 import { freePort } from '../support/free-port.js';
 import { startInProcessNode } from '../support/nodes.js';
+import { CHROMIUM_PATH, describeNeeding, TOOLS } from '../support/tools.js';
 import { uniquePrefix } from '../support/redis-server.js';
 
 type Node = Awaited<ReturnType<typeof startInProcessNode>>;
 
-const CHROMIUM = '/usr/bin/chromium';
 // Without the background-networking flags Chromium's own connections are refused on this network and stall it.
 const CHROMIUM_ARGS = [
   '--headless',
@@ -46,7 +46,6 @@ function rawRequest(port: number, path: string, method = 'GET', headers: Record<
 }
 
 describe('the web client', () => {
-  let browser: Browser;
   const nodes: Node[] = [];
   const start = async (env: Record<string, string>): Promise<Node> => {
     const node = await startInProcessNode(env);
@@ -56,14 +55,9 @@ describe('the web client', () => {
 
   beforeAll(async () => {
     await buildClientLibrary();
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-    mkdirSync(SCREENSHOTS, { recursive: true });
   }, 60_000);
   afterEach(async () => {
     await Promise.allSettled(nodes.splice(0).map((node) => node.stop()));
-  });
-  afterAll(async () => {
-    await browser?.close();
   });
 
   describe('files, as every node serves them', () => {
@@ -111,7 +105,15 @@ describe('the web client', () => {
     });
   });
 
-  describe('in a real browser', () => {
+  describeNeeding([TOOLS.chromium], 'in a real browser', () => {
+    let browser: Browser;
+    beforeAll(async () => {
+      browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
+      mkdirSync(SCREENSHOTS, { recursive: true });
+    }, 60_000);
+    afterAll(async () => {
+      await browser?.close();
+    });
     const problems: string[] = [];
     // While a node is deliberately down, Chromium logs each failed reconnection attempt; that is the point, not a problem.
     let nodeDeliberatelyDown = false;

@@ -120,7 +120,7 @@ export async function waitUntilAnswering(url: string, timeoutMs = 5000): Promise
   }
 }
 
-/** A Redis of the test's own that it may stop and start: the `redis-server` binary. */
-export async function provisionControllableRedis(): Promise<TestRedis | undefined> {
-  return hasRedisServerBinary() ? startBinary() : undefined;
+/** A Redis of the test's own that it may stop and start: the `redis-server` binary (TOOLS.redisServer). */
+export function provisionControllableRedis(): Promise<TestRedis> {
+  return startBinary();
 }

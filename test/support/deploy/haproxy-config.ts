@@ -57,10 +57,6 @@ export function healthCheckRequest(backend: HaproxySection): { method: string; p
   };
 }
 
-export function haproxyInstalled(): boolean {
-  return spawnSync('haproxy', ['-v'], { stdio: 'ignore' }).status === 0;
-}
-
 /** `haproxy -c`: HAProxy's own verdict on a config file. */
 export function haproxyCheck(configFile: string): { valid: boolean; output: string } {
   const result = spawnSync('haproxy', ['-c', '-f', configFile], { encoding: 'utf8' });

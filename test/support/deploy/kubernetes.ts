@@ -1,4 +1,4 @@
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
 import ts from 'typescript';
@@ -12,10 +12,6 @@ export type Manifest = Record<string, unknown> & {
 
 export function manifestName(manifest: Manifest): string {
   return `${manifest.kind}/${manifest.metadata.name}`;
-}
-
-export function kubectlInstalled(): boolean {
-  return spawnSync('kubectl', ['version', '--client'], { stdio: 'ignore' }).status === 0;
 }
 
 /** `kubectl kustomize DIR`: the manifests a `kubectl apply -k DIR` would send. */
