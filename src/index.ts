@@ -1,7 +1,7 @@
 /** Embedding Charla: start a node from a config, as `npm start` does. */
-export { startNode, createMemoryBackend, type CharlaNode, type NodeOptions, type MemoryBackend } from './app.js';
+export { startNode, createMemoryBackend, type CharlaNode, type NodeOptions, type MemoryBackend } from './node/node.js';
 export { loadConfig, ConfigError, CONFIG_VARIABLES, type Config } from './config.js';
 export { createLogger } from './logger.js';
 export { ERROR_CATALOGUE, type ErrorCode } from './protocol/errors.js';
-export { CLOSE_CODES, type CloseKind } from './chat/close-codes.js';
+export { CLOSE_CODES, type CloseKind } from './protocol/close-codes.js';
 export { USER_STATUSES, type UserStatus } from './protocol/status.js';

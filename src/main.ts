@@ -1,4 +1,4 @@
-import { startNode, type CharlaNode } from './app.js';
+import { startNode, type CharlaNode } from './node/node.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createLogger } from './logger.js';
 

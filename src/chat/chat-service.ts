@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
-import type { Bus } from '../bus/bus.js';
-import type { Envelope } from '../bus/envelope.js';
+import type { Bus } from '../backend/bus.js';
+import type { Envelope } from '../backend/envelope.js';
 import type { ClientMessage } from '../protocol/client-messages.js';
 import { decodeFrame } from '../protocol/decode.js';
 import type { Metrics } from '../metrics.js';
@@ -8,7 +8,7 @@ import { BackendUnavailableError, ChatError, type ErrorCode } from '../protocol/
 import type { ServerMessages } from '../protocol/server-messages.js';
 import type { UserStatus } from '../protocol/status.js';
 import { isValidUsername } from '../protocol/username.js';
-import type { PresenceStore } from '../presence/presence-store.js';
+import type { PresenceStore } from '../backend/presence-store.js';
 import type { ClientConnection } from './client-connection.js';
 import type { LocalDelivery } from './local-delivery.js';
 import { failureSummary, runBounded } from './run-bounded.js';

@@ -1,4 +1,4 @@
-import type { CloseKind } from './close-codes.js';
+import type { CloseKind } from '../protocol/close-codes.js';
 
 /**
  * One client as the chat rules see it: an address, a way to send a frame

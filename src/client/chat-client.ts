@@ -1,4 +1,4 @@
-import { CLOSE_CODES } from '../chat/close-codes.js';
+import { CLOSE_CODES } from '../protocol/close-codes.js';
 import type { UserStatus } from '../protocol/status.js';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.js';
 import { ChatClientError, type ChatErrorCode } from './client-error.js';

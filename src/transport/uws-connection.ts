@@ -1,5 +1,5 @@
 import type { ClientConnection } from '../chat/client-connection.js';
-import { CLOSE_CODES, type CloseKind } from '../chat/close-codes.js';
+import { CLOSE_CODES, type CloseKind } from '../protocol/close-codes.js';
 import type { Session } from '../chat/session.js';
 import type { Metrics } from '../metrics.js';
 import { frameType } from '../protocol/server-messages.js';

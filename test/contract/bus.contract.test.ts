@@ -1,16 +1,16 @@
 import { Redis } from 'ioredis';
 import pino from 'pino';
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import type { Bus } from '../../src/bus/bus.js';
-import type { Envelope } from '../../src/bus/envelope.js';
-import { MemoryBus, MemoryBusHub } from '../../src/bus/memory-bus.js';
-import { RedisBus } from '../../src/bus/redis-bus.js';
-import { MemoryPresenceRegistry, MemoryPresenceStore } from '../../src/presence/memory-presence-store.js';
-import type { PresenceStore } from '../../src/presence/presence-store.js';
-import { RedisPresenceStore } from '../../src/presence/redis-presence-store.js';
+import type { Bus } from '../../src/backend/bus.js';
+import type { Envelope } from '../../src/backend/envelope.js';
+import { MemoryBus, MemoryBusHub } from '../../src/backend/memory/memory-bus.js';
+import { RedisBus } from '../../src/backend/redis/redis-bus.js';
+import { MemoryPresenceRegistry, MemoryPresenceStore } from '../../src/backend/memory/memory-presence-store.js';
+import type { PresenceStore } from '../../src/backend/presence-store.js';
+import { RedisPresenceStore } from '../../src/backend/redis/redis-presence-store.js';
 import { Metrics } from '../../src/metrics.js';
 import { ServerMessages } from '../../src/protocol/server-messages.js';
-import { RedisKeys } from '../../src/redis/keys.js';
+import { RedisKeys } from '../../src/backend/redis/keys.js';
 import { uniquePrefix } from '../support/redis-server.js';
 
 const silent = pino({ level: 'silent' });

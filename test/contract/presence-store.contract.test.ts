@@ -1,9 +1,9 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeEach, describe, expect, inject, it } from 'vitest';
-import { MemoryPresenceRegistry, MemoryPresenceStore } from '../../src/presence/memory-presence-store.js';
-import type { PresenceStore } from '../../src/presence/presence-store.js';
-import { RedisPresenceStore } from '../../src/presence/redis-presence-store.js';
-import { RedisKeys } from '../../src/redis/keys.js';
+import { MemoryPresenceRegistry, MemoryPresenceStore } from '../../src/backend/memory/memory-presence-store.js';
+import type { PresenceStore } from '../../src/backend/presence-store.js';
+import { RedisPresenceStore } from '../../src/backend/redis/redis-presence-store.js';
+import { RedisKeys } from '../../src/backend/redis/keys.js';
 import { uniquePrefix } from '../support/redis-server.js';
 
 const LEASE_MS = 400;

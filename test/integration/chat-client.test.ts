@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
-import { createMemoryBackend } from '../../src/app.js';
+import { createMemoryBackend } from '../../src/node/node.js';
 import { ChatClient, type ChatClientEvents, type ChatClientOptions, type ClosedEvent } from '../../src/client/index.js';
 import { freePort } from '../support/free-port.js';
 import { startInProcessNode } from '../support/nodes.js';

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createMemoryBackend } from '../../src/app.js';
+import { createMemoryBackend } from '../../src/node/node.js';
 import { CliProcess } from '../support/cli-process.js';
 import { startInProcessNode } from '../support/nodes.js';
 import { TestClient } from '../support/test-client.js';

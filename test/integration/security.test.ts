@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import { startNode, type CharlaNode } from '../../src/app.js';
+import { startNode, type CharlaNode } from '../../src/node/node.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { signToken } from '../../src/transport/auth-token.js';

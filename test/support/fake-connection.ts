@@ -1,5 +1,5 @@
 import type { ClientConnection } from '../../src/chat/client-connection.js';
-import type { CloseKind } from '../../src/chat/close-codes.js';
+import type { CloseKind } from '../../src/protocol/close-codes.js';
 import type { LocalDelivery } from '../../src/chat/local-delivery.js';
 
 /** A ClientConnection that records what the chat layer does to it. */

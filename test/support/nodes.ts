@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
-import { startNode, type CharlaNode, type MemoryBackend } from '../../src/app.js';
+import { startNode, type CharlaNode, type MemoryBackend } from '../../src/node/node.js';
 import { loadConfig } from '../../src/config.js';
 
 const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));

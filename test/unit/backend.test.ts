@@ -1,6 +1,6 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { untilBackendAnswers } from '../../src/backend.js';
+import { untilBackendAnswers } from '../../src/backend/ports.js';
 import { BackendUnavailableError } from '../../src/protocol/errors.js';
 
 const silent = pino({ level: 'silent' });

@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
 import type { Metrics } from '../metrics.js';
-import type { PresenceStore } from '../presence/presence-store.js';
-import type { ChatService } from './chat-service.js';
-import { failureSummary, runBounded } from './run-bounded.js';
+import type { PresenceStore } from '../backend/presence-store.js';
+import type { ChatService } from '../chat/chat-service.js';
+import { failureSummary, runBounded } from '../chat/run-bounded.js';
 
 /** Departure notices of a dead node's users published at once: enough to fill pipelines, not to flood them. */
 const ANNOUNCE_CONCURRENCY = 256;

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
-import type { Bus } from './bus/bus.js';
-import type { PresenceStore } from './presence/presence-store.js';
-import { BackendUnavailableError } from './protocol/errors.js';
+import type { Bus } from './bus.js';
+import type { PresenceStore } from './presence-store.js';
+import { BackendUnavailableError } from '../protocol/errors.js';
 
 /** The cluster-wide state a node works with: presence and fan-out, with their health. */
 export interface Backend {

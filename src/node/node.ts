@@ -1,15 +1,15 @@
 import type { Logger } from 'pino';
-import { untilBackendAnswers, type Backend } from './backend.js';
-import { MemoryBus, MemoryBusHub } from './bus/memory-bus.js';
-import { ChatService } from './chat/chat-service.js';
-import { NodeUpkeep } from './chat/node-upkeep.js';
-import type { Config } from './config.js';
-import { Metrics } from './metrics.js';
-import { MemoryPresenceRegistry, MemoryPresenceStore } from './presence/memory-presence-store.js';
-import { ServerMessages } from './protocol/server-messages.js';
-import { createRedisBackend } from './redis/redis-backend.js';
-import { reportUwsRuntime } from './transport/uws.js';
-import { WebSocketServer } from './transport/websocket-server.js';
+import { untilBackendAnswers, type Backend } from '../backend/ports.js';
+import { MemoryBus, MemoryBusHub } from '../backend/memory/memory-bus.js';
+import { ChatService } from '../chat/chat-service.js';
+import { NodeUpkeep } from './node-upkeep.js';
+import type { Config } from '../config.js';
+import { Metrics } from '../metrics.js';
+import { MemoryPresenceRegistry, MemoryPresenceStore } from '../backend/memory/memory-presence-store.js';
+import { ServerMessages } from '../protocol/server-messages.js';
+import { createRedisBackend } from '../backend/redis/redis-backend.js';
+import { reportUwsRuntime } from '../transport/uws.js';
+import { WebSocketServer } from '../transport/websocket-server.js';
 
 /** In-process backend state, shared by nodes that should form one memory cluster (tests). */
 export interface MemoryBackend {

@@ -1,9 +1,9 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { Backend } from '../backend.js';
-import { RedisBus } from '../bus/redis-bus.js';
-import type { Metrics } from '../metrics.js';
-import { RedisPresenceStore } from '../presence/redis-presence-store.js';
+import type { Backend } from '../ports.js';
+import { RedisBus } from './redis-bus.js';
+import type { Metrics } from '../../metrics.js';
+import { RedisPresenceStore } from './redis-presence-store.js';
 import { connectRedis, waitForRedis } from './connection.js';
 import { RedisKeys } from './keys.js';
 

@@ -1,5 +1,5 @@
-import type { Bus, EnvelopeHandler } from './bus.js';
-import type { DirectEnvelope, RoomEnvelope } from './envelope.js';
+import type { Bus, EnvelopeHandler } from '../bus.js';
+import type { DirectEnvelope, RoomEnvelope } from '../envelope.js';
 
 /** Runs a function later; the hub's deliveries wait for it. */
 export type Scheduler = (run: () => void) => void;

@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { Metrics } from '../metrics.js';
-import { toBackendError } from '../redis/backend-error.js';
-import type { RedisKeys } from '../redis/keys.js';
-import { LuaScript, NOW_MS } from '../redis/lua-script.js';
-import type { Bus, EnvelopeHandler } from './bus.js';
-import { decodeEnvelope, encodeEnvelope, type DirectEnvelope, type RoomEnvelope } from './envelope.js';
+import type { Metrics } from '../../metrics.js';
+import { toBackendError } from './backend-error.js';
+import type { RedisKeys } from './keys.js';
+import { LuaScript, NOW_MS } from './lua-script.js';
+import type { Bus, EnvelopeHandler } from '../bus.js';
+import { decodeEnvelope, encodeEnvelope, type DirectEnvelope, type RoomEnvelope } from '../envelope.js';
 
 export interface RedisBusSettings {
   /** How often the subscriber is probed; three unanswered probes mean it is stuck. */

@@ -1,9 +1,9 @@
 import type { Redis } from 'ioredis';
-import { isUserStatus, type UserStatus } from '../protocol/status.js';
-import { toBackendError } from '../redis/backend-error.js';
-import type { RedisKeys } from '../redis/keys.js';
-import type { LuaScript } from '../redis/lua-script.js';
-import type { ClaimRequest, HeartbeatResult, PresenceEntry, PresenceStore, ReapResult, ReclaimRequest, ReclaimResult } from './presence-store.js';
+import { isUserStatus, type UserStatus } from '../../protocol/status.js';
+import { toBackendError } from './backend-error.js';
+import type { RedisKeys } from './keys.js';
+import type { LuaScript } from './lua-script.js';
+import type { ClaimRequest, HeartbeatResult, PresenceEntry, PresenceStore, ReapResult, ReclaimRequest, ReclaimResult } from '../presence-store.js';
 import * as scripts from './redis-presence-scripts.js';
 
 export interface RedisPresenceSettings {

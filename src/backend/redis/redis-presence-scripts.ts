@@ -1,4 +1,4 @@
-import { LuaScript, NOW_MS } from '../redis/lua-script.js';
+import { LuaScript, NOW_MS } from './lua-script.js';
 
 /*
  * Atomic presence updates. Lease times come from Redis's own clock (TIME),
