@@ -1,5 +1,6 @@
 /** Embedding Charla: start a node from a config, as `npm start` does. */
-export { startNode, createMemoryBackend, type CharlaNode, type NodeOptions, type MemoryBackend } from './node/node.js';
+export { startNode, type CharlaNode, type NodeOptions } from './node/node.js';
+export { createMemoryCluster, type MemoryCluster } from './backend/memory/memory-backend.js';
 export { loadConfig, ConfigError, CONFIG_VARIABLES, type Config } from './config.js';
 export { createLogger } from './logger.js';
 export { ERROR_CATALOGUE, type ErrorCode } from './protocol/errors.js';

@@ -1,7 +1,127 @@
-import type { Logger } from 'pino';
-import type { Bus } from './bus.js';
-import type { PresenceStore } from './presence-store.js';
-import { BackendUnavailableError } from '../protocol/errors.js';
+import type { UserStatus } from '../protocol/status.js';
+import type { DirectEnvelope, Envelope, RoomEnvelope } from './envelope.js';
+
+// The ports the chat core needs from a backend, and the errors they raise.
+// Each backend package (memory/, redis/) implements all of them.
+
+/** Raised by a backend port when the shared backend cannot be reached. */
+export class BackendUnavailableError extends Error {
+  constructor(cause: unknown) {
+    super(`backend unavailable: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = 'BackendUnavailableError';
+  }
+}
+
+/** What the cluster knows about one registered user. */
+export interface PresenceEntry {
+  readonly name: string;
+  /** Id of the node holding the user's connection. */
+  readonly node: string;
+  readonly ip: string;
+  readonly status: UserStatus;
+  /** True when the status was set by the idle timer rather than the user. */
+  readonly auto: boolean;
+  /** Registration time, milliseconds since the epoch. */
+  readonly since: number;
+}
+
+export interface ClaimRequest {
+  readonly name: string;
+  readonly ip: string;
+}
+
+/** A user of this node whose presence the cluster lost, with the state it had. */
+export interface ReclaimRequest extends ClaimRequest {
+  readonly status: UserStatus;
+  readonly auto: boolean;
+}
+
+/** How a name fared when this node claimed it back. */
+export type ReclaimResult =
+  /** It was gone from the cluster and is this node's again: the others must hear the user is back. */
+  | 'reclaimed'
+  /** This node still held it; nothing changed for the others. */
+  | 'held'
+  /** Another node holds it now. */
+  | 'taken';
+
+/** What a heartbeat found out about this node. */
+export type HeartbeatResult =
+  /** The cluster knew it all along. */
+  | 'alive'
+  /**
+   * Its lease had run out, or the backend forgot it (restarted empty or from
+   * an old snapshot): its users must be claimed again.
+   */
+  | 'lost'
+  /**
+   * Another node reaped it and announced the departure of every user it
+   * held: its users must be claimed again, and none of their departures
+   * announced a second time.
+   */
+  | 'reaped';
+
+export interface ReapResult {
+  /** How many dead nodes this call claimed. */
+  readonly nodes: number;
+  /** Users those nodes held. */
+  readonly users: string[];
+}
+
+/**
+ * Who is online, where and in which state, cluster-wide. One instance per
+ * node; every method acts on behalf of that node. Failures to reach a shared
+ * backend surface as `BackendUnavailableError`.
+ */
+export interface PresenceStore {
+  readonly nodeId: string;
+  /** Atomically takes a name for this node; false when anyone holds it already. */
+  claim(request: ClaimRequest): Promise<boolean>;
+  /**
+   * Takes a name back for this node, with its status, after the cluster lost
+   * it. Succeeds when it was free or is still this node's, so it can be
+   * repeated after a partial failure.
+   */
+  reclaim(request: ReclaimRequest): Promise<ReclaimResult>;
+  /** Frees a name this node holds; false when it no longer held it (e.g. reaped). */
+  release(name: string): Promise<boolean>;
+  setStatus(name: string, status: UserStatus, auto: boolean): Promise<void>;
+  /** The live entry for a name, or undefined when nobody online holds it. */
+  get(name: string): Promise<PresenceEntry | undefined>;
+  /** Names of every live user in the cluster, sorted. */
+  list(): Promise<string[]>;
+  /** Renews this node's lease and the leases of the users it holds, and tells whether the cluster had lost it. */
+  heartbeat(): Promise<HeartbeatResult>;
+  /**
+   * Finds nodes whose lease ran out, claims each for this node (one claimer
+   * wins per dead node) and removes their users. Returns the names removed,
+   * so the caller can announce each departure exactly once. A node found
+   * alive after all learns at its next heartbeat that it was reaped.
+   */
+  reapDeadNodes(): Promise<ReapResult>;
+  /** Withdraws this node's lease (graceful shutdown, after its users left). */
+  retire(): Promise<void>;
+}
+
+export type EnvelopeHandler = (envelope: Envelope) => void;
+
+/**
+ * Cross-node fan-out. A node hears everything addressed to all users and
+ * what is addressed to itself, nothing more. Publishing fails with
+ * `BackendUnavailableError` when the message cannot leave this node.
+ */
+export interface Bus {
+  readonly nodeId: string;
+  /** Starts delivering envelopes for this node to `handler`. */
+  subscribe(handler: EnvelopeHandler): Promise<void>;
+  publishToAll(envelope: RoomEnvelope): Promise<void>;
+  /**
+   * Sends to the node that holds `envelope.to`, found and reached in one
+   * step; false when no live user has that name.
+   */
+  publishToUser(envelope: DirectEnvelope): Promise<boolean>;
+  unsubscribe(): Promise<void>;
+}
 
 /** The cluster-wide state a node works with: presence and fan-out, with their health. */
 export interface Backend {
@@ -14,21 +134,4 @@ export interface Backend {
   /** Registers a callback for when the backend comes back after an outage. */
   onRecovered(listener: () => void): void;
   close(): Promise<void>;
-}
-
-/**
- * Runs a start-up step until the backend lets it through: Redis can go away
- * again between answering and the node's first subscription or heartbeat,
- * and a node should wait for it then as it did before, not exit.
- */
-export async function untilBackendAnswers<T>(step: () => Promise<T>, what: string, logger: Logger, retryDelayMs = 500): Promise<T> {
-  for (;;) {
-    try {
-      return await step();
-    } catch (err) {
-      if (!(err instanceof BackendUnavailableError)) throw err;
-      logger.warn({ err: err.message }, `${what}: the backend is unavailable; trying again`);
-      await new Promise((resolve) => setTimeout(resolve, retryDelayMs));
-    }
-  }
 }

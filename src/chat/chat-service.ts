@@ -1,14 +1,13 @@
 import type { Logger } from 'pino';
-import type { Bus } from '../backend/bus.js';
+import { BackendUnavailableError, type Bus, type PresenceStore } from '../backend/ports.js';
 import type { Envelope } from '../backend/envelope.js';
 import type { ClientMessage } from '../protocol/client-messages.js';
 import { decodeFrame } from '../protocol/decode.js';
 import type { Metrics } from '../metrics.js';
-import { BackendUnavailableError, ChatError, type ErrorCode } from '../protocol/errors.js';
+import { ChatError, type ErrorCode } from '../protocol/errors.js';
 import type { ServerMessages } from '../protocol/server-messages.js';
 import type { UserStatus } from '../protocol/status.js';
 import { isValidUsername } from '../protocol/username.js';
-import type { PresenceStore } from '../backend/presence-store.js';
 import type { ClientConnection } from './client-connection.js';
 import type { LocalDelivery } from './local-delivery.js';
 import { failureSummary, runBounded } from './run-bounded.js';

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Metrics } from '../metrics.js';
-import type { PresenceStore } from '../backend/presence-store.js';
+import type { PresenceStore } from '../backend/ports.js';
 import type { ChatService } from '../chat/chat-service.js';
 import { failureSummary, runBounded } from '../chat/run-bounded.js';
 

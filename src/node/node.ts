@@ -1,31 +1,21 @@
 import type { Logger } from 'pino';
-import { untilBackendAnswers, type Backend } from '../backend/ports.js';
-import { MemoryBus, MemoryBusHub } from '../backend/memory/memory-bus.js';
+import type { Backend } from '../backend/ports.js';
+import { untilBackendAnswers } from './until-backend-answers.js';
+import { createMemoryBackend, createMemoryCluster, type MemoryCluster } from '../backend/memory/memory-backend.js';
 import { ChatService } from '../chat/chat-service.js';
 import { NodeUpkeep } from './node-upkeep.js';
 import type { Config } from '../config.js';
 import { Metrics } from '../metrics.js';
-import { MemoryPresenceRegistry, MemoryPresenceStore } from '../backend/memory/memory-presence-store.js';
 import { ServerMessages } from '../protocol/server-messages.js';
 import { createRedisBackend } from '../backend/redis/redis-backend.js';
 import { reportUwsRuntime } from '../transport/uws.js';
 import { WebSocketServer } from '../transport/websocket-server.js';
 
-/** In-process backend state, shared by nodes that should form one memory cluster (tests). */
-export interface MemoryBackend {
-  readonly registry: MemoryPresenceRegistry;
-  readonly hub: MemoryBusHub;
-}
-
-export function createMemoryBackend(): MemoryBackend {
-  return { registry: new MemoryPresenceRegistry(), hub: new MemoryBusHub() };
-}
-
 export interface NodeOptions {
   readonly config: Config;
   readonly logger: Logger;
   /** Without Redis configured, the memory backend to join (a fresh one by default). */
-  readonly memory?: MemoryBackend;
+  readonly memory?: MemoryCluster;
 }
 
 /** Sizes of the node's per-connection and per-user state, for leak checks. */
@@ -60,7 +50,7 @@ export async function startNode({ config, logger, memory }: NodeOptions): Promis
   });
   const backend: Backend = config.redis
     ? createRedisBackend(config.nodeId, { ...config.redis, leaseMs: config.presence.leaseMs }, metrics, logger)
-    : memoryBackend(config, memory ?? createMemoryBackend());
+    : createMemoryBackend(config.nodeId, { leaseMs: config.presence.leaseMs }, memory ?? createMemoryCluster());
   let phase: 'starting' | 'serving' | 'draining' = 'starting';
   const notReadyReasons = (): string[] => [...(phase === 'serving' ? [] : [phase]), ...backend.notReadyReasons()];
 
@@ -129,15 +119,4 @@ export async function startNode({ config, logger, memory }: NodeOptions): Promis
     unfinishedDepartures: chatService.unfinishedDepartures,
   });
   return { nodeId: config.nodeId, port, chat: chatService, metrics, notReadyReasons, stats, stop };
-}
-
-function memoryBackend(config: Config, memory: MemoryBackend): Backend {
-  return {
-    presence: new MemoryPresenceStore(config.nodeId, { leaseMs: config.presence.leaseMs }, memory.registry),
-    bus: new MemoryBus(config.nodeId, memory.hub, (name) => memory.registry.nodeOf(name)),
-    notReadyReasons: () => [],
-    connected: Promise.resolve(),
-    onRecovered: () => undefined,
-    close: async () => undefined,
-  };
 }

@@ -39,11 +39,3 @@ export class ChatError extends Error {
 export function errorText(code: ErrorCode, detail?: string): string {
   return detail ? `${ERROR_CATALOGUE[code]}: ${detail}` : ERROR_CATALOGUE[code];
 }
-
-/** Raised by a backend port when the shared backend cannot be reached. */
-export class BackendUnavailableError extends Error {
-  constructor(cause: unknown) {
-    super(`backend unavailable: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
-    this.name = 'BackendUnavailableError';
-  }
-}

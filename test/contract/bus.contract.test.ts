@@ -1,12 +1,11 @@
 import { Redis } from 'ioredis';
 import pino from 'pino';
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import type { Bus } from '../../src/backend/bus.js';
+import type { Bus, PresenceStore } from '../../src/backend/ports.js';
 import type { Envelope } from '../../src/backend/envelope.js';
 import { MemoryBus, MemoryBusHub } from '../../src/backend/memory/memory-bus.js';
 import { RedisBus } from '../../src/backend/redis/redis-bus.js';
 import { MemoryPresenceRegistry, MemoryPresenceStore } from '../../src/backend/memory/memory-presence-store.js';
-import type { PresenceStore } from '../../src/backend/presence-store.js';
 import { RedisPresenceStore } from '../../src/backend/redis/redis-presence-store.js';
 import { Metrics } from '../../src/metrics.js';
 import { ServerMessages } from '../../src/protocol/server-messages.js';

@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { MemoryPresenceRegistry, MemoryPresenceStore } from '../../src/backend/memory/memory-presence-store.js';
-import type { PresenceStore } from '../../src/backend/presence-store.js';
+import type { PresenceStore } from '../../src/backend/ports.js';
 import { RedisPresenceStore } from '../../src/backend/redis/redis-presence-store.js';
 import { RedisKeys } from '../../src/backend/redis/keys.js';
 import { uniquePrefix } from '../support/redis-server.js';

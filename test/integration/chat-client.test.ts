@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
-import { createMemoryBackend } from '../../src/node/node.js';
+import { createMemoryCluster } from '../../src/backend/memory/memory-backend.js';
 import { ChatClient, type ChatClientEvents, type ChatClientOptions, type ClosedEvent } from '../../src/client/index.js';
 import { freePort } from '../support/free-port.js';
 import { startInProcessNode } from '../support/nodes.js';
@@ -17,7 +17,7 @@ describe('ChatClient against a real node', () => {
   const clients: ChatClient[] = [];
   const testClients: TestClient[] = [];
 
-  const startNode = async (env: Record<string, string> = {}, memory = createMemoryBackend()): Promise<Node> => {
+  const startNode = async (env: Record<string, string> = {}, memory = createMemoryCluster()): Promise<Node> => {
     const node = await startInProcessNode(env, memory);
     nodes.push(node);
     return node;
@@ -208,7 +208,7 @@ describe('ChatClient against a real node', () => {
   });
 
   it('reconnects to another node when its node drains, under the same name', async () => {
-    const memory = createMemoryBackend();
+    const memory = createMemoryCluster();
     const first = await startNode({}, memory);
     const second = await startNode({}, memory);
     const luis = await testClient(second.url, 'luis');
@@ -260,7 +260,7 @@ describe('ChatClient against a real node', () => {
   });
 
   it('never reconnects after disconnect(), and the others see the departure', async () => {
-    const memory = createMemoryBackend();
+    const memory = createMemoryCluster();
     const node = await startNode({}, memory);
     const luis = await testClient(node.url, 'luis');
     const ana = await connected(node.url, 'ana');

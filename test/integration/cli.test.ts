@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createMemoryBackend } from '../../src/node/node.js';
+import { createMemoryCluster } from '../../src/backend/memory/memory-backend.js';
 import { CliProcess } from '../support/cli-process.js';
 import { startInProcessNode } from '../support/nodes.js';
 import { TestClient } from '../support/test-client.js';
@@ -14,7 +14,7 @@ describe('the charla terminal client', () => {
   const clients: TestClient[] = [];
   const programs: CliProcess[] = [];
 
-  const startNode = async (memory = createMemoryBackend()): Promise<Node> => {
+  const startNode = async (memory = createMemoryCluster()): Promise<Node> => {
     const node = await startInProcessNode({}, memory);
     nodes.push(node);
     return node;
@@ -98,7 +98,7 @@ describe('the charla terminal client', () => {
   });
 
   it('reconnects to another node when its node drains, and says so', async () => {
-    const memory = createMemoryBackend();
+    const memory = createMemoryCluster();
     const first = await startNode(memory);
     const second = await startNode(memory);
     const luis = await register(second, 'luis');

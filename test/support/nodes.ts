@@ -2,7 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
-import { startNode, type CharlaNode, type MemoryBackend } from '../../src/node/node.js';
+import type { MemoryCluster } from '../../src/backend/memory/memory-backend.js';
+import { startNode, type CharlaNode } from '../../src/node/node.js';
 import { loadConfig } from '../../src/config.js';
 
 const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -15,7 +16,7 @@ export function nodeEnv(env: NodeEnv = {}): NodeEnv {
 }
 
 /** A node in this process, configured through the same environment parsing as production. */
-export async function startInProcessNode(env: NodeEnv = {}, memory?: MemoryBackend): Promise<CharlaNode & { url: string }> {
+export async function startInProcessNode(env: NodeEnv = {}, memory?: MemoryCluster): Promise<CharlaNode & { url: string }> {
   const config = loadConfig(nodeEnv(env));
   const logger = pino({ level: config.logLevel, base: { node: config.nodeId } });
   const node = await startNode({ config, logger, ...(memory ? { memory } : {}) });

@@ -1,12 +1,11 @@
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Bus } from '../../src/backend/bus.js';
+import { BackendUnavailableError, type Bus } from '../../src/backend/ports.js';
 import { MemoryBus, MemoryBusHub } from '../../src/backend/memory/memory-bus.js';
 import { ChatService } from '../../src/chat/chat-service.js';
 import { NodeUpkeep } from '../../src/node/node-upkeep.js';
 import { Metrics } from '../../src/metrics.js';
 import { MemoryPresenceRegistry, MemoryPresenceStore } from '../../src/backend/memory/memory-presence-store.js';
-import { BackendUnavailableError } from '../../src/protocol/errors.js';
 import { ServerMessages } from '../../src/protocol/server-messages.js';
 import { FakeConnection, FakeLocalDelivery } from '../support/fake-connection.js';
 import { waitUntil } from '../support/wait.js';

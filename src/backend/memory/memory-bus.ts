@@ -1,4 +1,4 @@
-import type { Bus, EnvelopeHandler } from '../bus.js';
+import type { Bus, EnvelopeHandler } from '../ports.js';
 import type { DirectEnvelope, RoomEnvelope } from '../envelope.js';
 
 /** Runs a function later; the hub's deliveries wait for it. */

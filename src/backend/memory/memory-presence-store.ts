@@ -1,5 +1,5 @@
 import type { UserStatus } from '../../protocol/status.js';
-import type { ClaimRequest, HeartbeatResult, PresenceEntry, PresenceStore, ReapResult, ReclaimRequest, ReclaimResult } from '../presence-store.js';
+import type { ClaimRequest, HeartbeatResult, PresenceEntry, PresenceStore, ReapResult, ReclaimRequest, ReclaimResult } from '../ports.js';
 
 export interface LeaseSettings {
   /** How long a node and its users stay alive without a heartbeat. */

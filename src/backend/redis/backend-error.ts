@@ -1,5 +1,5 @@
 import { ReplyError } from 'ioredis';
-import { BackendUnavailableError } from '../../protocol/errors.js';
+import { BackendUnavailableError } from '../ports.js';
 
 /** Redis replies that mean "not now" rather than "your command is wrong". */
 const TRANSIENT_REPLIES = /^(LOADING|READONLY|MASTERDOWN|BUSY|TRYAGAIN|CLUSTERDOWN)\b/;

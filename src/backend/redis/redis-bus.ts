@@ -5,7 +5,7 @@ import type { Metrics } from '../../metrics.js';
 import { toBackendError } from './backend-error.js';
 import type { RedisKeys } from './keys.js';
 import { LuaScript, NOW_MS } from './lua-script.js';
-import type { Bus, EnvelopeHandler } from '../bus.js';
+import type { Bus, EnvelopeHandler } from '../ports.js';
 import { decodeEnvelope, encodeEnvelope, type DirectEnvelope, type RoomEnvelope } from '../envelope.js';
 
 export interface RedisBusSettings {

@@ -3,7 +3,7 @@ import { isUserStatus, type UserStatus } from '../../protocol/status.js';
 import { toBackendError } from './backend-error.js';
 import type { RedisKeys } from './keys.js';
 import type { LuaScript } from './lua-script.js';
-import type { ClaimRequest, HeartbeatResult, PresenceEntry, PresenceStore, ReapResult, ReclaimRequest, ReclaimResult } from '../presence-store.js';
+import type { ClaimRequest, HeartbeatResult, PresenceEntry, PresenceStore, ReapResult, ReclaimRequest, ReclaimResult } from '../ports.js';
 import * as scripts from './redis-presence-scripts.js';
 
 export interface RedisPresenceSettings {

@@ -1,7 +1,7 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { untilBackendAnswers } from '../../src/backend/ports.js';
-import { BackendUnavailableError } from '../../src/protocol/errors.js';
+import { untilBackendAnswers } from '../../src/node/until-backend-answers.js';
+import { BackendUnavailableError } from '../../src/backend/ports.js';
 
 const silent = pino({ level: 'silent' });
 
