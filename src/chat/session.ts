@@ -1,31 +1,103 @@
 import type { Logger } from 'pino';
 import type { UserStatus } from '../protocol/status.js';
 import type { ClientConnection } from './client-connection.js';
+import { ConnectionQueue } from './connection-queue.js';
 import { TokenBucket, type RateLimitSettings } from './rate-limiter.js';
 
-/** The chat state of one connection on this node. */
+/** The chat state of one connection on this node; changed only through its methods. */
 export class Session {
-  /** The registered name; undefined before `register` succeeds and after leaving. */
-  name: string | undefined;
-  status: UserStatus = 'ACTIVO';
-  /** The status was set by the idle timer, so activity may lift it. */
-  autoStatus = false;
-  lastActivity: number;
-  closed = false;
-  /** Tail of this connection's work queue: messages are handled one at a time, in order. */
-  pending: Promise<void> | undefined;
-  /** Tasks queued behind `pending`, bounded so a stalled backend cannot pile up work. */
-  queued = 0;
+  private boundName: string | undefined;
+  private currentStatus: UserStatus = 'ACTIVO';
+  private statusByIdleTimer = false;
+  private lastFrameAt: number;
+  private isClosed = false;
+  private log: { readonly user: string | undefined; readonly logger: Logger } | undefined;
   readonly rate: TokenBucket;
-  /** This connection's child logger, made on first use and remade when the name changes. */
-  log: { readonly user: string | undefined; readonly logger: Logger } | undefined;
+  readonly queue: ConnectionQueue;
 
   constructor(
     readonly connection: ClientConnection,
     now: number,
     rateLimit: RateLimitSettings,
+    onTaskFailure: (session: Session, err: unknown) => void,
   ) {
-    this.lastActivity = now;
+    this.lastFrameAt = now;
     this.rate = new TokenBucket(rateLimit, now);
+    this.queue = new ConnectionQueue((err) => onTaskFailure(this, err));
+  }
+
+  /** The registered name; undefined before `register` succeeds and after leaving. */
+  get name(): string | undefined {
+    return this.boundName;
+  }
+
+  get status(): UserStatus {
+    return this.currentStatus;
+  }
+
+  /** The status was set by the idle timer, so activity may lift it. */
+  get autoStatus(): boolean {
+    return this.statusByIdleTimer;
+  }
+
+  get lastActivity(): number {
+    return this.lastFrameAt;
+  }
+
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  /** A frame arrived: the user is active, whatever the frame says. */
+  touch(now: number): void {
+    this.lastFrameAt = now;
+  }
+
+  /** Registration succeeded: a new user is ACTIVO. */
+  bind(name: string): void {
+    this.boundName = name;
+    this.currentStatus = 'ACTIVO';
+    this.statusByIdleTimer = false;
+  }
+
+  /** The user left or lost its name; returns the name it had. */
+  unbind(): string | undefined {
+    const name = this.boundName;
+    this.boundName = undefined;
+    return name;
+  }
+
+  setStatus(status: UserStatus, byIdleTimer: boolean): void {
+    this.currentStatus = status;
+    this.statusByIdleTimer = byIdleTimer && status === 'INACTIVO';
+  }
+
+  /**
+   * Takes the idle timer's status back when the user speaks; true when there
+   * was one to lift. Cleared at once, so frames arriving before the wake-up
+   * runs do not queue a second one.
+   */
+  liftIdleStatus(): boolean {
+    if (!this.boundName || !this.statusByIdleTimer) return false;
+    this.statusByIdleTimer = false;
+    return true;
+  }
+
+  /** Silent since before `cutoff` while ACTIVO: the idle timer's to change. */
+  idleSince(cutoff: number): boolean {
+    return this.boundName !== undefined && this.currentStatus === 'ACTIVO' && this.lastFrameAt <= cutoff;
+  }
+
+  markClosed(): void {
+    this.isClosed = true;
+  }
+
+  /** A child logger bound to the connection and its user, made only when something is logged. */
+  logger(base: Logger): Logger {
+    if (!this.log || this.log.user !== this.boundName) {
+      const bindings = this.boundName ? { connId: this.connection.id, user: this.boundName } : { connId: this.connection.id };
+      this.log = { user: this.boundName, logger: base.child(bindings) };
+    }
+    return this.log.logger;
   }
 }

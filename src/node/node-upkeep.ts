@@ -58,10 +58,10 @@ export class NodeUpkeep {
     const found = await this.presence.heartbeat();
     if (found !== 'alive') {
       this.logger.warn({ found }, 'the cluster had lost this node; claiming its users again');
-      this.chat.presenceLost(found);
+      this.chat.recovery.presenceLost(found);
     }
-    await this.chat.reassertPresence();
-    await this.chat.retryDepartures();
+    await this.chat.recovery.reclaim();
+    await this.chat.departures.retry();
   }
 
   private async reap(): Promise<void> {

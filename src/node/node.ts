@@ -45,8 +45,8 @@ export async function startNode({ config, logger, memory }: NodeOptions): Promis
   reportUwsRuntime(logger);
   let chat: ChatService | undefined;
   const metrics: Metrics = new Metrics({
-    connections: () => chat?.connectionCount ?? 0,
-    registeredUsers: () => chat?.registeredNames().length ?? 0,
+    connections: () => chat?.sessions.size ?? 0,
+    registeredUsers: () => chat?.sessions.registeredNames().length ?? 0,
   });
   const backend: Backend = config.redis
     ? createRedisBackend(config.nodeId, { ...config.redis, leaseMs: config.presence.leaseMs }, metrics, logger)
@@ -102,7 +102,7 @@ export async function startNode({ config, logger, memory }: NodeOptions): Promis
       server.stopListening();
       await chatService.shutdown();
       await upkeep.stop();
-      await chatService.retryDepartures();
+      await chatService.departures.retry();
       await backend.presence.retire().catch((err: unknown) => logger.warn({ err }, 'could not withdraw the node lease'));
       await backend.bus.unsubscribe();
       await backend.close();
@@ -111,12 +111,12 @@ export async function startNode({ config, logger, memory }: NodeOptions): Promis
     return stopping;
   };
   const stats = (): NodeStats => ({
-    sessions: chatService.connectionCount,
+    sessions: chatService.sessions.size,
     attachedUsers: server.delivery.size,
     reservedNames: chatService.reservedNameCount,
     countedConnections: server.limits.size,
     countedAddresses: server.limits.addresses,
-    unfinishedDepartures: chatService.unfinishedDepartures,
+    unfinishedDepartures: chatService.departures.size,
   });
   return { nodeId: config.nodeId, port, chat: chatService, metrics, notReadyReasons, stats, stop };
 }

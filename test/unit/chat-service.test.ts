@@ -157,14 +157,14 @@ describe('ChatService', () => {
     const luis = await join('luis');
     bus.down = true;
     await chat.closed(ana.session);
-    expect(chat.unfinishedDepartures).toBe(1);
+    expect(chat.departures.size).toBe(1);
     expect(await presence.get('ana')).toBeDefined();
     bus.down = false;
-    await chat.retryDepartures();
-    await chat.retryDepartures();
+    await chat.departures.retry();
+    await chat.departures.retry();
     expect(luis.connection.ofType('user_disconnected').map((f) => f['content'])).toEqual(['ana ha salido']);
     expect(await presence.get('ana')).toBeUndefined();
-    expect(chat.unfinishedDepartures).toBe(0);
+    expect(chat.departures.size).toBe(0);
   });
 
   it('handles one connection\'s messages in order even when a step waits on the backend', async () => {
@@ -192,12 +192,12 @@ describe('ChatService', () => {
     await other.claim({ name: 'ana', ip: '198.51.100.1' });
 
     expect(await presence.heartbeat()).toBe('reaped');
-    chat.presenceLost('reaped');
-    await chat.reassertPresence();
+    chat.recovery.presenceLost('reaped');
+    await chat.recovery.reclaim();
     expect(ana.connection.closedWith).toBe('NAME_LOST');
     expect(await presence.get('luis')).toMatchObject({ node: 'n1' });
     expect((await presence.get('ana'))?.node).toBe('n2');
-    expect(chat.registeredNames()).toEqual(['luis']);
+    expect(chat.sessions.registeredNames()).toEqual(['luis']);
     await chat.closed(ana.session);
     // ana's session left without announcing: the reaper already did, and "ana" now belongs to someone else.
     expect(luis.connection.ofType('user_disconnected')).toEqual([]);
@@ -226,13 +226,13 @@ describe('ChatService', () => {
     const before = returns().length;
 
     expect(await presence.heartbeat()).toBe('lost');
-    chat.presenceLost('lost');
-    await chat.reassertPresence();
+    chat.recovery.presenceLost('lost');
+    await chat.recovery.reclaim();
     expect(await presence.list()).toEqual(['ana', 'eva']);
-    await chat.reassertPresence();
+    await chat.recovery.reclaim();
     expect(await presence.list()).toEqual(['ana', 'eva', 'luis']);
     expect(await presence.get('luis')).toMatchObject({ node: 'n1', status: 'OCUPADO' });
-    await chat.reassertPresence();
+    await chat.recovery.reclaim();
     expect(returns().slice(before)).toEqual([
       { user: 'eva', status: 'ACTIVO' },
       { user: 'luis', status: 'OCUPADO' },
@@ -247,25 +247,25 @@ describe('ChatService', () => {
     registry.users.clear();
     registry.nodeLeases.clear();
     expect(await presence.heartbeat()).toBe('lost');
-    chat.presenceLost('lost');
-    const reasserted = chat.reassertPresence(); // luis's claim is on its way...
+    chat.recovery.presenceLost('lost');
+    const reasserted = chat.recovery.reclaim(); // luis's claim is on its way...
     await chat.closed(luis.session); // ...when he leaves.
     await reasserted;
     expect(await presence.list()).toEqual(['ana']);
     const aboutLuis = ana.connection.frames.slice(-1);
     expect(aboutLuis).toMatchObject([{ type: 'user_disconnected', content: 'luis ha salido' }]);
     expect(ana.connection.ofType('user_disconnected')).toHaveLength(1);
-    await chat.reassertPresence();
+    await chat.recovery.reclaim();
     expect(await presence.list()).toEqual(['ana']);
   });
 
   it('forgets every closed connection', async () => {
     const sessions = await Promise.all(['a', 'b', 'c'].map((n) => join(n)));
     const anonymous = chat.open(new FakeConnection());
-    expect(chat.connectionCount).toBe(4);
+    expect(chat.sessions.size).toBe(4);
     await Promise.all([...sessions.map((s) => chat.closed(s.session)), chat.closed(anonymous)]);
-    expect(chat.connectionCount).toBe(0);
-    expect(chat.registeredNames()).toEqual([]);
+    expect(chat.sessions.size).toBe(0);
+    expect(chat.sessions.registeredNames()).toEqual([]);
     expect(chat.reservedNameCount).toBe(0);
     expect(await presence.list()).toEqual([]);
   });
@@ -277,11 +277,11 @@ describe('ChatService', () => {
       throw new Error('NOPERM this user has no permissions to run the srem command');
     };
     await chat.closed(ana.session);
-    expect(chat.connectionCount).toBe(0);
-    expect(chat.unfinishedDepartures).toBe(1);
+    expect(chat.sessions.size).toBe(0);
+    expect(chat.departures.size).toBe(1);
     presence.release = release;
-    await chat.retryDepartures();
-    expect(chat.unfinishedDepartures).toBe(0);
+    await chat.departures.retry();
+    expect(chat.departures.size).toBe(0);
     expect(await presence.get('ana')).toBeUndefined();
   });
 
@@ -324,7 +324,7 @@ describe('ChatService', () => {
     await chat.closed(ana.session); // the departure waits for the backend
     bus.down = false;
     expect(await refusedRegistration('ana')).toEqual(['USERNAME_TAKEN']);
-    await chat.retryDepartures();
+    await chat.departures.retry();
     await join('ana');
   });
 
@@ -340,17 +340,17 @@ describe('ChatService', () => {
 
     it('is not announced again when another node reaped this one and announced it already', async () => {
       const luis = await leaveDuringOutage();
-      chat.presenceLost('reaped');
-      await chat.retryDepartures();
+      chat.recovery.presenceLost('reaped');
+      await chat.departures.retry();
       expect(luis.connection.ofType('user_disconnected')).toEqual([]);
-      expect(chat.unfinishedDepartures).toBe(0);
+      expect(chat.departures.size).toBe(0);
       expect(await presence.get('ana')).toBeUndefined();
     });
 
     it('is announced when the backend merely forgot this node', async () => {
       const luis = await leaveDuringOutage();
-      chat.presenceLost('lost');
-      await chat.retryDepartures();
+      chat.recovery.presenceLost('lost');
+      await chat.departures.retry();
       expect(luis.connection.ofType('user_disconnected').map((f) => f['content'])).toEqual(['ana ha salido']);
     });
   });

@@ -1,0 +1,91 @@
+import type { Logger } from 'pino';
+import type { PresenceStore } from '../backend/ports.js';
+import type { DepartureLedger } from './departure-ledger.js';
+import type { LocalDelivery } from './local-delivery.js';
+import type { Registrar } from './registrar.js';
+import type { Room } from './room.js';
+import { failureSummary, runBounded } from './run-bounded.js';
+import type { Session } from './session.js';
+import type { Sessions } from './sessions.js';
+
+/** Users claimed again at once after the cluster lost this node: enough to fill pipelines, not to flood them. */
+const RECLAIM_CONCURRENCY = 256;
+
+export interface PresenceRecoveryDependencies {
+  readonly sessions: Sessions;
+  readonly presence: PresenceStore;
+  readonly room: Room;
+  readonly local: LocalDelivery;
+  readonly registrar: Registrar;
+  readonly departures: DepartureLedger;
+  readonly logger: Logger;
+}
+
+/**
+ * Puts this node's users back on the cluster's map after the cluster lost
+ * them (lease run out, Redis restarted empty, or reaped by another node).
+ * Driven by the node's heartbeat.
+ */
+export class PresenceRecovery {
+  /** Users whose presence the cluster lost and who are not yet claimed again. */
+  private readonly unclaimed = new Set<Session>();
+
+  constructor(private readonly deps: PresenceRecoveryDependencies) {}
+
+  /**
+   * The cluster lost this node's presence: every user here must be claimed
+   * again. When another node reaped it, that node announced the departure of
+   * every user this node held, so departures still waiting here to be
+   * announced only have their names to release.
+   */
+  presenceLost(how: 'lost' | 'reaped'): void {
+    for (const session of this.deps.sessions) if (session.name && !session.closed) this.unclaimed.add(session);
+    if (how === 'reaped') this.deps.departures.reaped();
+  }
+
+  /** The connection is gone: nothing to claim for it. */
+  forget(session: Session): void {
+    this.unclaimed.delete(session);
+  }
+
+  /**
+   * Claims again the users whose presence was lost, with their status, and
+   * tells the others they are back; a user whose name was taken meanwhile is
+   * disconnected. Those that could not be claimed stay pending for the next
+   * call, so a backend failing halfway loses nobody.
+   */
+  async reclaim(): Promise<void> {
+    if (this.unclaimed.size === 0) return;
+    const pending = [...this.unclaimed];
+    const failures = await runBounded(pending, RECLAIM_CONCURRENCY, async (session) => {
+      await this.reclaimOne(session);
+      this.unclaimed.delete(session);
+    });
+    if (failures.length > 0) {
+      this.deps.logger.warn(failureSummary(failures, pending.length), 'could not claim every user again; the rest are retried at the next heartbeat');
+    }
+  }
+
+  private async reclaimOne(session: Session): Promise<void> {
+    const name = session.name;
+    if (!name || session.closed) return;
+    const outcome = await this.deps.presence.reclaim({ name, ip: session.connection.ip, status: session.status, auto: session.autoStatus });
+    // Left meanwhile: its own departure, queued after this claim, releases the name and tells everyone.
+    if (session.closed || session.name !== name) return;
+    switch (outcome) {
+      case 'taken':
+        session.logger(this.deps.logger).warn('name taken by another connection while this node was lost; disconnecting');
+        session.unbind();
+        this.deps.registrar.forget(name);
+        this.deps.local.detach(name);
+        session.connection.close('NAME_LOST');
+        return;
+      case 'held':
+        // Still held: the others never saw this user leave.
+        return;
+      case 'reclaimed':
+        await this.deps.room.arrived(name, session.status);
+        return;
+    }
+  }
+}
