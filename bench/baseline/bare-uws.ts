@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import uWS from 'uWebSockets.js';
+import { uWS, uwsRuntime } from '../../src/transport/uws.js';
 
 /**
  * The yardstick for Charla's own cost: the least a uWebSockets.js server can
@@ -9,6 +9,9 @@ import uWS from 'uWebSockets.js';
  * price of its rules and its backends.
  */
 const ROOM = 'room';
+
+// A yardstick measured on the JavaScript shim would flatter Charla.
+if (uwsRuntime !== 'native') throw new Error('uWebSockets.js loaded its JavaScript fallback; the baseline would be meaningless');
 
 interface Peer {
   name?: string;

@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { throwawayRedisArgs } from '../../scripts/process/redis-server-args.js';
-import { freePort } from '../../test/support/free-port.js';
-import { waitUntilAnswering } from '../../test/support/redis-server.js';
+import { freePort } from '../../scripts/process/free-port.js';
+import { waitUntilAnswering } from '../../scripts/process/redis-ready.js';
 import type { ProcessGroup, StartedProcess } from './process-group.js';
 
 export interface RedisProcess {

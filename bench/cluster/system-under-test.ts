@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { answersOk } from '../../scripts/local-cluster/readiness.js';
-import { freePort } from '../../test/support/free-port.js';
+import { freePort } from '../../scripts/process/free-port.js';
 import { BACKENDS, type BackendId } from './backends.js';
 import type { ProcessGroup, StartedProcess } from './process-group.js';
 import { startRedisServer, type RedisProcess } from './redis-process.js';

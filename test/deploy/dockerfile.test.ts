@@ -7,7 +7,7 @@ import { loadConfig } from '../../src/config.js';
 import { execForm, inBuildContext, parseDockerfile, parseHealthcheck } from '../support/deploy/dockerfile.js';
 import { defaultSources } from '../../src/transport/static-files.js';
 import { PROJECT_ROOT, readRepoFile } from '../support/deploy/repo-files.js';
-import { freePort } from '../support/free-port.js';
+import { freePort } from '../../scripts/process/free-port.js';
 import { startInProcessNode } from '../support/nodes.js';
 import { uniquePrefix } from '../support/redis-server.js';
 

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, inject, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
 import { createMemoryCluster } from '../../src/backend/memory/memory-backend.js';
 import { ChatClient, type ChatClientEvents, type ChatClientOptions, type ClosedEvent } from '../../src/client/index.js';
-import { freePort } from '../support/free-port.js';
+import { freePort } from '../../scripts/process/free-port.js';
 import { startInProcessNode } from '../support/nodes.js';
 import { uniquePrefix } from '../support/redis-server.js';
 import { TestClient } from '../support/test-client.js';

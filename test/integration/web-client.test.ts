@@ -3,7 +3,7 @@ import { request } from 'node:http';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { buildClientLibrary } from '../support/client-library-build.js';
-import { freePort } from '../support/free-port.js';
+import { freePort } from '../../scripts/process/free-port.js';
 import { startInProcessNode } from '../support/nodes.js';
 import { CHROMIUM_PATH, describeNeeding, TOOLS } from '../support/tools.js';
 import { uniquePrefix } from '../support/redis-server.js';

@@ -2,9 +2,9 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { request } from 'node:http';
 import { existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { throwawayRedisArgs } from '../../scripts/process/redis-server-args.js';
-import { freePort } from './free-port.js';
+import { freePort } from '../../scripts/process/free-port.js';
+import { waitUntilAnswering } from '../../scripts/process/redis-ready.js';
 
 /**
  * A Redis for tests, provisioned the first way that works here:
@@ -100,24 +100,6 @@ function external(url: string): TestRedis {
     throw new Error('the Redis from REDIS_URL cannot be stopped or started by tests');
   };
   return { url, kind: 'external', controllable: false, stop: async () => undefined, start: refuse };
-}
-
-export async function waitUntilAnswering(url: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    probe.on('error', () => undefined);
-    try {
-      await probe.connect();
-      await probe.ping();
-      return;
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, 50));
-    } finally {
-      probe.disconnect();
-    }
-  }
 }
 
 /** A Redis of the test's own that it may stop and start: the `redis-server` binary (TOOLS.redisServer). */
