@@ -59,39 +59,48 @@ const envSchema = z
     path: ['CHARLA_LEASE_MS'],
   });
 
+/**
+ * The settings a node runs with, grouped by who uses them: written once,
+ * here, and the Config type is derived from it.
+ */
+const configSchema = envSchema.transform((e) => ({
+  nodeId: e.CHARLA_NODE_ID ?? defaultNodeId(),
+  host: e.HOST,
+  port: e.PORT,
+  ...(e.REDIS_URL ? { redis: { url: e.REDIS_URL, keyPrefix: e.CHARLA_KEY_PREFIX, probeIntervalMs: e.CHARLA_REDIS_PROBE_MS } } : {}),
+  chat: {
+    idleTimeoutMs: e.CHARLA_IDLE_TIMEOUT_MS,
+    maxContentLength: e.CHARLA_MAX_CONTENT_LENGTH,
+    rateLimitPerSecond: e.CHARLA_RATE_LIMIT_PER_SECOND,
+    rateLimitBurst: e.CHARLA_RATE_LIMIT_BURST,
+  },
+  presence: { heartbeatMs: e.CHARLA_HEARTBEAT_MS, leaseMs: e.CHARLA_LEASE_MS, reapIntervalMs: e.CHARLA_REAP_INTERVAL_MS },
+  transport: {
+    maxPayloadBytes: e.CHARLA_MAX_PAYLOAD_BYTES,
+    keepAliveSeconds: e.CHARLA_KEEPALIVE_SECONDS,
+    maxBackpressureBytes: e.CHARLA_MAX_BACKPRESSURE_BYTES,
+    trustedProxies: e.CHARLA_TRUSTED_PROXIES,
+    maxConnections: e.CHARLA_MAX_CONNECTIONS,
+    maxConnectionsPerIp: e.CHARLA_MAX_CONNECTIONS_PER_IP,
+    allowedOrigins: e.CHARLA_ALLOWED_ORIGINS,
+  },
+  ...(e.CHARLA_AUTH_SECRET ? { authSecret: e.CHARLA_AUTH_SECRET } : {}),
+  shutdownGraceMs: e.CHARLA_SHUTDOWN_GRACE_MS,
+  logLevel: e.LOG_LEVEL,
+}));
+
+type DeepReadonly<T> = T extends readonly (infer U)[] ? readonly DeepReadonly<U>[] : T extends object ? { readonly [K in keyof T]: DeepReadonly<T[K]> } : T;
+
+/**
+ * `redis` is present in cluster mode (absent: the in-memory single-node
+ * backend); a rate limit of 0 and connection caps of 0 mean no limit; an
+ * empty `allowedOrigins` allows any; with `authSecret`, upgrades need a JWT
+ * (HS256) signed with it.
+ */
+export type Config = DeepReadonly<z.output<typeof configSchema>>;
+
 /** Names of every environment variable Charla reads. */
 export const CONFIG_VARIABLES: readonly string[] = Object.freeze(Object.keys(envSchema.shape));
-
-export interface Config {
-  readonly nodeId: string;
-  readonly host: string;
-  readonly port: number;
-  /** Present in cluster mode; absent means the in-memory single-node backend. */
-  readonly redis?: { readonly url: string; readonly keyPrefix: string; readonly probeIntervalMs: number };
-  readonly chat: {
-    readonly idleTimeoutMs: number;
-    readonly maxContentLength: number;
-    /** Messages per second per connection; 0 turns rate limiting off. */
-    readonly rateLimitPerSecond: number;
-    readonly rateLimitBurst: number;
-  };
-  readonly presence: { readonly heartbeatMs: number; readonly leaseMs: number; readonly reapIntervalMs: number };
-  readonly transport: {
-    readonly maxPayloadBytes: number;
-    readonly keepAliveSeconds: number;
-    readonly maxBackpressureBytes: number;
-    readonly trustedProxies: readonly string[];
-    /** 0 means no limit. */
-    readonly maxConnections: number;
-    readonly maxConnectionsPerIp: number;
-    /** Browser origins allowed to connect; empty allows any. */
-    readonly allowedOrigins: readonly string[];
-  };
-  /** When set, upgrades need a JWT (HS256) signed with this secret. */
-  readonly authSecret?: string;
-  readonly shutdownGraceMs: number;
-  readonly logLevel: (typeof LOG_LEVELS)[number];
-}
 
 export class ConfigError extends Error {
   constructor(readonly problems: readonly string[]) {
@@ -103,36 +112,11 @@ export class ConfigError extends Error {
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   // An empty variable means "not set", as in most shells and compose files.
   const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
-  const parsed = envSchema.safeParse(present);
+  const parsed = configSchema.safeParse(present);
   if (!parsed.success) {
     throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.') || 'environment'}: ${issue.message}`));
   }
-  const e = parsed.data;
-  return deepFreeze({
-    nodeId: e.CHARLA_NODE_ID ?? defaultNodeId(),
-    host: e.HOST,
-    port: e.PORT,
-    ...(e.REDIS_URL ? { redis: { url: e.REDIS_URL, keyPrefix: e.CHARLA_KEY_PREFIX, probeIntervalMs: e.CHARLA_REDIS_PROBE_MS } } : {}),
-    chat: {
-      idleTimeoutMs: e.CHARLA_IDLE_TIMEOUT_MS,
-      maxContentLength: e.CHARLA_MAX_CONTENT_LENGTH,
-      rateLimitPerSecond: e.CHARLA_RATE_LIMIT_PER_SECOND,
-      rateLimitBurst: e.CHARLA_RATE_LIMIT_BURST,
-    },
-    presence: { heartbeatMs: e.CHARLA_HEARTBEAT_MS, leaseMs: e.CHARLA_LEASE_MS, reapIntervalMs: e.CHARLA_REAP_INTERVAL_MS },
-    transport: {
-      maxPayloadBytes: e.CHARLA_MAX_PAYLOAD_BYTES,
-      keepAliveSeconds: e.CHARLA_KEEPALIVE_SECONDS,
-      maxBackpressureBytes: e.CHARLA_MAX_BACKPRESSURE_BYTES,
-      trustedProxies: e.CHARLA_TRUSTED_PROXIES,
-      maxConnections: e.CHARLA_MAX_CONNECTIONS,
-      maxConnectionsPerIp: e.CHARLA_MAX_CONNECTIONS_PER_IP,
-      allowedOrigins: e.CHARLA_ALLOWED_ORIGINS,
-    },
-    ...(e.CHARLA_AUTH_SECRET ? { authSecret: e.CHARLA_AUTH_SECRET } : {}),
-    shutdownGraceMs: e.CHARLA_SHUTDOWN_GRACE_MS,
-    logLevel: e.LOG_LEVEL,
-  });
+  return deepFreeze(parsed.data);
 }
 
 function defaultNodeId(): string {
