@@ -26,8 +26,8 @@ export async function runBounded<T>(items: readonly T[], limit: number, task: (i
   return failures;
 }
 
-/** Log fields for a run that had failures: how many of how many, and the first reason. */
+/** Log fields for a run that had failures: how many of how many, and the first error (pino logs its stack). */
 export function failureSummary(failures: readonly Failure<unknown>[], total: number): { failed: number; of: number; err: unknown } {
   const first = failures[0]?.error;
-  return { failed: failures.length, of: total, err: first instanceof Error ? first.message : first };
+  return { failed: failures.length, of: total, err: first };
 }

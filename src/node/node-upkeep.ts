@@ -94,7 +94,7 @@ export class NodeUpkeep {
     if (this.busy.has(job)) return;
     this.busy.add(job);
     const done = run()
-      .catch((err: unknown) => this.logger.warn({ job, err: err instanceof Error ? err.message : err }, 'upkeep job failed'))
+      .catch((err: unknown) => this.logger.warn({ job, err }, 'upkeep job failed'))
       .finally(() => {
         this.busy.delete(job);
         this.running.delete(done);

@@ -12,7 +12,7 @@ export async function untilBackendAnswers<T>(step: () => Promise<T>, what: strin
       return await step();
     } catch (err) {
       if (!(err instanceof BackendUnavailableError)) throw err;
-      logger.warn({ err: err.message }, `${what}: the backend is unavailable; trying again`);
+      logger.warn({ err }, `${what}: the backend is unavailable; trying again`);
       await new Promise((resolve) => setTimeout(resolve, retryDelayMs));
     }
   }

@@ -42,7 +42,7 @@ export function connectRedis({ url, name, logger, onReconnect }: RedisConnection
     // A Redis outage repeats the same error on every retry: log each kind once.
     if (err.message === lastError) return;
     lastError = err.message;
-    logger.warn({ redis: name, err: err.message }, 'redis connection error');
+    logger.warn({ redis: name, err }, 'redis connection error');
   });
   redis.on('close', () => {
     if (wasReady) logger.debug({ redis: name }, 'redis connection closed');
