@@ -1,31 +1,27 @@
+import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 
 /** Lua prologue: `now`, Redis's own clock in milliseconds (one clock for every node). */
 export const NOW_MS = `local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
 
-type ScriptCommand = (numberOfKeys: number, ...keysAndArgs: (string | number)[]) => Promise<unknown>;
-
 /**
- * A Lua script as an ioredis custom command (defineCommand): ioredis runs
- * it by its SHA and sends it in full when Redis answers NOSCRIPT (a
- * restarted or failed-over Redis has an empty script cache), in pipelines
- * and on a Cluster alike. Defined on each connection at its first use.
+ * A Lua script run by its SHA, re-sent in full when Redis answers NOSCRIPT
+ * (a restarted or failed-over Redis has an empty script cache).
  */
 export class LuaScript {
-  constructor(
-    /** The command's name on the connection; unique among Charla's scripts. */
-    private readonly command: string,
-    private readonly source: string,
-  ) {}
+  private readonly sha: string;
 
-  run(redis: Redis, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
-    const commands = redis as unknown as Record<string, ScriptCommand | undefined>;
-    let run = commands[this.command];
-    if (run === undefined) {
-      redis.defineCommand(this.command, { lua: this.source });
-      run = commands[this.command]!;
+  constructor(private readonly source: string) {
+    this.sha = createHash('sha1').update(source).digest('hex');
+  }
+
+  async run(redis: Redis, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
+    try {
+      return await redis.evalsha(this.sha, keys.length, ...keys, ...args);
+    } catch (err) {
+      if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
+      return await redis.eval(this.source, keys.length, ...keys, ...args);
     }
-    return run.call(redis, keys.length, ...keys, ...args);
   }
 }
