@@ -56,6 +56,10 @@ export class WebSocketServer {
       metrics.upgradeRejected(reason);
       res.cork(() => res.writeStatus(status).writeHeader('content-type', 'text/plain').end(`${reason}\n`));
     };
+    const refuseCredential = (res: HttpResponse, why: string): void => {
+      logger.info({ reason: why }, 'upgrade refused: bad credential');
+      refuse(res, '401 Unauthorized', 'unauthorized');
+    };
 
     this.app.ws<SocketData>('/*', {
       compression: uWS.DISABLED,
@@ -79,23 +83,33 @@ export class WebSocketServer {
         const token = authSecret ? tokenFromRequest(req.getHeader('authorization'), req.getQuery('token') ?? '') : undefined;
         if (!this.accepting) return refuse(res, '503 Service Unavailable', 'not_serving');
         if (origin && allowedOrigins.size > 0 && !allowedOrigins.has(origin)) return refuse(res, '403 Forbidden', 'origin');
-        let allowedName: string | undefined;
-        if (authSecret) {
-          const check = token ? verifyToken(token, authSecret) : ({ ok: false, reason: 'no token' } as const);
-          if (!check.ok) {
-            logger.info({ reason: check.reason }, 'upgrade refused: bad credential');
-            return refuse(res, '401 Unauthorized', 'unauthorized');
-          }
-          allowedName = check.subject;
-        }
         const peer = textDecoder.decode(res.getRemoteAddressAsText());
-        const ip = resolveClientAddress(peer, forwardedFor, trusted);
-        const admission = this.limits.admit(ip);
-        if (admission === 'node_full') return refuse(res, '503 Service Unavailable', admission);
-        if (admission === 'ip_full') return refuse(res, '429 Too Many Requests', admission);
-        const protocol = offersProtocol(offered, SUBPROTOCOL) ? SUBPROTOCOL : '';
-        const data: SocketData = allowedName === undefined ? { ip } : { ip, allowedName };
-        res.cork(() => res.upgrade<SocketData>(data, key, protocol, extensions, context));
+        const upgrade = (allowedName: string | undefined): void => {
+          if (!this.accepting) return refuse(res, '503 Service Unavailable', 'not_serving');
+          const ip = resolveClientAddress(peer, forwardedFor, trusted);
+          const admission = this.limits.admit(ip);
+          if (admission === 'node_full') return refuse(res, '503 Service Unavailable', admission);
+          if (admission === 'ip_full') return refuse(res, '429 Too Many Requests', admission);
+          const protocol = offersProtocol(offered, SUBPROTOCOL) ? SUBPROTOCOL : '';
+          const data: SocketData = allowedName === undefined ? { ip } : { ip, allowedName };
+          res.cork(() => res.upgrade<SocketData>(data, key, protocol, extensions, context));
+        };
+        if (!authSecret) return upgrade(undefined);
+        if (!token) return refuseCredential(res, 'no token');
+        // Verification is asynchronous: the client may go away meanwhile, and then `res` must not be touched.
+        let aborted = false;
+        res.onAborted(() => (aborted = true));
+        verifyToken(token, authSecret).then(
+          (check) => {
+            if (aborted) return;
+            if (check.ok) upgrade(check.subject);
+            else refuseCredential(res, check.reason);
+          },
+          (err: unknown) => {
+            logger.error({ err }, 'could not verify an upgrade credential');
+            if (!aborted) refuse(res, '500 Internal Server Error', 'internal');
+          },
+        );
       },
 
       open: (ws) => {

@@ -28,8 +28,8 @@ describe('security', () => {
 
     it('refuses a missing, forged, expired or unsigned token with 401', async () => {
       await start({ CHARLA_AUTH_SECRET: SECRET });
-      const forged = signToken({ sub: 'ana', exp: inAnHour() }, 'another secret entirely');
-      const expired = signToken({ sub: 'ana', exp: Math.floor(Date.now() / 1000) - 3600 }, SECRET);
+      const forged = await signToken({ sub: 'ana', exp: inAnHour() }, 'another secret entirely');
+      const expired = await signToken({ sub: 'ana', exp: Math.floor(Date.now() / 1000) - 3600 }, SECRET);
       const header = Buffer.from('{"alg":"none"}').toString('base64url');
       const unsigned = `${header}.${Buffer.from('{"sub":"ana"}').toString('base64url')}.`;
       await expect(TestClient.connect(url())).rejects.toThrow(/HTTP 401/);
@@ -40,7 +40,7 @@ describe('security', () => {
 
     it('accepts a valid token in the query or the Authorization header, for its subject only', async () => {
       await start({ CHARLA_AUTH_SECRET: SECRET });
-      const token = signToken({ sub: 'ana', exp: inAnHour() }, SECRET);
+      const token = await signToken({ sub: 'ana', exp: inAnHour() }, SECRET);
       const viaQuery = await TestClient.connect(`${url()}?token=${token}`);
       clients.push(viaQuery);
       viaQuery.send({ type: 'register', sender: 'luis' });
@@ -48,7 +48,7 @@ describe('security', () => {
       viaQuery.send({ type: 'register', sender: 'ana' });
       await viaQuery.next('register_success');
 
-      const luisToken = signToken({ sub: 'luis', exp: inAnHour() }, SECRET);
+      const luisToken = await signToken({ sub: 'luis', exp: inAnHour() }, SECRET);
       const viaHeader = await TestClient.connect(url(), { headers: { Authorization: `Bearer ${luisToken}` } });
       clients.push(viaHeader);
       viaHeader.send({ type: 'register', sender: 'luis' });
@@ -102,7 +102,7 @@ describe('security', () => {
     );
     const logger = createLogger({ level: 'debug', nodeId: config.nodeId, destination: sink });
     node = await startNode({ config, logger });
-    const token = signToken({ sub: 'ana' }, SECRET);
+    const token = await signToken({ sub: 'ana' }, SECRET);
     await expect(TestClient.connect(`${url()}?token=${token}x`)).rejects.toThrow(/401/);
     const client = await TestClient.connect(url(), { headers: { Authorization: `Bearer ${token}` } });
     clients.push(client);
