@@ -30,6 +30,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig*.json ./
 COPY src ./src
+COPY scripts/build-web-client.ts ./scripts/
 RUN npm run build
 
 FROM ${NODE_IMAGE} AS runtime
@@ -40,6 +41,8 @@ WORKDIR /app
 COPY package.json ./
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist/src ./dist/src
+# The client library, bundled for browsers.
+COPY --from=build /app/dist/web ./dist/web
 # The web client every node serves at /.
 COPY web ./web
 # The image's "node" user, by number so Kubernetes can verify runAsNonRoot.

@@ -1,3 +1,4 @@
+import type { Logger } from 'pino';
 import type { HttpResponse, TemplatedApp } from './uws.js';
 import { uwsRuntime } from './uws.js';
 import { loadStaticSite, serveStaticFile } from './static-files.js';
@@ -17,6 +18,7 @@ export interface HttpRouteOptions {
   readonly nodeId: string;
   readonly readiness: Readiness;
   readonly metrics: MetricsExposition;
+  readonly logger: Logger;
 }
 
 function json(res: HttpResponse, status: string, body: unknown): void {
@@ -26,7 +28,7 @@ function json(res: HttpResponse, status: string, body: unknown): void {
 }
 
 /** Health endpoints for load balancers and orchestrators, on the WebSocket port. */
-export function registerHttpRoutes(app: TemplatedApp, { nodeId, readiness, metrics }: HttpRouteOptions): void {
+export function registerHttpRoutes(app: TemplatedApp, { nodeId, readiness, metrics, logger }: HttpRouteOptions): void {
   app.get('/healthz', (res) => json(res, '200 OK', { status: 'ok', node: nodeId, uws: uwsRuntime }));
   app.get('/readyz', (res) => {
     const reasons = readiness.notReadyReasons();
@@ -48,6 +50,7 @@ export function registerHttpRoutes(app: TemplatedApp, { nodeId, readiness, metri
     );
   });
   const webClient = loadStaticSite();
+  for (const problem of webClient.problems) logger.warn({ problem }, 'the web client is served incomplete');
   app.any('/*', (res, req) => {
     if (serveStaticFile(res, req, webClient)) return;
     const isRoot = req.getMethod() === 'get' && (req.getUrl() === '/' || req.getUrl() === '/chat');

@@ -1,13 +1,13 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname, extname, join, posix, relative, sep } from 'node:path';
+import { dirname, extname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { HttpRequest, HttpResponse } from './uws.js';
 
 /**
  * The web client, served by every node: the files under `web/` at `/`, and
- * the compiled client library (`dist/src/client` and the modules it
- * imports) at `/lib/`. Everything is read into memory when the node starts
+ * the client library, bundled for browsers by `npm run build`, at
+ * `/lib/charla-client.js`. Everything is read into memory when the node starts
  * and looked up by exact path, so no request ever reaches the file system:
  * `..`, encoded or not, finds nothing.
  */
@@ -20,18 +20,18 @@ export interface StaticFile {
 export interface StaticSiteSources {
   /** Served at `/`. */
   readonly webRoot: string;
-  /** Compiled modules; the library entry and its relative imports are served at `/lib/`. */
-  readonly libraryRoot: string;
-  readonly libraryEntry: string;
+  /** The client library bundle (and its source map beside it), served under `/lib/`. */
+  readonly libraryBundle: string;
 }
 
-export const LIBRARY_PREFIX = '/lib/';
+export const LIBRARY_PATH = '/lib/charla-client.js';
 
 const CONTENT_TYPES: Readonly<Record<string, string>> = {
   '.html': 'text/html; charset=utf-8',
   '.css': 'text/css; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
   '.json': 'application/json',
+  '.map': 'application/json',
   '.webmanifest': 'application/manifest+json',
   '.svg': 'image/svg+xml',
   '.png': 'image/png',
@@ -68,7 +68,7 @@ export class StaticSite {
 /** Where the files are in this checkout or installation, found from this module's own location. */
 export function defaultSources(): StaticSiteSources {
   const root = packageRoot(dirname(fileURLToPath(import.meta.url)));
-  return { webRoot: join(root, 'web'), libraryRoot: join(root, 'dist', 'src'), libraryEntry: 'client/index.js' };
+  return { webRoot: join(root, 'web'), libraryBundle: join(root, 'dist', 'web', 'charla-client.js') };
 }
 
 export function loadStaticSite(sources: StaticSiteSources = defaultSources()): StaticSite {
@@ -85,11 +85,12 @@ export function loadStaticSite(sources: StaticSiteSources = defaultSources()): S
   } else {
     problems.push(`no web client at ${sources.webRoot}`);
   }
-  const library = moduleClosure(sources.libraryRoot, sources.libraryEntry);
-  if (library.ok) {
-    for (const module of library.modules) add(`${LIBRARY_PREFIX}${module}`, join(sources.libraryRoot, module));
+  if (existsSync(sources.libraryBundle)) {
+    add(LIBRARY_PATH, sources.libraryBundle);
+    const sourceMap = `${sources.libraryBundle}.map`;
+    if (existsSync(sourceMap)) add(`${LIBRARY_PATH}.map`, sourceMap);
   } else {
-    problems.push(library.problem);
+    problems.push(`${sources.libraryBundle} is missing: build the web client library with npm run build`);
   }
   return new StaticSite(files, problems);
 }
@@ -131,38 +132,6 @@ function matchesEtag(header: string, etag: string): boolean {
     const tag = candidate.trim();
     return tag === '*' || tag === etag || tag === `W/${etag}`;
   });
-}
-
-type Closure = { readonly ok: true; readonly modules: readonly string[] } | { readonly ok: false; readonly problem: string };
-
-// Static imports and re-exports as tsc writes them: `import … from './x.js'`, `export … from './x.js'`, `import './x.js'`.
-const IMPORT_PATTERN = /\b(?:import|export)\b[^;'"]*?\bfrom\s*(['"])([^'"]+)\1|\bimport\s*(['"])([^'"]+)\3/g;
-
-/**
- * The entry module and every module it imports, as paths relative to
- * `root`. A browser cannot load a bare specifier (a package or a Node
- * built-in), so one anywhere in the graph means the library is not served.
- */
-function moduleClosure(root: string, entry: string): Closure {
-  const found = new Set<string>();
-  const pending = [entry];
-  while (pending.length > 0) {
-    const module = pending.pop()!;
-    if (found.has(module)) continue;
-    const path = join(root, module);
-    if (!existsSync(path)) return { ok: false, problem: `${path} is missing: build the web client library with npm run build` };
-    found.add(module);
-    for (const match of readFileSync(path, 'utf8').matchAll(IMPORT_PATTERN)) {
-      const specifier = match[2] ?? match[4]!;
-      if (!specifier.startsWith('./') && !specifier.startsWith('../')) {
-        return { ok: false, problem: `${module} imports '${specifier}', which a browser cannot load` };
-      }
-      const target = posix.normalize(posix.join(posix.dirname(module), specifier));
-      if (target.startsWith('../')) return { ok: false, problem: `${module} imports '${specifier}', outside ${root}` };
-      pending.push(target);
-    }
-  }
-  return { ok: true, modules: [...found].sort() };
 }
 
 function listFiles(directory: string): string[] {

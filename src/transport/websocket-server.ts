@@ -41,7 +41,7 @@ export class WebSocketServer {
   constructor(private readonly options: WebSocketServerOptions) {
     this.delivery = new UwsLocalDelivery(this.app, options.metrics);
     this.limits = new ConnectionLimits(options.settings);
-    registerHttpRoutes(this.app, { nodeId: options.nodeId, readiness: options.readiness, metrics: options.metrics });
+    registerHttpRoutes(this.app, { nodeId: options.nodeId, readiness: options.readiness, metrics: options.metrics, logger: options.logger });
   }
 
   /** Wires the chat service in; the service needs `delivery` first, hence two steps. */

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { posix, relative } from 'node:path';
+import { dirname, posix, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
@@ -52,8 +52,8 @@ describe('the container image (Dockerfile)', () => {
 
   it('carries the files the node serves: the compiled client library, and the web client once there is one', () => {
     const copiedTo = dockerfile.inStage(dockerfile.finalStage, 'COPY').map((i) => posix.normalize(i.args.split(' ').at(-1)!));
-    const { webRoot, libraryRoot } = defaultSources();
-    expect(copiedTo).toContain(relative(PROJECT_ROOT, libraryRoot));
+    const { webRoot, libraryBundle } = defaultSources();
+    expect(copiedTo).toContain(relative(PROJECT_ROOT, dirname(libraryBundle)));
     if (existsSync(webRoot)) expect(copiedTo).toContain(relative(PROJECT_ROOT, webRoot));
   });
 

@@ -71,10 +71,12 @@ describe('the web client', () => {
       expect(page.body).toContain('<script type="module" src="/js/app.js">');
       expect((await rawRequest(port, '/chat')).body).toBe('Charla: connect a WebSocket client to /chat\n');
 
-      const library = await rawRequest(port, '/lib/client/index.js');
+      const library = await rawRequest(port, '/lib/charla-client.js');
       expect(library.status).toBe(200);
       expect(library.headers['content-type']).toBe('text/javascript; charset=utf-8');
       expect(library.body).toContain('ChatClient');
+      // One bundle: a browser needs no further module of ours, nor a package it cannot load.
+      expect(library.body).not.toMatch(/^\s*import\b/m);
       expect((await rawRequest(port, '/styles.css')).headers['content-type']).toBe('text/css; charset=utf-8');
 
       const etag = String(page.headers['etag']);
@@ -96,6 +98,7 @@ describe('the web client', () => {
         '/%2e%2e/package.json',
         '/lib/%2e%2e/%2e%2e/package.json',
         '/lib/protocol/decode.js',
+        '/lib/client/index.js',
         '/lib/client/index.ts',
         '/lib/client/index.d.ts',
         '//etc/passwd',

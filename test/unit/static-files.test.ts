@@ -14,9 +14,9 @@ describe('loadStaticSite', () => {
 
   beforeEach(() => {
     root = mkdtempSync(join(tmpdir(), 'charla-site-'));
-    sources = { webRoot: join(root, 'web'), libraryRoot: join(root, 'dist'), libraryEntry: 'client/index.js' };
+    sources = { webRoot: join(root, 'web'), libraryBundle: join(root, 'dist/web/charla-client.js') };
     write('web/index.html', '<!doctype html>');
-    write('web/js/app.js', "import { ChatClient } from '/lib/client/index.js';");
+    write('web/js/app.js', "import { ChatClient } from '/lib/charla-client.js';");
     write('web/.editorconfig', 'root = true');
     write('web/notes.md', '# not served');
   });
@@ -24,25 +24,16 @@ describe('loadStaticSite', () => {
     rmSync(root, { recursive: true, force: true });
   });
 
-  it('serves the web files and the library modules the entry imports, and nothing else', () => {
-    write('dist/client/index.js', "export { ChatClient } from './chat-client.js';\nexport { USER_STATUSES } from '../protocol/status.js';");
-    write('dist/client/chat-client.js', "import { CLOSE_CODES } from '../chat/close-codes.js';\nexport class ChatClient {}");
-    write('dist/chat/close-codes.js', 'export const CLOSE_CODES = {};');
-    write('dist/protocol/status.js', 'export const USER_STATUSES = [];');
-    write('dist/protocol/decode.js', "import { z } from 'zod';");
+  it('serves the web files, the library bundle and its source map, and nothing else', () => {
+    write('dist/web/charla-client.js', 'export class ChatClient {}\n//# sourceMappingURL=charla-client.js.map');
+    write('dist/web/charla-client.js.map', '{"version":3}');
+    write('dist/web/other.js', 'export {}');
     const site = loadStaticSite(sources);
     expect(site.problems).toEqual([]);
-    expect(site.paths).toEqual([
-      '/index.html',
-      '/js/app.js',
-      '/lib/chat/close-codes.js',
-      '/lib/client/chat-client.js',
-      '/lib/client/index.js',
-      '/lib/protocol/status.js',
-    ]);
+    expect(site.paths).toEqual(['/index.html', '/js/app.js', '/lib/charla-client.js', '/lib/charla-client.js.map']);
     expect(site.lookup('/')?.contentType).toBe('text/html; charset=utf-8');
-    expect(site.lookup('/lib/client/index.js')?.contentType).toBe('text/javascript; charset=utf-8');
-    expect(site.lookup('/lib/protocol/decode.js')).toBeUndefined();
+    expect(site.lookup('/lib/charla-client.js')?.contentType).toBe('text/javascript; charset=utf-8');
+    expect(site.lookup('/lib/other.js')).toBeUndefined();
     expect(site.lookup('/js/../index.html')).toBeUndefined();
   });
 
@@ -54,11 +45,9 @@ describe('loadStaticSite', () => {
     expect(site.lookup('/a.css')?.etag).not.toBe(site.lookup('/b.css')?.etag);
   });
 
-  it('leaves the library out, saying why, when it is not built or a browser could not load it', () => {
-    expect(loadStaticSite(sources).problems).toEqual([expect.stringContaining('is missing: build the web client library')]);
-    write('dist/client/index.js', "import WebSocket from 'ws';");
+  it('leaves the library out, saying why, when it is not built', () => {
     const site = loadStaticSite(sources);
-    expect(site.problems).toEqual(["client/index.js imports 'ws', which a browser cannot load"]);
+    expect(site.problems).toEqual([expect.stringContaining('is missing: build the web client library with npm run build')]);
     expect(site.paths).toEqual(['/index.html', '/js/app.js']);
   });
 });

@@ -1,4 +1,4 @@
-import { ChatClient, ChatClientError } from '/lib/client/index.js';
+import { ChatClient, ChatClientError } from '/lib/charla-client.js';
 import { ChatState, ROOM, STATUS_WORDS } from './chat-state.js';
 import { ChatView } from './chat-view.js';
 
