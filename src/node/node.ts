@@ -112,10 +112,8 @@ export async function startNode({ config, logger, memory }: NodeOptions): Promis
   };
   const stats = (): NodeStats => ({
     sessions: chatService.sessions.size,
-    attachedUsers: server.delivery.size,
+    ...server.stats(),
     reservedNames: chatService.reservedNameCount,
-    countedConnections: server.limits.size,
-    countedAddresses: server.limits.addresses,
     unfinishedDepartures: chatService.departures.size,
   });
   return { nodeId: config.nodeId, port, chat: chatService, metrics, notReadyReasons, stats, stop };

@@ -3,7 +3,7 @@ import type { LocalDelivery } from '../chat/local-delivery.js';
 import type { Metrics } from '../metrics.js';
 import { frameType } from '../protocol/server-messages.js';
 import type { TemplatedApp } from './uws.js';
-import { UwsConnection } from './uws-connection.js';
+import type { UwsConnection } from './uws-connection.js';
 
 const ROOM_TOPIC = 'room';
 
@@ -17,15 +17,18 @@ export class UwsLocalDelivery implements LocalDelivery {
   constructor(
     private readonly app: TemplatedApp,
     private readonly metrics: Metrics,
+    /** The transport's own connection behind a chat connection, by id. */
+    private readonly socketOf: (connectionId: number) => UwsConnection | undefined,
   ) {}
 
   get size(): number {
     return this.byName.size;
   }
 
-  attach(name: string, connection: ClientConnection): void {
-    if (!(connection instanceof UwsConnection)) throw new TypeError('UwsLocalDelivery needs UwsConnection');
-    if (!connection.isOpen) return;
+  attach(name: string, chatConnection: ClientConnection): void {
+    // Closed since (uWS forgot it), or never one of this transport's.
+    const connection = this.socketOf(chatConnection.id);
+    if (!connection?.isOpen) return;
     this.byName.set(name, connection);
     connection.socket.subscribe(ROOM_TOPIC);
   }

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { ChatService } from '../chat/chat-service.js';
 import { trustedProxyList, type Config } from '../config.js';
 import type { Metrics } from '../metrics.js';
+import { capacityRefusal, REFUSALS, screenUpgrade, type UpgradeRefusal } from './admit-upgrade.js';
 import { tokenFromRequest, verifyToken } from './auth-token.js';
 import { resolveClientAddress } from './client-address.js';
 import { ConnectionLimits } from './connection-limits.js';
@@ -11,6 +12,12 @@ import { UwsLocalDelivery } from './uws-local-delivery.js';
 import { uWS, type HttpRequest, type HttpResponse, type TemplatedApp, type us_listen_socket } from './uws.js';
 
 export const SUBPROTOCOL = 'chat-protocol';
+
+export interface TransportStats {
+  readonly attachedUsers: number;
+  readonly countedConnections: number;
+  readonly countedAddresses: number;
+}
 const BACKPRESSURE_CHECK_MS = 1000;
 
 export interface WebSocketServerOptions {
@@ -30,16 +37,17 @@ export interface WebSocketServerOptions {
 export class WebSocketServer {
   readonly app: TemplatedApp = uWS.App();
   readonly delivery: UwsLocalDelivery;
-  readonly limits: ConnectionLimits;
+  private readonly limits: ConnectionLimits;
   private listenSocket: us_listen_socket | undefined;
   private chat: ChatService | undefined;
   private nextConnectionId = 1;
   private accepting = false;
-  private readonly open = new Set<UwsConnection>();
+  /** Open connections by id: the delivery finds the socket behind a chat connection here. */
+  private readonly open = new Map<number, UwsConnection>();
   private backpressureTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: WebSocketServerOptions) {
-    this.delivery = new UwsLocalDelivery(this.app, options.metrics);
+    this.delivery = new UwsLocalDelivery(this.app, options.metrics, (id) => this.open.get(id));
     this.limits = new ConnectionLimits(options.settings);
     registerHttpRoutes(this.app, { nodeId: options.nodeId, readiness: options.readiness, metrics: options.metrics, logger: options.logger });
   }
@@ -52,13 +60,13 @@ export class WebSocketServer {
     const allowedOrigins = new Set(settings.allowedOrigins);
     const textDecoder = new TextDecoder();
 
-    const refuse = (res: HttpResponse, status: string, reason: string): void => {
+    const refuse = (res: HttpResponse, { status, reason }: UpgradeRefusal): void => {
       metrics.upgradeRejected(reason);
       res.cork(() => res.writeStatus(status).writeHeader('content-type', 'text/plain').end(`${reason}\n`));
     };
     const refuseCredential = (res: HttpResponse, why: string): void => {
       logger.info({ reason: why }, 'upgrade refused: bad credential');
-      refuse(res, '401 Unauthorized', 'unauthorized');
+      refuse(res, REFUSALS.unauthorized);
     };
 
     this.app.ws<SocketData>('/*', {
@@ -79,27 +87,30 @@ export class WebSocketServer {
         const offered = req.getHeader('sec-websocket-protocol');
         const extensions = req.getHeader('sec-websocket-extensions');
         const forwardedFor = forwardedForChain(req);
-        const origin = req.getHeader('origin');
-        const token = authSecret ? tokenFromRequest(req.getHeader('authorization'), req.getQuery('token') ?? '') : undefined;
-        if (!this.accepting) return refuse(res, '503 Service Unavailable', 'not_serving');
-        if (origin && allowedOrigins.size > 0 && !allowedOrigins.has(origin)) return refuse(res, '403 Forbidden', 'origin');
+        const headers = {
+          origin: req.getHeader('origin'),
+          token: authSecret ? tokenFromRequest(req.getHeader('authorization'), req.getQuery('token') ?? '') : undefined,
+        };
+        const policy = { accepting: this.accepting, allowedOrigins, authRequired: authSecret !== undefined };
+        const screening = screenUpgrade(headers, policy);
+        if (screening.verdict === 'refuse') {
+          return screening.refusal === REFUSALS.unauthorized ? refuseCredential(res, 'no token') : refuse(res, screening.refusal);
+        }
         const peer = textDecoder.decode(res.getRemoteAddressAsText());
         const upgrade = (allowedName: string | undefined): void => {
-          if (!this.accepting) return refuse(res, '503 Service Unavailable', 'not_serving');
+          if (!this.accepting) return refuse(res, REFUSALS.notServing);
           const ip = resolveClientAddress(peer, forwardedFor, trusted);
-          const admission = this.limits.admit(ip);
-          if (admission === 'node_full') return refuse(res, '503 Service Unavailable', admission);
-          if (admission === 'ip_full') return refuse(res, '429 Too Many Requests', admission);
+          const full = capacityRefusal(this.limits.admit(ip));
+          if (full) return refuse(res, full);
           const protocol = offersProtocol(offered, SUBPROTOCOL) ? SUBPROTOCOL : '';
           const data: SocketData = allowedName === undefined ? { ip } : { ip, allowedName };
           res.cork(() => res.upgrade<SocketData>(data, key, protocol, extensions, context));
         };
-        if (!authSecret) return upgrade(undefined);
-        if (!token) return refuseCredential(res, 'no token');
+        if (screening.verdict === 'admit' || authSecret === undefined) return upgrade(undefined);
         // Verification is asynchronous: the client may go away meanwhile, and then `res` must not be touched.
         let aborted = false;
         res.onAborted(() => (aborted = true));
-        verifyToken(token, authSecret).then(
+        verifyToken(screening.token, authSecret).then(
           (check) => {
             if (aborted) return;
             if (check.ok) upgrade(check.subject);
@@ -107,7 +118,7 @@ export class WebSocketServer {
           },
           (err: unknown) => {
             logger.error({ err }, 'could not verify an upgrade credential');
-            if (!aborted) refuse(res, '500 Internal Server Error', 'internal');
+            if (!aborted) refuse(res, { status: '500 Internal Server Error', reason: 'internal' });
           },
         );
       },
@@ -116,7 +127,7 @@ export class WebSocketServer {
         const data = ws.getUserData();
         const connection = new UwsConnection(this.nextConnectionId++, data.ip, ws, metrics, data.allowedName);
         data.connection = connection;
-        this.open.add(connection);
+        this.open.set(connection.id, connection);
         this.limits.opened(data.ip);
         data.session = chat.open(connection);
         logger.debug({ connId: connection.id, ip: data.ip }, 'connection opened');
@@ -133,7 +144,7 @@ export class WebSocketServer {
         const { connection, session } = data;
         if (!connection) return;
         connection.markClosed();
-        this.open.delete(connection);
+        this.open.delete(connection.id);
         this.limits.closed(data.ip);
         metrics.connectionClosed(connection.closeCode ?? code);
         logger.debug({ connId: connection.id, user: session?.name, code }, 'connection closed');
@@ -145,14 +156,16 @@ export class WebSocketServer {
   }
 
   /** Open WebSocket connections. */
-  get connectionCount(): number {
-    return this.open.size;
+  /** Sizes of the transport's per-connection state, for leak checks. */
+  stats(): TransportStats {
+    return { attachedUsers: this.delivery.size, countedConnections: this.limits.size, countedAddresses: this.limits.addresses };
   }
+
 
   /** Closes clients whose unread output passed the limit: they do not keep up, and must not hold memory. */
   private checkBackpressure(): void {
     const limit = this.options.settings.maxBackpressureBytes;
-    for (const connection of this.open) {
+    for (const connection of this.open.values()) {
       if (connection.bufferedAmount() > limit) {
         this.options.logger.info({ connId: connection.id, buffered: connection.bufferedAmount() }, 'closing a client too slow to read');
         connection.close('SLOW_CONSUMER');
