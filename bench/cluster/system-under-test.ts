@@ -65,7 +65,7 @@ export async function startSystem(backend: keyof typeof BACKENDS, options: Start
       ...(redis ? { redis: { url: redis.url, pid: redis.pid } } : {}),
       fault: () => {
         const gone = [...started, ...(redis ? [redis.process] : [])].filter((process) => !process.running);
-        return gone.length === 0 ? undefined : `${gone.map((process) => process.name).join(', ')} exited during the run`;
+        return gone.length === 0 ? undefined : `${gone.map((process) => `${process.name} (${String(process.exitStatus)})`).join(', ')} exited during the run`;
       },
       stop,
     };

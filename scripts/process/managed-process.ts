@@ -62,6 +62,11 @@ export class ManagedProcess {
     return this.child.pid;
   }
 
+  /** How the process ended (exit code or signal), or undefined while it runs. */
+  get exitStatus(): ExitStatus | undefined {
+    return this.running ? undefined : (this.child.signalCode ?? this.child.exitCode ?? undefined);
+  }
+
   get running(): boolean {
     return this.child.exitCode === null && this.child.signalCode === null && this.child.pid !== undefined;
   }

@@ -1,3 +1,4 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,16 +28,31 @@ const SETTINGS = {
 };
 
 describe('npm run bench -- --quick', () => {
-  const group = new ProcessGroup();
+  // Every process's output is kept, so a process that dies during the run can be explained.
+  const logDirectory = mkdtempSync(join(tmpdir(), 'charla-bench-quick-logs-'));
+  const group = new ProcessGroup(logDirectory);
   let report: BenchReport;
-  afterAll(() => group.stopAll(5000));
+  afterAll(async () => {
+    await group.stopAll(5000);
+    rmSync(logDirectory, { recursive: true, force: true });
+  });
+  /** The last lines each process that exited during the run wrote. */
+  const deathNotes = (failures: BenchReport['failures']): string =>
+    failures
+      .flatMap((failure) => [...failure.error.matchAll(/(\S+) \([^)]*\)(?:, | exited)/g)].map((match) => match[1]!))
+      .map((name) => {
+        const path = join(logDirectory, `${name}.log`);
+        const tail = existsSync(path) ? readFileSync(path, 'utf8').trimEnd().split('\n').slice(-30).join('\n') : '(no log)';
+        return `--- ${name}\n${tail}`;
+      })
+      .join('\n');
 
   it('runs every scenario on memory and on three Redis nodes without losing a message', { timeout: 150_000 }, async () => {
     report = await runBenchmark(
       { settings: SETTINGS, scenarios: SCENARIO_IDS, backends: ['memory', 'redis-3'], entry: 'tsx', build: false, log: () => undefined },
       group,
     );
-    expect(report.failures).toEqual([]);
+    expect(report.failures, deathNotes(report.failures)).toEqual([]);
     const ran = report.runs.map((run) => `${run.scenario}/${run.backend}`);
     for (const scenario of SCENARIO_IDS) {
       for (const backend of ['memory', 'redis-3']) expect(ran).toContain(`${scenario}/${backend}`);
