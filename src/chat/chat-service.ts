@@ -232,10 +232,8 @@ export class ChatService {
   }
 
   private async leave(session: Session): Promise<void> {
-    const name = session.unbind();
+    const name = this.registrar.unregister(session);
     if (!name) return;
-    this.registrar.forget(name);
-    this.deps.local.detach(name);
     await this.departures.leave(name);
   }
 

@@ -1,7 +1,6 @@
 import type { Logger } from 'pino';
 import type { PresenceStore } from '../backend/ports.js';
 import type { DepartureLedger } from './departure-ledger.js';
-import type { LocalDelivery } from './local-delivery.js';
 import type { Registrar } from './registrar.js';
 import type { Room } from './room.js';
 import { failureSummary, runBounded } from './run-bounded.js';
@@ -15,7 +14,6 @@ export interface PresenceRecoveryDependencies {
   readonly sessions: Sessions;
   readonly presence: PresenceStore;
   readonly room: Room;
-  readonly local: LocalDelivery;
   readonly registrar: Registrar;
   readonly departures: DepartureLedger;
   readonly logger: Logger;
@@ -75,9 +73,7 @@ export class PresenceRecovery {
     switch (outcome) {
       case 'taken':
         session.logger(this.deps.logger).warn('name taken by another connection while this node was lost; disconnecting');
-        session.unbind();
-        this.deps.registrar.forget(name);
-        this.deps.local.detach(name);
+        this.deps.registrar.unregister(session);
         session.connection.close('NAME_LOST');
         return;
       case 'held':

@@ -41,9 +41,17 @@ export class Registrar {
     return this.localNames.size;
   }
 
-  /** The name is no longer held on this node. */
-  forget(name: string): void {
+  /**
+   * The session's user is no longer here (it left, or lost its name): the
+   * name is free on this node and nothing more is delivered to it. Returns
+   * the name it had, if any.
+   */
+  unregister(session: Session): string | undefined {
+    const name = session.unbind();
+    if (name === undefined) return undefined;
     this.localNames.delete(name);
+    this.deps.local.detach(name);
+    return name;
   }
 
   async register(session: Session, name: string): Promise<void> {
