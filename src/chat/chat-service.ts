@@ -8,6 +8,7 @@ import { ChatError } from '../protocol/errors.js';
 import type { ServerMessages } from '../protocol/server-messages.js';
 import type { UserStatus } from '../protocol/status.js';
 import type { ClientConnection } from './client-connection.js';
+import type { ConnectionHandler } from './connection-handler.js';
 import { DepartureLedger } from './departure-ledger.js';
 import { admit } from './inbound-gate.js';
 import type { LocalDelivery } from './local-delivery.js';
@@ -37,6 +38,8 @@ export interface ChatDependencies {
   readonly metrics: Metrics;
   readonly logger: Logger;
   readonly now?: () => number;
+  /** The node's sessions, when something besides the service counts them (a fresh set by default). */
+  readonly sessions?: Sessions;
 }
 
 /**
@@ -46,8 +49,8 @@ export interface ChatDependencies {
  * store and the bus, and to its own clients only through LocalDelivery and
  * their ClientConnection.
  */
-export class ChatService {
-  readonly sessions = new Sessions();
+export class ChatService implements ConnectionHandler {
+  readonly sessions: Sessions;
   /** Departures the backend has not fully recorded; the node's heartbeat retries them. */
   readonly departures: DepartureLedger;
   /** Claims this node's users back when the cluster lost them; driven by the heartbeat. */
@@ -59,6 +62,7 @@ export class ChatService {
 
   constructor(private readonly deps: ChatDependencies) {
     this.now = deps.now ?? Date.now;
+    this.sessions = deps.sessions ?? new Sessions();
     this.room = new Room(deps.presence.nodeId, deps.bus, deps.messages);
     this.replies = new Replies(deps.messages, deps.metrics, deps.logger);
     this.departures = new DepartureLedger(deps.presence, this.room, deps.logger);

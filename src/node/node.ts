@@ -3,11 +3,13 @@ import type { Backend } from '../backend/ports.js';
 import { untilBackendAnswers } from './until-backend-answers.js';
 import { createMemoryBackend, createMemoryCluster, type MemoryCluster } from '../backend/memory/memory-backend.js';
 import { ChatService } from '../chat/chat-service.js';
+import { Sessions } from '../chat/sessions.js';
 import { NodeUpkeep } from './node-upkeep.js';
 import type { Config } from '../config.js';
 import { Metrics } from '../metrics.js';
 import { ServerMessages } from '../protocol/server-messages.js';
 import { createRedisBackend } from '../backend/redis/redis-backend.js';
+import { loadStaticSite } from '../transport/static-files.js';
 import { reportUwsRuntime } from '../transport/uws.js';
 import { WebSocketServer } from '../transport/websocket-server.js';
 
@@ -28,93 +30,131 @@ export interface NodeStats {
   readonly unfinishedDepartures: number;
 }
 
-export interface CharlaNode {
+type Phase = 'created' | 'starting' | 'serving' | 'draining' | 'stopped';
+
+/**
+ * One Charla node, and the composition root: the one place that chooses the
+ * memory or the Redis backend and wires the parts together. It owns the
+ * order of start (HTTP port, backend, subscription, first heartbeat, then
+ * clients) and of stop (the reverse).
+ */
+export class CharlaNode {
   readonly nodeId: string;
-  readonly port: number;
-  readonly chat: ChatService;
   readonly metrics: Metrics;
+  readonly chat: ChatService;
+  private readonly backend: Backend;
+  private readonly server: WebSocketServer<ChatService>;
+  private readonly upkeep: NodeUpkeep;
+  private phase: Phase = 'created';
+  private listeningPort: number | undefined;
+  private stopping: Promise<void> | undefined;
+
+  constructor(private readonly options: NodeOptions) {
+    const { config, logger, memory } = options;
+    this.nodeId = config.nodeId;
+    const sessions = new Sessions();
+    this.metrics = new Metrics({ connections: () => sessions.size, registeredUsers: () => sessions.registeredNames().length });
+    this.backend = config.redis
+      ? createRedisBackend(config.nodeId, { ...config.redis, leaseMs: config.presence.leaseMs }, this.metrics, logger)
+      : createMemoryBackend(config.nodeId, { leaseMs: config.presence.leaseMs }, memory ?? createMemoryCluster());
+    const site = loadStaticSite();
+    for (const problem of site.problems) logger.warn({ problem }, 'the web client is served incomplete');
+    this.server = new WebSocketServer({
+      settings: config.transport,
+      ...(config.authSecret ? { authSecret: config.authSecret } : {}),
+      nodeId: config.nodeId,
+      readiness: this,
+      site,
+      metrics: this.metrics,
+      logger,
+      handlerFor: (local) =>
+        new ChatService({
+          presence: this.backend.presence,
+          bus: this.backend.bus,
+          local,
+          sessions,
+          messages: new ServerMessages(),
+          settings: config.chat,
+          metrics: this.metrics,
+          logger,
+        }),
+    });
+    this.chat = this.server.handler;
+    this.upkeep = new NodeUpkeep(
+      this.chat,
+      this.backend.presence,
+      {
+        heartbeatMs: config.presence.heartbeatMs,
+        reapIntervalMs: config.presence.reapIntervalMs,
+        idleSweepMs: Math.min(1000, Math.max(50, Math.floor(config.chat.idleTimeoutMs / 4))),
+      },
+      this.metrics,
+      logger,
+    );
+    this.backend.onRecovered(() => this.upkeep.beatNow());
+  }
+
+  /** The port listened on, once started. */
+  get port(): number {
+    if (this.listeningPort === undefined) throw new Error('the node has not started');
+    return this.listeningPort;
+  }
+
   /** Empty when ready to take traffic. */
-  notReadyReasons(): string[];
-  stats(): NodeStats;
+  notReadyReasons(): string[] {
+    return [...(this.phase === 'serving' ? [] : [this.phase]), ...this.backend.notReadyReasons()];
+  }
+
+  /** Resolves with the port once clients are let in; waits for the backend as long as it takes. */
+  async start(): Promise<number> {
+    if (this.phase !== 'created') throw new Error(`start() while ${this.phase}`);
+    this.phase = 'starting';
+    const { config, logger } = this.options;
+    reportUwsRuntime(logger);
+    // The HTTP port opens first so probes see a live, not-ready node while the backend connects.
+    const port = await this.server.listen(config.host, config.port);
+    this.listeningPort = port;
+    logger.info({ host: config.host, port }, 'http port open');
+    await this.backend.connected;
+    await untilBackendAnswers(() => this.backend.bus.subscribe((envelope) => this.chat.deliver(envelope)), 'subscribing', logger);
+    await untilBackendAnswers(() => this.upkeep.start(), 'first heartbeat', logger);
+    this.server.startAccepting();
+    this.phase = 'serving';
+    logger.info({ host: config.host, port, backend: config.redis ? 'redis' : 'memory' }, 'charla node listening');
+    return port;
+  }
+
   /** Graceful stop: not ready, stop accepting, close clients with 1001, release presence, disconnect. */
-  stop(): Promise<void>;
-}
-
-/** The composition root: the one place that chooses the memory or the Redis backend. */
-export async function startNode({ config, logger, memory }: NodeOptions): Promise<CharlaNode> {
-  reportUwsRuntime(logger);
-  let chat: ChatService | undefined;
-  const metrics: Metrics = new Metrics({
-    connections: () => chat?.sessions.size ?? 0,
-    registeredUsers: () => chat?.sessions.registeredNames().length ?? 0,
-  });
-  const backend: Backend = config.redis
-    ? createRedisBackend(config.nodeId, { ...config.redis, leaseMs: config.presence.leaseMs }, metrics, logger)
-    : createMemoryBackend(config.nodeId, { leaseMs: config.presence.leaseMs }, memory ?? createMemoryCluster());
-  let phase: 'starting' | 'serving' | 'draining' = 'starting';
-  const notReadyReasons = (): string[] => [...(phase === 'serving' ? [] : [phase]), ...backend.notReadyReasons()];
-
-  const server = new WebSocketServer({
-    settings: config.transport,
-    ...(config.authSecret ? { authSecret: config.authSecret } : {}),
-    nodeId: config.nodeId,
-    readiness: { notReadyReasons },
-    metrics,
-    logger,
-  });
-  chat = new ChatService({
-    presence: backend.presence,
-    bus: backend.bus,
-    local: server.delivery,
-    messages: new ServerMessages(),
-    settings: config.chat,
-    metrics,
-    logger,
-  });
-  server.attach(chat);
-  const chatService = chat;
-  // The HTTP port opens first so probes see a live, not-ready node while the backend connects.
-  const port = await server.listen(config.host, config.port);
-  logger.info({ host: config.host, port }, 'http port open');
-  await backend.connected;
-  await untilBackendAnswers(() => backend.bus.subscribe((envelope) => chatService.deliver(envelope)), 'subscribing', logger);
-  const upkeep = new NodeUpkeep(
-    chat,
-    backend.presence,
-    {
-      heartbeatMs: config.presence.heartbeatMs,
-      reapIntervalMs: config.presence.reapIntervalMs,
-      idleSweepMs: Math.min(1000, Math.max(50, Math.floor(config.chat.idleTimeoutMs / 4))),
-    },
-    metrics,
-    logger,
-  );
-  backend.onRecovered(() => upkeep.beatNow());
-  await untilBackendAnswers(() => upkeep.start(), 'first heartbeat', logger);
-  server.startAccepting();
-  phase = 'serving';
-  logger.info({ host: config.host, port, backend: config.redis ? 'redis' : 'memory' }, 'charla node listening');
-
-  let stopping: Promise<void> | undefined;
-  const stop = (): Promise<void> => {
-    stopping ??= (async () => {
-      phase = 'draining';
-      server.stopListening();
-      await chatService.shutdown();
-      await upkeep.stop();
-      await chatService.departures.retry();
-      await backend.presence.retire().catch((err: unknown) => logger.warn({ err }, 'could not withdraw the node lease'));
-      await backend.bus.unsubscribe();
-      await backend.close();
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      const { logger } = this.options;
+      this.phase = 'draining';
+      this.server.stopListening();
+      await this.chat.shutdown();
+      await this.upkeep.stop();
+      await this.chat.departures.retry();
+      await this.backend.presence.retire().catch((err: unknown) => logger.warn({ err }, 'could not withdraw the node lease'));
+      await this.backend.bus.unsubscribe();
+      await this.backend.close();
+      this.phase = 'stopped';
       logger.info('charla node stopped');
     })();
-    return stopping;
-  };
-  const stats = (): NodeStats => ({
-    sessions: chatService.sessions.size,
-    ...server.stats(),
-    reservedNames: chatService.reservedNameCount,
-    unfinishedDepartures: chatService.departures.size,
-  });
-  return { nodeId: config.nodeId, port, chat: chatService, metrics, notReadyReasons, stats, stop };
+    return this.stopping;
+  }
+
+  stats(): NodeStats {
+    return {
+      sessions: this.chat.sessions.size,
+      ...this.server.stats(),
+      reservedNames: this.chat.reservedNameCount,
+      unfinishedDepartures: this.chat.departures.size,
+    };
+  }
+}
+
+/** Builds a node and starts it. */
+export async function startNode(options: NodeOptions): Promise<CharlaNode> {
+  const node = new CharlaNode(options);
+  await node.start();
+  return node;
 }

@@ -1,7 +1,6 @@
-import type { Logger } from 'pino';
 import type { HttpResponse, TemplatedApp } from './uws.js';
 import { uwsRuntime } from './uws.js';
-import { loadStaticSite, serveStaticFile } from './static-files.js';
+import { serveStaticFile, type StaticSite } from './static-files.js';
 
 export interface Readiness {
   /** Empty when ready; otherwise the reasons it is not. */
@@ -18,7 +17,8 @@ export interface HttpRouteOptions {
   readonly nodeId: string;
   readonly readiness: Readiness;
   readonly metrics: MetricsExposition;
-  readonly logger: Logger;
+  /** The web client, served at `/`. */
+  readonly site: StaticSite;
 }
 
 function json(res: HttpResponse, status: string, body: unknown): void {
@@ -28,7 +28,7 @@ function json(res: HttpResponse, status: string, body: unknown): void {
 }
 
 /** Health endpoints for load balancers and orchestrators, on the WebSocket port. */
-export function registerHttpRoutes(app: TemplatedApp, { nodeId, readiness, metrics, logger }: HttpRouteOptions): void {
+export function registerHttpRoutes(app: TemplatedApp, { nodeId, readiness, metrics, site }: HttpRouteOptions): void {
   app.get('/healthz', (res) => json(res, '200 OK', { status: 'ok', node: nodeId, uws: uwsRuntime }));
   app.get('/readyz', (res) => {
     const reasons = readiness.notReadyReasons();
@@ -49,10 +49,8 @@ export function registerHttpRoutes(app: TemplatedApp, { nodeId, readiness, metri
       },
     );
   });
-  const webClient = loadStaticSite();
-  for (const problem of webClient.problems) logger.warn({ problem }, 'the web client is served incomplete');
   app.any('/*', (res, req) => {
-    if (serveStaticFile(res, req, webClient)) return;
+    if (serveStaticFile(res, req, site)) return;
     const isRoot = req.getMethod() === 'get' && (req.getUrl() === '/' || req.getUrl() === '/chat');
     if (isRoot) {
       res.cork(() => {

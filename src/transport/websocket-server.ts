@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
-import type { ChatService } from '../chat/chat-service.js';
+import type { ConnectionHandler } from '../chat/connection-handler.js';
+import type { LocalDelivery } from '../chat/local-delivery.js';
 import { trustedProxyList, type Config } from '../config.js';
 import type { Metrics } from '../metrics.js';
 import { capacityRefusal, REFUSALS, screenUpgrade, type UpgradeRefusal } from './admit-upgrade.js';
@@ -7,6 +8,7 @@ import { tokenFromRequest, verifyToken } from './auth-token.js';
 import { resolveClientAddress } from './client-address.js';
 import { ConnectionLimits } from './connection-limits.js';
 import { registerHttpRoutes, type Readiness } from './http-routes.js';
+import type { StaticSite } from './static-files.js';
 import { UwsConnection, type SocketData } from './uws-connection.js';
 import { UwsLocalDelivery } from './uws-local-delivery.js';
 import { uWS, type HttpRequest, type HttpResponse, type TemplatedApp, type us_listen_socket } from './uws.js';
@@ -20,13 +22,16 @@ export interface TransportStats {
 }
 const BACKPRESSURE_CHECK_MS = 1000;
 
-export interface WebSocketServerOptions {
+export interface WebSocketServerOptions<H extends ConnectionHandler> {
   readonly settings: Config['transport'];
   readonly authSecret?: string;
   readonly nodeId: string;
   readonly readiness: Readiness;
+  readonly site: StaticSite;
   readonly metrics: Metrics;
   readonly logger: Logger;
+  /** Builds what handles the connections, from the server's own fan-out to them. */
+  readonly handlerFor: (local: LocalDelivery) => H;
 }
 
 /**
@@ -34,27 +39,27 @@ export interface WebSocketServerOptions {
  * of the configuration), hands frames to the chat service and reports
  * closes. It knows nothing of chat rules.
  */
-export class WebSocketServer {
-  readonly app: TemplatedApp = uWS.App();
-  readonly delivery: UwsLocalDelivery;
+export class WebSocketServer<H extends ConnectionHandler> {
+  readonly handler: H;
+  private readonly app: TemplatedApp = uWS.App();
+  private readonly delivery: UwsLocalDelivery;
   private readonly limits: ConnectionLimits;
   private listenSocket: us_listen_socket | undefined;
-  private chat: ChatService | undefined;
   private nextConnectionId = 1;
   private accepting = false;
   /** Open connections by id: the delivery finds the socket behind a chat connection here. */
   private readonly open = new Map<number, UwsConnection>();
   private backpressureTimer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly options: WebSocketServerOptions) {
+  constructor(private readonly options: WebSocketServerOptions<H>) {
     this.delivery = new UwsLocalDelivery(this.app, options.metrics, (id) => this.open.get(id));
     this.limits = new ConnectionLimits(options.settings);
-    registerHttpRoutes(this.app, { nodeId: options.nodeId, readiness: options.readiness, metrics: options.metrics, logger: options.logger });
+    this.handler = options.handlerFor(this.delivery);
+    registerHttpRoutes(this.app, { nodeId: options.nodeId, readiness: options.readiness, metrics: options.metrics, site: options.site });
+    this.serveWebSockets(this.handler);
   }
 
-  /** Wires the chat service in; the service needs `delivery` first, hence two steps. */
-  attach(chat: ChatService): void {
-    this.chat = chat;
+  private serveWebSockets(chat: ConnectionHandler): void {
     const { settings, logger, metrics, authSecret } = this.options;
     const trusted = trustedProxyList(settings.trustedProxies);
     const allowedOrigins = new Set(settings.allowedOrigins);
@@ -151,16 +156,12 @@ export class WebSocketServer {
         if (session) void chat.closed(session);
       },
     });
-    this.backpressureTimer = setInterval(() => this.checkBackpressure(), BACKPRESSURE_CHECK_MS);
-    this.backpressureTimer.unref();
   }
 
-  /** Open WebSocket connections. */
   /** Sizes of the transport's per-connection state, for leak checks. */
   stats(): TransportStats {
     return { attachedUsers: this.delivery.size, countedConnections: this.limits.size, countedAddresses: this.limits.addresses };
   }
-
 
   /** Closes clients whose unread output passed the limit: they do not keep up, and must not hold memory. */
   private checkBackpressure(): void {
@@ -175,7 +176,6 @@ export class WebSocketServer {
 
   /** Listens on host:port (0 picks a free port) and resolves with the port. */
   listen(host: string, port: number): Promise<number> {
-    if (!this.chat) throw new Error('attach a chat service before listening');
     return new Promise((resolve, reject) => {
       this.app.listen(host, port, (socket) => {
         if (!socket) {
@@ -183,6 +183,8 @@ export class WebSocketServer {
           return;
         }
         this.listenSocket = socket;
+        this.backpressureTimer = setInterval(() => this.checkBackpressure(), BACKPRESSURE_CHECK_MS);
+        this.backpressureTimer.unref();
         resolve(uWS.us_socket_local_port(socket));
       });
     });
