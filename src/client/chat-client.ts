@@ -1,7 +1,11 @@
 import { CLOSE_CODES } from '../protocol/close-codes.js';
 import type { UserStatus } from '../protocol/status.js';
-import { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.js';
-import { ChatClientError, type ChatErrorCode } from './client-error.js';
+import { backoffDelay } from './backoff.js';
+import { ChatClientError } from './client-error.js';
+import type { ChatClientEvents, ClosedEvent, ConnectionState } from './client-events.js';
+import type { ChatClientOptions } from './client-options.js';
+import { describeClose, frameText, openSocket } from './open-socket.js';
+import { mayReconnectAfterClose, mayRetryAfter, ReconnectRun, reconnectPolicy, type ReconnectPolicy } from './reconnect-policy.js';
 import { RequestPipeline, type Request } from './request-pipeline.js';
 import {
   broadcastRequest,
@@ -14,103 +18,8 @@ import {
 } from './requests.js';
 import { parseServerFrame, type ServerFrame } from '../protocol/server-frames.js';
 import { TypedEmitter } from './typed-emitter.js';
-import { OPEN, type CloseEventLike, type WebSocketConstructor, type WebSocketLike } from './websocket-like.js';
+import { OPEN, type CloseEventLike, type WebSocketLike } from './websocket-like.js';
 
-export const SUBPROTOCOL = 'chat-protocol';
-
-export interface ReconnectOptions extends Partial<BackoffPolicy> {
-  /** Attempts after one unexpected close before giving up; unlimited by default. */
-  readonly maxAttempts?: number;
-  /**
-   * How long to keep asking for the name back while the cluster still holds
-   * it for the lost connection (a node that died is reaped within about 10 s).
-   */
-  readonly nameReleaseTimeoutMs?: number;
-}
-
-export interface ChatClientOptions {
-  /** One node, or several to rotate through when reconnecting. */
-  readonly url: string | readonly string[];
-  /** The WebSocket class: the global one in browsers, the `ws` package's in Node. */
-  readonly WebSocket: WebSocketConstructor;
-  readonly requestTimeoutMs?: number;
-  readonly connectTimeoutMs?: number;
-  /**
-   * The largest frame the node accepts (its CHARLA_MAX_PAYLOAD_BYTES, 16 KiB
-   * by default). A larger message is refused here with FRAME_TOO_LARGE: the
-   * node would close the connection over it.
-   */
-  readonly maxFrameBytes?: number;
-  /** `false` turns reconnection off. */
-  readonly reconnect?: ReconnectOptions | false;
-  /** Source of randomness for the backoff jitter. */
-  readonly random?: () => number;
-}
-
-export type ConnectionState = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closing' | 'closed';
-
-export interface ReconnectingEvent {
-  /** 1 for the first attempt after the connection was lost. */
-  readonly attempt: number;
-  readonly delayMs: number;
-  /** The node the attempt will try. */
-  readonly url: string;
-  /** Why the previous connection or attempt ended. */
-  readonly reason: string;
-}
-
-export interface ReconnectedEvent {
-  readonly attempt: number;
-  readonly url: string;
-  /** The user list from the new registration; absent when no name was registered. */
-  readonly users?: readonly string[];
-}
-
-export interface ClosedEvent {
-  /** True after `disconnect()`. */
-  readonly deliberate: boolean;
-  /** The WebSocket close code of the last connection. */
-  readonly code: number;
-  readonly reason: string;
-  /** Why reconnecting failed or was not attempted. */
-  readonly error?: ChatClientError;
-}
-
-export interface InvalidFrameEvent {
-  readonly data: unknown;
-  readonly reason: string;
-}
-
-/** One event per server frame type, with the frame as payload. */
-export type FrameEvents = { readonly [F in ServerFrame as F['type']]: F };
-
-export interface ConnectionEvents {
-  readonly reconnecting: ReconnectingEvent;
-  readonly reconnected: ReconnectedEvent;
-  readonly closed: ClosedEvent;
-  /** A frame the client could not read: reported, never acted on. */
-  readonly invalid_frame: InvalidFrameEvent;
-}
-
-/**
- * `error` is emitted only for error frames no pending request took (the
- * requests that did take one reject with it instead).
- */
-export type ChatClientEvents = FrameEvents & ConnectionEvents;
-
-type ReconnectPolicy = BackoffPolicy & { readonly maxAttempts: number; readonly nameReleaseTimeoutMs: number };
-
-interface ReconnectRun {
-  cancelled: boolean;
-  wake?: () => void;
-}
-
-/** Close codes after which coming back under the same name would be wrong. */
-const FINAL_CLOSE_CODES: ReadonlySet<number> = new Set([CLOSE_CODES.NAME_LOST.code]);
-/** Refusals of a re-registration that no amount of waiting will change. */
-const FINAL_REGISTER_ERRORS: ReadonlySet<ChatErrorCode> = new Set(['INVALID_USERNAME', 'NAME_NOT_ALLOWED', 'ALREADY_REGISTERED']);
-
-const utf8 = new TextDecoder();
 const utf8Encoder = new TextEncoder();
 
 /**
@@ -141,15 +50,7 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
     this.requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
     this.maxFrameBytes = options.maxFrameBytes ?? 16 * 1024;
     this.connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
-    this.reconnectPolicy =
-      options.reconnect === false
-        ? undefined
-        : {
-            ...DEFAULT_BACKOFF,
-            maxAttempts: Number.POSITIVE_INFINITY,
-            nameReleaseTimeoutMs: 30_000,
-            ...options.reconnect,
-          };
+    this.reconnectPolicy = reconnectPolicy(options.reconnect);
     this.random = options.random ?? Math.random;
   }
 
@@ -274,30 +175,7 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
   }
 
   private open(url: string): Promise<WebSocketLike> {
-    return new Promise((resolve, reject) => {
-      let socket: WebSocketLike;
-      try {
-        socket = new this.options.WebSocket(url, SUBPROTOCOL);
-      } catch (err) {
-        reject(new ChatClientError('CONNECT_FAILED', `${url}: ${err instanceof Error ? err.message : String(err)}`));
-        return;
-      }
-      const timer = setTimeout(() => {
-        socket.onclose = null;
-        socket.close();
-        reject(new ChatClientError('CONNECT_FAILED', `${url}: no answer within ${this.connectTimeoutMs} ms`));
-      }, this.connectTimeoutMs);
-      socket.onopen = () => {
-        clearTimeout(timer);
-        resolve(socket);
-      };
-      // An error event carries no detail in browsers; the close event that follows tells what happened.
-      socket.onerror = () => undefined;
-      socket.onclose = (event) => {
-        clearTimeout(timer);
-        reject(new ChatClientError('CONNECT_FAILED', `${url}: closed before opening (${event.code})`));
-      };
-    });
+    return openSocket(this.options.WebSocket, url, this.connectTimeoutMs);
   }
 
   /** Makes `socket` the connection, with a fresh request pipeline. */
@@ -382,7 +260,7 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
       default:
         break;
     }
-    if (!this.reconnectPolicy || FINAL_CLOSE_CODES.has(event.code)) {
+    if (!this.reconnectPolicy || !mayReconnectAfterClose(event.code)) {
       this.finish({ deliberate: false, code: event.code, reason: event.reason });
       return;
     }
@@ -391,7 +269,7 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
 
   private async reconnect(cause: CloseEventLike, policy: ReconnectPolicy): Promise<void> {
     this.currentState = 'reconnecting';
-    const run: ReconnectRun = { cancelled: false };
+    const run = new ReconnectRun();
     this.reconnectRun = run;
     const name = this.registeredName;
     const lostAt = Date.now();
@@ -402,7 +280,7 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
       const url = this.url;
       const delayMs = backoffDelay(attempt, policy, this.random);
       this.emit('reconnecting', { attempt, delayMs, url, reason });
-      await this.pause(delayMs, run);
+      await run.pause(delayMs);
       if (run.cancelled) return;
       try {
         const users = await this.reopen(url, name, run);
@@ -416,7 +294,7 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
         if (!(err instanceof ChatClientError)) throw err;
         lastError = err;
         reason = err.message;
-        if (!this.mayRetryAfter(err, lostAt, policy)) break;
+        if (!mayRetryAfter(err, lostAt, policy)) break;
       }
     }
     this.reconnectRun = undefined;
@@ -440,29 +318,11 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
     }
   }
 
-  private mayRetryAfter(err: ChatClientError, lostAt: number, policy: ReconnectPolicy): boolean {
-    if (FINAL_REGISTER_ERRORS.has(err.code)) return false;
-    // The lost connection may hold the name until its node lets it go; someone else may have it for good.
-    if (err.code === 'USERNAME_TAKEN') return Date.now() - lostAt < policy.nameReleaseTimeoutMs;
-    return true;
-  }
-
-  private pause(ms: number, run: ReconnectRun): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      run.wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
-  }
-
   private cancelReconnect(): void {
     const run = this.reconnectRun;
     this.reconnectRun = undefined;
     if (!run) return;
-    run.cancelled = true;
-    run.wake?.();
+    run.cancel();
     if (this.socket) this.drop(this.socket, CLOSE_CODES.LEFT.code);
   }
 
@@ -474,16 +334,4 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
     this.emit('closed', event);
     for (const resolve of waiters) resolve();
   }
-}
-
-function describeClose({ code, reason }: CloseEventLike): string {
-  return reason ? `${code} ${reason}` : String(code);
-}
-
-/** The text of a frame: text frames arrive as strings, binary ones (which Charla does not send) as bytes. */
-function frameText(data: unknown): string | undefined {
-  if (typeof data === 'string') return data;
-  if (data instanceof ArrayBuffer) return utf8.decode(new Uint8Array(data));
-  if (ArrayBuffer.isView(data)) return utf8.decode(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
-  return undefined;
 }

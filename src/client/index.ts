@@ -3,20 +3,19 @@
  * WebSocket implementation of its own (pass the global `WebSocket` or the
  * `ws` package's class).
  */
-export {
-  ChatClient,
-  SUBPROTOCOL,
-  type ChatClientEvents,
-  type ChatClientOptions,
-  type ClosedEvent,
-  type ConnectionEvents,
-  type ConnectionState,
-  type FrameEvents,
-  type InvalidFrameEvent,
-  type ReconnectedEvent,
-  type ReconnectingEvent,
-  type ReconnectOptions,
-} from './chat-client.js';
+export { ChatClient } from './chat-client.js';
+export { SUBPROTOCOL } from './open-socket.js';
+export type { ChatClientOptions, ReconnectOptions } from './client-options.js';
+export type {
+  ChatClientEvents,
+  ClosedEvent,
+  ConnectionEvents,
+  ConnectionState,
+  FrameEvents,
+  InvalidFrameEvent,
+  ReconnectedEvent,
+  ReconnectingEvent,
+} from './client-events.js';
 export { ChatClientError, type ChatErrorCode, type LocalErrorCode } from './client-error.js';
 export { DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.js';
 export type { UserDetails } from './requests.js';
