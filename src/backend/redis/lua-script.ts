@@ -1,27 +1,33 @@
-import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 
 /** Lua prologue: `now`, Redis's own clock in milliseconds (one clock for every node). */
 export const NOW_MS = `local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
 
+type ScriptCommand = (numberOfKeys: number, ...keysAndArgs: (string | number)[]) => Promise<unknown>;
+
 /**
- * A Lua script run by its SHA, re-sent in full when Redis answers NOSCRIPT
- * (a restarted or failed-over Redis has an empty script cache).
+ * A Lua script, run as an ioredis custom command: ioredis sends EVALSHA and
+ * falls back to EVAL when Redis answers NOSCRIPT (a restarted or
+ * failed-over Redis has an empty script cache), inside auto-pipelined
+ * batches too. The command is defined on each connection the first time
+ * the script runs there.
  */
 export class LuaScript {
-  private readonly sha: string;
+  private readonly definedOn = new WeakSet<Redis>();
+  /** Prefixed, so no script can shadow one of ioredis's own commands. */
+  private readonly command: string;
 
-  constructor(private readonly source: string) {
-    this.sha = createHash('sha1').update(source).digest('hex');
+  constructor(name: string, private readonly source: string) {
+    this.command = `charla_${name}`;
   }
 
-  async run(redis: Redis, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
-    try {
-      return await redis.evalsha(this.sha, keys.length, ...keys, ...args);
-    } catch (err) {
-      if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
-      return await redis.eval(this.source, keys.length, ...keys, ...args);
+  run(redis: Redis, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
+    if (!this.definedOn.has(redis)) {
+      redis.defineCommand(this.command, { lua: this.source });
+      this.definedOn.add(redis);
     }
+    const command = (redis as unknown as Record<string, ScriptCommand>)[this.command]!;
+    return command.call(redis, keys.length, ...keys, ...args);
   }
 }

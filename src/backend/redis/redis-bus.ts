@@ -20,7 +20,7 @@ const PROBE_PREFIX = 'probe:';
  * of a live user in the presence records (see redis-presence-scripts.ts) and
  * publishes to its channel, in one round trip. → 1 published, 0 no such user.
  */
-const PUBLISH_TO_USER = new LuaScript(`${NOW_MS}
+const PUBLISH_TO_USER = new LuaScript('publish_to_user', `${NOW_MS}
 local lease = redis.call('ZSCORE', KEYS[2], ARGV[1])
 if not lease or tonumber(lease) < now then return 0 end
 local node = redis.call('HGET', KEYS[1], 'node')

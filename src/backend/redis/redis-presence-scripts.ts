@@ -6,7 +6,7 @@ import { LuaScript, NOW_MS } from './lua-script.js';
  */
 
 /** KEYS: user, users, nodeUsers. ARGV: name, node, ip, leaseMs, hashTtlMs. → 1 claimed, 0 taken. */
-export const CLAIM = new LuaScript(`${NOW_MS}
+export const CLAIM = new LuaScript('claim', `${NOW_MS}
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], 'node', ARGV[2], 'ip', ARGV[3], 'status', 'ACTIVO', 'auto', '0', 'since', now)
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
@@ -20,7 +20,7 @@ return 1`);
  * Like CLAIM, but a name this node still holds is renewed, keeping its
  * registration time. → 1 taken back, 2 still held by this node, 0 held by another.
  */
-export const RECLAIM = new LuaScript(`${NOW_MS}
+export const RECLAIM = new LuaScript('reclaim', `${NOW_MS}
 local owner = redis.call('HGET', KEYS[1], 'node')
 if owner and owner ~= ARGV[2] then return 0 end
 if not owner then redis.call('HSET', KEYS[1], 'node', ARGV[2], 'since', now) end
@@ -33,7 +33,7 @@ if owner then return 2 end
 return 1`);
 
 /** KEYS: user, users, nodeUsers. ARGV: name, node. → 1 released, 0 not held by this node. */
-export const RELEASE = new LuaScript(`
+export const RELEASE = new LuaScript('release', `
 redis.call('SREM', KEYS[3], ARGV[1])
 if redis.call('HGET', KEYS[1], 'node') ~= ARGV[2] then return 0 end
 redis.call('DEL', KEYS[1])
@@ -41,13 +41,13 @@ redis.call('ZREM', KEYS[2], ARGV[1])
 return 1`);
 
 /** KEYS: user. ARGV: node, status, auto (0|1). → 1 stored, 0 not held by this node. */
-export const SET_STATUS = new LuaScript(`
+export const SET_STATUS = new LuaScript('set_status', `
 if redis.call('HGET', KEYS[1], 'node') ~= ARGV[1] then return 0 end
 redis.call('HSET', KEYS[1], 'status', ARGV[2], 'auto', ARGV[3])
 return 1`);
 
 /** KEYS: user, users. ARGV: name. → [node, ip, status, auto, since] of a live user, or nil. */
-export const GET = new LuaScript(`${NOW_MS}
+export const GET = new LuaScript('get', `${NOW_MS}
 local lease = redis.call('ZSCORE', KEYS[2], ARGV[1])
 if not lease or tonumber(lease) < now then return false end
 local fields = redis.call('HMGET', KEYS[1], 'node', 'ip', 'status', 'auto', 'since')
@@ -55,7 +55,7 @@ if not fields[1] then return false end
 return fields`);
 
 /** KEYS: users. → names whose lease has not run out. */
-export const LIST = new LuaScript(`${NOW_MS}
+export const LIST = new LuaScript('list', `${NOW_MS}
 return redis.call('ZRANGEBYSCORE', KEYS[1], now, '+inf')`);
 
 /**
@@ -64,7 +64,7 @@ return redis.call('ZRANGEBYSCORE', KEYS[1], now, '+inf')`);
  * lease run out, or Redis lost its data or went back to an old snapshot,
  * which keeps the node listed but not its expired keys); 2 reaped meanwhile.
  */
-export const HEARTBEAT = new LuaScript(`${NOW_MS}
+export const HEARTBEAT = new LuaScript('heartbeat', `${NOW_MS}
 local leaseUntil = now + tonumber(ARGV[2])
 local leased = redis.call('EXISTS', KEYS[1]) == 1
 redis.call('SET', KEYS[1], '1', 'PX', ARGV[2])
@@ -85,7 +85,7 @@ if leased and listed then return 0 end
 return 1`);
 
 /** KEYS: nodes. ARGV: limit. → ids of nodes whose lease ran out. */
-export const EXPIRED_NODES = new LuaScript(`${NOW_MS}
+export const EXPIRED_NODES = new LuaScript('expired_nodes', `${NOW_MS}
 return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. now, 'LIMIT', 0, ARGV[1])`);
 
 /**
@@ -95,7 +95,7 @@ return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. now, 'LIMIT', 0, ARGV
  * learns its users' departures were announced. → the names it removed, or
  * nil when another node won.
  */
-export const REAP = new LuaScript(`${NOW_MS}
+export const REAP = new LuaScript('reap', `${NOW_MS}
 local lease = redis.call('ZSCORE', KEYS[1], ARGV[1])
 if not lease or tonumber(lease) >= now or redis.call('EXISTS', KEYS[2]) == 1 then return false end
 redis.call('ZREM', KEYS[1], ARGV[1])
@@ -114,7 +114,7 @@ redis.call('SET', KEYS[5], '1', 'PX', ARGV[3])
 return gone`);
 
 /** KEYS: node, nodes, nodeUsers. ARGV: node. Withdraws a node that is shutting down. */
-export const RETIRE = new LuaScript(`
+export const RETIRE = new LuaScript('retire', `
 redis.call('DEL', KEYS[1], KEYS[3])
 redis.call('ZREM', KEYS[2], ARGV[1])
 return 1`);
