@@ -23,8 +23,8 @@ describe('the Redis scripts', () => {
     const fresh = new Redis(inject('redisUrl'), { enableAutoPipelining: true });
     const presence = new RedisPresenceStore('n1', fresh, new RedisKeys(uniquePrefix('scripts')), { leaseMs: 5000 });
     await redis.script('FLUSH');
-    // One turn of the event loop, one auto-pipelined write: a plain command opens the batch, the
-    // scripts are defined on this connection inside it, and each of them meets NOSCRIPT.
+    // One turn of the event loop, one auto-pipelined write: a plain command opens the batch and
+    // the scripts follow it, each meeting NOSCRIPT.
     const names = Array.from({ length: 20 }, (_, i) => `u${String(i).padStart(2, '0')}`);
     const [pong, beat] = await Promise.all([fresh.ping(), presence.heartbeat()]);
     expect(pong).toBe('PONG');

@@ -10,8 +10,10 @@ type ScriptCommand = (numberOfKeys: number, ...keysAndArgs: (string | number)[])
  * A Lua script, run as an ioredis custom command: ioredis sends EVALSHA and
  * falls back to EVAL when Redis answers NOSCRIPT (a restarted or
  * failed-over Redis has an empty script cache), inside auto-pipelined
- * batches too. The command is defined on each connection the first time
- * the script runs there.
+ * batches too. Each user of a connection defines its scripts there when it
+ * is built, before any command: ioredis 5 misaligns the replies of an
+ * auto-pipelined batch that was opened before a command was defined
+ * (ioredis#1931), so defining on first use is not safe.
  */
 export class LuaScript {
   private readonly definedOn = new WeakSet<Redis>();
@@ -22,11 +24,15 @@ export class LuaScript {
     this.command = `charla_${name}`;
   }
 
+  /** Makes the script a command of `redis`; repeating it is harmless. */
+  defineOn(redis: Redis): void {
+    if (this.definedOn.has(redis)) return;
+    redis.defineCommand(this.command, { lua: this.source });
+    this.definedOn.add(redis);
+  }
+
   run(redis: Redis, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
-    if (!this.definedOn.has(redis)) {
-      redis.defineCommand(this.command, { lua: this.source });
-      this.definedOn.add(redis);
-    }
+    if (!this.definedOn.has(redis)) throw new Error(`the ${this.command} script was not defined on this connection when it was built`);
     const command = (redis as unknown as Record<string, ScriptCommand>)[this.command]!;
     return command.call(redis, keys.length, ...keys, ...args);
   }

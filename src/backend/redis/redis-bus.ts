@@ -58,7 +58,9 @@ export class RedisBus implements Bus {
     private readonly settings: RedisBusSettings,
     private readonly metrics: Metrics,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    PUBLISH_TO_USER.defineOn(publisher);
+  }
 
   /** Envelopes refused because they did not validate. */
   get rejectedCount(): number {

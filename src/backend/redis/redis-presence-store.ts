@@ -32,6 +32,7 @@ export class RedisPresenceStore implements PresenceStore {
     private readonly settings: RedisPresenceSettings,
   ) {
     this.hashTtlMs = settings.leaseMs * RedisPresenceStore.HASH_TTL_LEASES;
+    for (const script of Object.values(scripts)) script.defineOn(redis);
   }
 
   async claim({ name, ip }: ClaimRequest): Promise<boolean> {
