@@ -9,7 +9,7 @@ import { isReady, waitUntil } from '../support/wait.js';
 type Node = Awaited<ReturnType<typeof startInProcessNode>>;
 const report = (line: string) => process.stdout.write(`redis outage: ${line}\n`);
 
-describeNeeding([TOOLS.redisServer], 'when Redis goes away', () => {
+describeNeeding([TOOLS.ownRedis], 'when Redis goes away', () => {
   let redis: TestRedis;
   let proxy: TcpProxy;
   let nodes: Node[];
@@ -19,7 +19,7 @@ describeNeeding([TOOLS.redisServer], 'when Redis goes away', () => {
   beforeAll(async () => {
     redis = await provisionControllableRedis();
   });
-  afterAll(async () => redis?.stop());
+  afterAll(async () => redis?.remove());
 
   beforeEach(async () => {
     proxy = await TcpProxy.start(redis.url);
@@ -84,6 +84,20 @@ describeNeeding([TOOLS.redisServer], 'when Redis goes away', () => {
     expect(ana.socket.readyState).toBe(ana.socket.OPEN);
   });
 
+  it('hung (connections open, nothing answered): not ready, then back with nobody announced as gone', async () => {
+    await redis.pause();
+    const notReadyAfter = await waitUntil(async () => !(await isReady(nodes[0]!.port)) && !(await isReady(nodes[1]!.port)), 'both nodes are not ready');
+    report(`readiness off ${notReadyAfter} ms after Redis hung`);
+    await redis.start();
+    const resumedAt = Date.now();
+    await waitUntil(async () => (await isReady(nodes[0]!.port)) && (await isReady(nodes[1]!.port)), 'both nodes are ready again');
+    await trafficFlows();
+    report(`traffic flowed ${Date.now() - resumedAt} ms after Redis resumed`);
+    expect(await listedEverywhere(['ana', 'luis'])).toBe(true);
+    expect(luis.pending('user_disconnected')).toEqual([]);
+    expect(ana.pending('user_disconnected')).toEqual([]);
+  });
+
   it('cut off by a closed port: not ready, then back without losing presence', async () => {
     await proxy.cut();
     const notReadyAfter = await waitUntil(async () => !(await isReady(nodes[0]!.port)), 'the node is not ready');
@@ -107,7 +121,7 @@ describeNeeding([TOOLS.redisServer], 'when Redis goes away', () => {
   });
 });
 
-describeNeeding([TOOLS.redisServer], 'a node started while Redis is unreachable', () => {
+describeNeeding([TOOLS.ownRedis], 'a node started while Redis is unreachable', () => {
   let redis: TestRedis;
   let proxy: TcpProxy;
   let node: ChildNode;
@@ -121,7 +135,7 @@ describeNeeding([TOOLS.redisServer], 'a node started while Redis is unreachable'
   afterEach(async () => {
     await node.kill('SIGKILL');
     await proxy.cut();
-    await redis.stop();
+    await redis.remove();
   });
 
   it('stops cleanly on SIGTERM while it waits', async () => {

@@ -4,6 +4,7 @@ import { provisionRedis } from './redis-server.js';
 declare module 'vitest' {
   export interface ProvidedContext {
     redisUrl: string;
+    redisKind: 'container' | 'binary' | 'external';
   }
 }
 
@@ -11,6 +12,7 @@ declare module 'vitest' {
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const redis = await provisionRedis();
   project.provide('redisUrl', redis.url);
-  process.stdout.write(`test redis: ${redis.kind} at ${redis.url}\n`);
-  return () => redis.stop();
+  project.provide('redisKind', redis.kind);
+  process.stdout.write(`test redis: ${redis.description}\n`);
+  return () => redis.remove();
 }

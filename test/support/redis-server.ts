@@ -1,32 +1,47 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { request } from 'node:http';
-import { existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { throwawayRedisArgs } from '../../scripts/process/redis-server-args.js';
 import { freePort } from '../../scripts/process/free-port.js';
 import { waitUntilAnswering } from '../../scripts/process/redis-ready.js';
+import { containerRedisAvailable, dockerEngineAnswers, REDIS_TEST_IMAGE, startRedisContainer } from './redis-container.js';
 
 /**
  * A Redis for tests, provisioned the first way that works here:
- * testcontainers when a Docker engine answers, else a `redis-server`
- * binary on a free port, else the server named by REDIS_URL. Spawned and
- * containerised servers can be stopped and started again to test outages.
+ * testcontainers when a Docker engine answers and holds the image, else a
+ * `redis-server` binary on a free port, else the server named by
+ * REDIS_URL. Containers and spawned servers can be stopped, started again
+ * and paused, to test outages.
  */
 export interface TestRedis {
   readonly url: string;
   readonly kind: 'container' | 'binary' | 'external';
-  /** True when stop()/start() are available. */
+  /** One line saying which Redis this is, for the run's log. */
+  readonly description: string;
+  /** True when stop(), start() and pause() are available. */
   readonly controllable: boolean;
+  /** Kills the server abruptly; start() brings it back, empty, at the same URL. */
   stop(): Promise<void>;
+  /** Starts a stopped server, or resumes a paused one. */
   start(): Promise<void>;
+  /** Freezes the server: its connections stay open and nothing is answered until start(). */
+  pause(): Promise<void>;
+  /** Ends it for good. */
+  remove(): Promise<void>;
 }
 
 export async function provisionRedis(): Promise<TestRedis> {
-  if (await dockerEngineAnswers()) return startContainer();
-  if (hasRedisServerBinary()) return startBinary();
+  const own = await provisionOwnRedis();
+  if (own) return own;
   const url = process.env['REDIS_URL'];
   if (url) return external(url);
-  throw new Error('no Redis for the tests: no Docker engine, no redis-server binary, and REDIS_URL is not set');
+  throw new Error('no Redis for the tests: no Docker engine with the Redis image, no redis-server binary, and REDIS_URL is not set');
+}
+
+/** A Redis of the test's own that it may stop, start and pause: a container, else the `redis-server` binary. */
+export async function provisionControllableRedis(): Promise<TestRedis> {
+  const own = await provisionOwnRedis();
+  if (!own) throw new Error('no Redis the test can control: no Docker engine with the Redis image and no redis-server binary');
+  return own;
 }
 
 /** A key prefix no other test shares, so tests can run side by side on one Redis. */
@@ -34,38 +49,21 @@ export function uniquePrefix(label = 't'): string {
   return `test:${label}:${randomBytes(5).toString('hex')}:`;
 }
 
-function dockerEngineAnswers(): Promise<boolean> {
-  const socketPath = process.env['DOCKER_HOST']?.replace(/^unix:\/\//, '') ?? '/var/run/docker.sock';
-  if (!existsSync(socketPath)) return Promise.resolve(false);
-  return new Promise((resolve) => {
-    const req = request({ socketPath, path: '/_ping', timeout: 1000 }, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200);
-    });
-    req.on('error', () => resolve(false));
-    req.on('timeout', () => {
-      req.destroy();
-      resolve(false);
-    });
-    req.end();
-  });
+async function provisionOwnRedis(): Promise<TestRedis | undefined> {
+  if (containerRedisAvailable()) {
+    try {
+      return await startRedisContainer();
+    } catch (err) {
+      warn(`a Redis container did not start (${err instanceof Error ? err.message : String(err)}); using the redis-server binary`);
+    }
+  } else if (dockerEngineAnswers()) {
+    warn(`a Docker engine answers but has no ${REDIS_TEST_IMAGE} image (npm run images:local makes one); using the redis-server binary`);
+  }
+  return hasRedisServerBinary() ? startBinary() : undefined;
 }
 
-async function startContainer(): Promise<TestRedis> {
-  const { RedisContainer } = await import('@testcontainers/redis');
-  const container = await new RedisContainer('redis:7-alpine').start();
-  const url = container.getConnectionUrl();
-  return {
-    url,
-    kind: 'container',
-    controllable: false,
-    stop: async () => {
-      await container.stop();
-    },
-    start: async () => {
-      throw new Error('a stopped test container cannot be restarted on the same port');
-    },
-  };
+function warn(line: string): void {
+  process.stderr.write(`test redis: ${line}\n`);
 }
 
 function hasRedisServerBinary(): boolean {
@@ -75,34 +73,44 @@ function hasRedisServerBinary(): boolean {
 async function startBinary(): Promise<TestRedis> {
   const port = await freePort();
   let child: ChildProcess | undefined;
+  let paused = false;
   const url = `redis://127.0.0.1:${port}`;
+  const running = (): ChildProcess | undefined => (child && child.exitCode === null && child.signalCode === null ? child : undefined);
   const start = async (): Promise<void> => {
+    const alive = running();
+    if (alive && paused) {
+      alive.kill('SIGCONT');
+      paused = false;
+      return;
+    }
     // Starting a running server would orphan it behind a second one that cannot bind the port.
-    if (child && child.exitCode === null && child.signalCode === null) return;
+    if (alive) return;
     child = spawn('redis-server', throwawayRedisArgs('127.0.0.1', port), { stdio: 'ignore' });
     await waitUntilAnswering(url);
   };
   const stop = async (): Promise<void> => {
-    const running = child;
+    const alive = running();
     child = undefined;
-    if (!running || running.exitCode !== null) return;
+    paused = false;
+    if (!alive) return;
     await new Promise<void>((resolve) => {
-      running.once('exit', () => resolve());
-      running.kill('SIGKILL');
+      alive.once('exit', () => resolve());
+      alive.kill('SIGKILL');
     });
   };
+  const pause = async (): Promise<void> => {
+    const alive = running();
+    if (!alive || paused) return;
+    alive.kill('SIGSTOP');
+    paused = true;
+  };
   await start();
-  return { url, kind: 'binary', controllable: true, stop, start };
+  return { url, kind: 'binary', description: `redis-server binary at ${url}`, controllable: true, stop, start, pause, remove: stop };
 }
 
 function external(url: string): TestRedis {
   const refuse = async (): Promise<void> => {
-    throw new Error('the Redis from REDIS_URL cannot be stopped or started by tests');
+    throw new Error('the Redis from REDIS_URL cannot be stopped, started or paused by tests');
   };
-  return { url, kind: 'external', controllable: false, stop: async () => undefined, start: refuse };
-}
-
-/** A Redis of the test's own that it may stop and start: the `redis-server` binary (TOOLS.redisServer). */
-export function provisionControllableRedis(): Promise<TestRedis> {
-  return startBinary();
+  return { url, kind: 'external', description: `external Redis at ${url} (REDIS_URL)`, controllable: false, stop: refuse, start: refuse, pause: refuse, remove: async () => undefined };
 }

@@ -1,6 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { describe, it, type TestFunction } from 'vitest';
+import { composeCommand } from './compose-stack.js';
+import { containerRedisAvailable } from './redis-container.js';
 
 declare module 'vitest' {
   interface TaskMeta {
@@ -37,7 +39,15 @@ export const TOOLS = {
   haproxy: tool('haproxy', 'apt-get install haproxy', answers('haproxy', '-v')),
   promtool: tool('promtool', "take it from Debian's prometheus package, as .ci/run does", answers('promtool', '--version')),
   kubectl: tool('kubectl', 'kubectl 1.27 or newer; .ci/run shows one way to get it', answers('kubectl', 'version', '--client')),
-  redisServer: tool('redis-server', 'apt-get install redis-server', answers('redis-server', '--version')),
+  /** A Redis the tests may stop, start and pause: a container where an engine holds the image, else the binary. */
+  ownRedis: tool(
+    'a Redis of their own (redis-server, or a Docker engine with the Redis image)',
+    'apt-get install redis-server',
+    () => containerRedisAvailable() || answers('redis-server', '--version')(),
+  ),
+  /** A Docker engine that answers, with every image the compose file and the tests use. */
+  compose: tool('docker compose or docker-compose', 'apt-get install docker-compose', () => composeCommand() !== undefined),
+  docker: tool('a Docker engine with the base images', 'apt-get install docker.io docker-compose, start dockerd, then npm run images:local', () => containerRedisAvailable()),
 } as const;
 
 /** Under CI a missing tool fails its tests: a green run must mean that every test ran. */
