@@ -46,15 +46,15 @@ function replaceOnce(text: string, pattern: RegExp, replacement: string): string
 
 /**
  * haproxy.cfg as it can run here: on loopback, with the test node as every
- * replica instead of Docker's DNS name, and within this machine's
- * file-descriptor limit. Frontends, checks and rules are left as they are.
+ * replica instead of Docker's DNS name. Frontends, checks, rules and
+ * limits are left as they are: it must start within this machine's
+ * open-file limit as it is.
  */
 function composeConfigHere(text: string, ports: Ports): string {
   let here = replaceOnce(text, /^(\s*bind) :8080$/m, `$1 127.0.0.1:${ports.chat}`);
   here = replaceOnce(here, /^(\s*bind) :8404$/m, `$1 127.0.0.1:${ports.stats}`);
   here = replaceOnce(here, new RegExp(` charla:${charlaConfig.port}$`, 'm'), ` 127.0.0.1:${ports.node}`);
-  here = replaceOnce(here, / resolvers docker\b/, '');
-  return replaceOnce(here, /^(\s*maxconn) \d+$/m, '$1 1000');
+  return replaceOnce(here, / resolvers docker\b/, '');
 }
 
 const configs = [
