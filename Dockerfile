@@ -14,14 +14,17 @@ FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
-# uWebSockets.js ships a binary for every platform and Node ABI (over 100 MB):
-# keep the one this image loads, and fail the build if it is not there.
+# uWebSockets.js ships a binary for every platform and Node ABI (over 100 MB),
+# and stray copies of some beside its JavaScript fallback (20 MB): keep the
+# one this image loads, and fail the build if it is not there.
 RUN node -e " \
   const fs = require('node:fs'); \
-  const dir = 'node_modules/uWebSockets.js/binaries'; \
+  const pkg = 'node_modules/uWebSockets.js'; \
   const keep = 'uws_' + process.platform + '_' + process.arch + '_' + process.versions.modules + '.node'; \
-  if (!fs.existsSync(dir + '/' + keep)) throw new Error('uWebSockets.js has no binary ' + keep); \
-  for (const file of fs.readdirSync(dir)) if (file !== keep) fs.rmSync(dir + '/' + file);"
+  if (!fs.existsSync(pkg + '/binaries/' + keep)) throw new Error('uWebSockets.js has no binary ' + keep); \
+  for (const file of fs.readdirSync(pkg + '/binaries')) if (file !== keep) fs.rmSync(pkg + '/binaries/' + file); \
+  for (const file of fs.readdirSync(pkg + '/dist')) if (file.endsWith('.node')) fs.rmSync(pkg + '/dist/' + file); \
+  fs.rmSync(pkg + '/docs', { recursive: true, force: true });"
 
 # Compile TypeScript with the full dev toolchain.
 FROM ${NODE_IMAGE} AS build

@@ -19,6 +19,9 @@ import { readRepoFile } from '../support/deploy/repo-files.js';
 import { startInProcessNode } from '../support/nodes.js';
 import { uniquePrefix } from '../support/redis-server.js';
 import { describeNeeding, itNeeding, TOOLS } from '../support/tools.js';
+import { loadComposeFile } from '../support/deploy/compose.js';
+
+const packageVersion = (): string => (JSON.parse(readRepoFile('package.json')) as { version: string }).version;
 
 const KUSTOMIZATIONS = ['k8s/base', 'k8s/redis', 'k8s/overlays/dev', 'k8s/overlays/prod'];
 /** What a pod of the Deployment would be called. */
@@ -225,6 +228,14 @@ describeNeeding([TOOLS.kubectl], 'Kubernetes overlays, rendered by kubectl kusto
     const container = find<Workload>(manifests, 'Deployment', 'charla')!.spec.template.spec.containers[0]!;
     expect(container.env?.find((e) => e.name === 'REDIS_URL')?.valueFrom?.secretKeyRef).toEqual({ name: 'charla-redis', key: 'url' });
     expect(container.image).toMatch(/^registry\.example\.com\/charla:\d+\.\d+\.\d+$/);
+  });
+
+  itNeeding([TOOLS.kubectl], 'base and dev deploy the image docker compose builds, tagged with the package version', () => {
+    const built = loadComposeFile().services['charla']!.image;
+    expect(built).toBe(`charla:${packageVersion()}`);
+    for (const dir of ['k8s/base', 'k8s/overlays/dev']) {
+      expect(find<Workload>(rendered[dir]!, 'Deployment', 'charla')!.spec.template.spec.containers[0]!.image).toBe(built);
+    }
   });
 
   it('base runs three replicas', () => {
