@@ -1,3 +1,7 @@
+// Over 300 lines on purpose: connecting, requests, closing and reconnecting
+// all change one state machine (state, socket, pipeline, registered name),
+// and split apart they would pass that state around. What has no state of
+// its own lives beside it: open-socket.ts, reconnect-policy.ts, requests.ts.
 import { CLOSE_CODES } from '../protocol/close-codes.js';
 import type { UserStatus } from '../protocol/status.js';
 import { backoffDelay } from './backoff.js';
