@@ -5,7 +5,6 @@ const STACK_TESTS = 'test/compose/**/*.test.ts';
 
 export default defineConfig({
   test: {
-    globalSetup: ['test/support/global-redis.ts'],
     setupFiles: ['test/support/require-native-uws.ts'],
     reporters: ['default', './test/support/missing-tools-reporter.ts'],
     pool: 'forks',
@@ -15,7 +14,14 @@ export default defineConfig({
       {
         extends: true,
         // Two cores: integration tests start several nodes each.
-        test: { name: 'core', include: ['test/**/*.test.ts'], exclude: [STACK_TESTS], maxWorkers: 2, sequence: { groupOrder: 0 } },
+        test: {
+          name: 'core',
+          include: ['test/**/*.test.ts'],
+          exclude: [STACK_TESTS],
+          globalSetup: ['test/support/global-redis.ts'],
+          maxWorkers: 2,
+          sequence: { groupOrder: 0 },
+        },
       },
       {
         extends: true,
