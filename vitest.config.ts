@@ -1,7 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
 /** The compose stack runs its own containers and builds an image: it goes alone, after everything else. */
-const STACK_TESTS = 'test/compose/**/*.test.ts';
+const STACK_TESTS = 'test/deploy/compose-stack.test.ts';
 
 export default defineConfig({
   test: {
