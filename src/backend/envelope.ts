@@ -13,7 +13,14 @@ const username = z.string().min(1).max(128);
 
 export const envelopeSchema = z.discriminatedUnion('kind', [
   /** For every user on every node, optionally but one. */
-  z.object({ kind: z.literal('room'), origin: nodeId, frame, except: username.optional() }),
+  z.object({
+    kind: z.literal('room'),
+    origin: nodeId,
+    frame,
+    except: username.optional(),
+    /** The origin's own count of its room envelopes, so it can tell when one has come back to it. */
+    seq: z.number().int().nonnegative().optional(),
+  }),
   /** For one user, on the node that holds it. */
   z.object({ kind: z.literal('direct'), origin: nodeId, to: username, frame }),
 ]);

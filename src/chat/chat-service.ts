@@ -130,6 +130,7 @@ export class ChatService implements ConnectionHandler {
       case 'room':
         this.deps.local.toAll(envelope.frame, envelope.except);
         this.registrar.holdRoomFrame(envelope.frame, envelope.except);
+        this.room.received(envelope);
         return;
       case 'direct':
         if (this.registrar.holdDirectFrame(envelope.to, envelope.frame)) return;
@@ -152,8 +153,8 @@ export class ChatService implements ConnectionHandler {
   }
 
   /** Tells everyone that a user of a dead node is gone. */
-  announceDeparture(name: string): Promise<void> {
-    return this.room.left(name);
+  async announceDeparture(name: string): Promise<void> {
+    await this.room.left(name);
   }
 
   /** Closes every connection for a node shutdown and waits until each user has left. */

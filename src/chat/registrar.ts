@@ -80,9 +80,10 @@ export class Registrar {
       }
       const others = await listing;
       arrival.name = name;
-      // Announce first, then confirm: whoever registers after this user's
-      // register_success already knows of it, and gets no late join notice.
-      await this.deps.room.arrived(name, 'ACTIVO');
+      // Announce first, then confirm once the notice has come back to this
+      // node: whoever registers here after this user's register_success
+      // already knows of it, and gets no late join notice.
+      await this.deps.room.untilReturned(await this.deps.room.arrived(name, 'ACTIVO'));
       session.bind(name);
       const userList = others.includes(name) ? others : [...others, name].sort();
       session.connection.send(this.deps.messages.registerSuccess(userList));

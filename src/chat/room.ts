@@ -1,33 +1,74 @@
+import type { RoomEnvelope } from '../backend/envelope.js';
 import type { Bus } from '../backend/ports.js';
 import type { ServerMessages } from '../protocol/server-messages.js';
 import type { UserStatus } from '../protocol/status.js';
 
-/** What this node tells every user of the cluster, each as one room envelope. */
+/** How long a registration waits for its own join notice to come back before confirming anyway (a deaf subscriber). */
+const RETURN_WAIT_MS = 1000;
+
+/**
+ * What this node tells every user of the cluster, each as one room envelope.
+ * Each envelope carries this node's own sequence number, so the node knows
+ * when its own notices have come back through the bus and reached its users.
+ */
 export class Room {
+  private published = 0;
+  private returned = 0;
+  private readonly waiting = new Set<{ readonly seq: number; readonly resolve: () => void }>();
+
   constructor(
     private readonly nodeId: string,
     private readonly bus: Bus,
     private readonly messages: ServerMessages,
   ) {}
 
-  broadcast(sender: string, content: string): Promise<void> {
+  broadcast(sender: string, content: string): Promise<number> {
     return this.publish(this.messages.broadcast(sender, content));
   }
 
   /** A user arrived (or is back after the cluster lost it): everyone else sees it ACTIVO or as it was. */
-  arrived(name: string, status: UserStatus): Promise<void> {
+  arrived(name: string, status: UserStatus): Promise<number> {
     return this.publish(this.messages.statusUpdate(name, status), name);
   }
 
-  statusChanged(name: string, status: UserStatus): Promise<void> {
+  statusChanged(name: string, status: UserStatus): Promise<number> {
     return this.publish(this.messages.statusUpdate(name, status));
   }
 
-  left(name: string): Promise<void> {
+  left(name: string): Promise<number> {
     return this.publish(this.messages.userDisconnected(name));
   }
 
-  private publish(frame: string, except?: string): Promise<void> {
-    return this.bus.publishToAll({ kind: 'room', origin: this.nodeId, frame, ...(except === undefined ? {} : { except }) });
+  /** Notes an envelope the bus brought; this node's own ones release whoever waits for them. */
+  received(envelope: RoomEnvelope): void {
+    if (envelope.origin !== this.nodeId || envelope.seq === undefined || envelope.seq <= this.returned) return;
+    this.returned = envelope.seq;
+    for (const waiter of this.waiting) if (waiter.seq <= this.returned) waiter.resolve();
+  }
+
+  /**
+   * Resolves once this node's envelope `seq` has come back and reached its
+   * users, or after a second if it does not (the bus then delivers late).
+   */
+  untilReturned(seq: number): Promise<void> {
+    if (seq <= this.returned) return Promise.resolve();
+    return new Promise((resolve) => {
+      const waiter = {
+        seq,
+        resolve: () => {
+          clearTimeout(timer);
+          this.waiting.delete(waiter);
+          resolve();
+        },
+      };
+      const timer = setTimeout(waiter.resolve, RETURN_WAIT_MS);
+      this.waiting.add(waiter);
+    });
+  }
+
+  private async publish(frame: string, except?: string): Promise<number> {
+    const seq = ++this.published;
+    await this.bus.publishToAll({ kind: 'room', origin: this.nodeId, frame, seq, ...(except === undefined ? {} : { except }) });
+    return seq;
   }
 }

@@ -354,4 +354,47 @@ describe('ChatService', () => {
       expect(luis.connection.ofType('user_disconnected').map((f) => f['content'])).toEqual(['ana ha salido']);
     });
   });
+
+  describe('when the bus brings this node\'s own notices back late', () => {
+    let held: (() => void)[];
+    let lateChat: ChatService;
+
+    beforeEach(async () => {
+      held = [];
+      const registry = new MemoryPresenceRegistry(() => clock);
+      const latePresence = new MemoryPresenceStore('n2', { leaseMs: 10 * IDLE_MS }, registry);
+      const lateBus = new MemoryBus('n2', new MemoryBusHub((run) => held.push(run)), (name) => registry.nodeOf(name));
+      lateChat = new ChatService({
+        presence: latePresence,
+        bus: lateBus,
+        local: new FakeLocalDelivery(),
+        messages: new ServerMessages(() => new Date(clock)),
+        settings: { idleTimeoutMs: IDLE_MS, maxContentLength: 100, rateLimitPerSecond: 0, rateLimitBurst: 1 },
+        metrics: new Metrics({ connections: () => 0, registeredUsers: () => 0 }),
+        logger: pino({ level: 'silent' }),
+        now: () => clock,
+      });
+      await lateBus.subscribe((envelope) => lateChat.deliver(envelope));
+    });
+    const deliverHeld = () => held.splice(0).forEach((run) => run());
+
+    it('confirms a registration only once its join notice came back, so the next user is not told of it again', async () => {
+      const ana = new FakeConnection();
+      lateChat.receive(lateChat.open(ana), encode({ type: 'register', sender: 'ana' }), false);
+      await settle();
+      expect(ana.ofType('register_success')).toEqual([]);
+      deliverHeld();
+      await settle();
+      expect(ana.ofType('register_success')).toHaveLength(1);
+
+      const luis = new FakeConnection();
+      lateChat.receive(lateChat.open(luis), encode({ type: 'register', sender: 'luis' }), false);
+      await settle();
+      deliverHeld();
+      await settle();
+      expect(luis.ofType('register_success').map((f) => f['userList'])).toEqual([['ana', 'luis']]);
+      expect(luis.ofType('status_update')).toEqual([]);
+      expect(ana.ofType('status_update').map((f) => f['content'])).toEqual([{ user: 'luis', status: 'ACTIVO' }]);
+    });
+  });
 });
