@@ -1,3 +1,4 @@
+import { rateLimitWarnings } from './rate-limit-warning.js';
 import type { BenchReport, RoundResult, ScenarioId, ScenarioRun } from './results.js';
 
 interface Column {
@@ -91,6 +92,7 @@ export function formatReport(report: BenchReport): string {
     sections.push(table(COLUMNS[scenario], runs));
   }
   for (const failure of report.failures) sections.push(`FAILED ${failure.scenario} on ${failure.backend}: ${failure.error}`);
+  sections.push(...rateLimitWarnings(report));
   sections.push('targets (goals to compare against, not gates)');
   sections.push(
     report.targets
