@@ -30,12 +30,8 @@ describe('ChatService', () => {
   let bus: SwitchableBus;
   let presence: MemoryPresenceStore;
 
-  beforeEach(async () => {
-    clock = 1_000_000;
-    const registry = new MemoryPresenceRegistry(() => clock);
-    presence = new MemoryPresenceStore('n1', { leaseMs: 10 * IDLE_MS }, registry);
-    bus = new SwitchableBus('n1', new MemoryBusHub((run) => run()), (name) => registry.nodeOf(name));
-    chat = new ChatService({
+  const chatService = (presence: MemoryPresenceStore, bus: Bus): ChatService =>
+    new ChatService({
       presence,
       bus,
       local: new FakeLocalDelivery(),
@@ -45,6 +41,13 @@ describe('ChatService', () => {
       logger: pino({ level: 'silent' }),
       now: () => clock,
     });
+
+  beforeEach(async () => {
+    clock = 1_000_000;
+    const registry = new MemoryPresenceRegistry(() => clock);
+    presence = new MemoryPresenceStore('n1', { leaseMs: 10 * IDLE_MS }, registry);
+    bus = new SwitchableBus('n1', new MemoryBusHub((run) => run()), (name) => registry.nodeOf(name));
+    chat = chatService(presence, bus);
     await bus.subscribe((envelope) => chat.deliver(envelope));
   });
 
@@ -364,16 +367,7 @@ describe('ChatService', () => {
       const registry = new MemoryPresenceRegistry(() => clock);
       const latePresence = new MemoryPresenceStore('n2', { leaseMs: 10 * IDLE_MS }, registry);
       const lateBus = new MemoryBus('n2', new MemoryBusHub((run) => held.push(run)), (name) => registry.nodeOf(name));
-      lateChat = new ChatService({
-        presence: latePresence,
-        bus: lateBus,
-        local: new FakeLocalDelivery(),
-        messages: new ServerMessages(() => new Date(clock)),
-        settings: { idleTimeoutMs: IDLE_MS, maxContentLength: 100, rateLimitPerSecond: 0, rateLimitBurst: 1 },
-        metrics: new Metrics({ connections: () => 0, registeredUsers: () => 0 }),
-        logger: pino({ level: 'silent' }),
-        now: () => clock,
-      });
+      lateChat = chatService(latePresence, lateBus);
       await lateBus.subscribe((envelope) => lateChat.deliver(envelope));
     });
     const deliverHeld = () => held.splice(0).forEach((run) => run());
