@@ -12,6 +12,18 @@ export class BackendUnavailableError extends Error {
   }
 }
 
+/**
+ * The request reached the backend, or may have, and its answer was lost or
+ * late: it may have been carried out. Repeating it may do it twice, so the
+ * client is told so, not told to try again.
+ */
+export class BackendOutcomeUnknownError extends BackendUnavailableError {
+  constructor(cause: unknown) {
+    super(cause);
+    this.name = 'BackendOutcomeUnknownError';
+  }
+}
+
 /** What the cluster knows about one registered user. */
 export interface PresenceEntry {
   readonly name: string;
@@ -114,10 +126,12 @@ export interface Bus {
   readonly nodeId: string;
   /** Starts delivering envelopes for this node to `handler`. */
   subscribe(handler: EnvelopeHandler): Promise<void>;
+  /** Throws BackendUnavailableError when no node at all heard it. */
   publishToAll(envelope: RoomEnvelope): Promise<void>;
   /**
    * Sends to the node that holds `envelope.to`, found and reached in one
-   * step; false when no live user has that name.
+   * step; false when nobody has that name. Throws BackendUnavailableError
+   * when it surely did not arrive (that node does not listen right now).
    */
   publishToUser(envelope: DirectEnvelope): Promise<boolean>;
   unsubscribe(): Promise<void>;

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { BackendUnavailableError } from '../backend/ports.js';
+import { BackendOutcomeUnknownError, BackendUnavailableError } from '../backend/ports.js';
 import type { Metrics } from '../metrics.js';
 import { ChatError, type ErrorCode } from '../protocol/errors.js';
 import type { ServerMessages } from '../protocol/server-messages.js';
@@ -22,6 +22,9 @@ export class Replies {
   failure(session: Session, err: unknown): void {
     if (err instanceof ChatError) {
       this.error(session, err.code, err.detail);
+    } else if (err instanceof BackendOutcomeUnknownError) {
+      session.logger(this.logger).warn({ err }, 'backend outcome unknown');
+      this.error(session, 'OUTCOME_UNKNOWN');
     } else if (err instanceof BackendUnavailableError) {
       session.logger(this.logger).warn({ err }, 'backend unavailable');
       this.error(session, 'BACKEND_UNAVAILABLE');

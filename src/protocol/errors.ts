@@ -19,6 +19,7 @@ export const ERROR_CATALOGUE = {
   RATE_LIMITED: 'Demasiados mensajes, espera un momento',
   NAME_NOT_ALLOWED: 'Tu credencial no permite ese nombre',
   BACKEND_UNAVAILABLE: 'Servicio no disponible, inténtalo de nuevo',
+  OUTCOME_UNKNOWN: 'No se sabe si se hizo: compruébalo antes de repetir',
   INTERNAL_ERROR: 'Error interno del servidor',
 } as const satisfies Record<string, string>;
 

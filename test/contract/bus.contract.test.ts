@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import pino from 'pino';
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import type { Bus, PresenceStore } from '../../src/backend/ports.js';
+import { BackendUnavailableError, type Bus, type PresenceStore } from '../../src/backend/ports.js';
 import type { Envelope } from '../../src/backend/envelope.js';
 import { MemoryBus, MemoryBusHub } from '../../src/backend/memory/memory-bus.js';
 import { RedisBus } from '../../src/backend/redis/redis-bus.js';
@@ -133,12 +133,31 @@ describe.each(worlds)('Bus contract (%s)', (_name, makeWorld) => {
     world = makeWorld();
     const n1 = world.busFor('n1');
     const n2 = world.busFor('n2');
-    const inbox = collector();
+    const [own, inbox] = [collector(), collector()];
+    await n1.subscribe(own.handler);
     await n2.subscribe(inbox.handler);
     await n2.unsubscribe();
     await n1.publishToAll({ kind: 'room', origin: 'n1', frame: roomFrame(0) });
+    await own.waitFor(1);
     await new Promise((r) => setTimeout(r, 50));
     expect(inbox.received).toEqual([]);
+  });
+
+  it('refuses, as not delivered, what no node is listening for', async () => {
+    world = makeWorld();
+    const n1 = world.busFor('n1');
+    const n2 = world.busFor('n2');
+    const holder = world.presenceFor('n2');
+    await holder.heartbeat();
+    await holder.claim({ name: 'ana', ip: '192.0.2.1' });
+    const direct = { kind: 'direct', origin: 'n1', to: 'ana', frame: messages.private('luis', 'ana', 'psst') } as const;
+    await expect(n1.publishToUser(direct)).rejects.toBeInstanceOf(BackendUnavailableError);
+    await expect(n1.publishToAll({ kind: 'room', origin: 'n1', frame: roomFrame(0) })).rejects.toBeInstanceOf(BackendUnavailableError);
+    const inbox = collector();
+    await n2.subscribe(inbox.handler);
+    expect(await n1.publishToUser(direct)).toBe(true);
+    await inbox.waitFor(1);
+    expect(inbox.received).toEqual([direct]);
   });
 });
 

@@ -1,4 +1,4 @@
-import type { Bus, EnvelopeHandler } from '../ports.js';
+import { BackendUnavailableError, type Bus, type EnvelopeHandler } from '../ports.js';
 import type { DirectEnvelope, RoomEnvelope } from '../envelope.js';
 
 /** Runs a function later; the hub's deliveries wait for it. */
@@ -47,6 +47,7 @@ export class MemoryBus implements Bus {
   }
 
   async publishToAll(envelope: RoomEnvelope): Promise<void> {
+    if (this.hub.handlers.size === 0) throw new BackendUnavailableError(new Error('no node listens to the room'));
     this.hub.deliverLater(() => {
       for (const handler of this.hub.handlers.values()) handler(envelope);
     });
@@ -55,6 +56,7 @@ export class MemoryBus implements Bus {
   async publishToUser(envelope: DirectEnvelope): Promise<boolean> {
     const nodeId = this.locate(envelope.to);
     if (nodeId === undefined) return false;
+    if (!this.hub.handlers.has(nodeId)) throw new BackendUnavailableError(new Error(`node ${nodeId} does not listen`));
     this.hub.deliverLater(() => this.hub.handlers.get(nodeId)?.(envelope));
     return true;
   }

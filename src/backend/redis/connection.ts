@@ -21,6 +21,10 @@ export function connectRedis({ url, name, logger, onReconnect }: RedisConnection
   const options: RedisOptions = {
     connectionName: name,
     enableOfflineQueue: false,
+    // A command written before the connection dropped is never sent again:
+    // Redis may have run it, and a private message would arrive twice. It
+    // fails instead (timed out: outcome unknown).
+    autoResendUnfulfilledCommands: false,
     // Commands issued in one turn of the event loop leave in one write.
     enableAutoPipelining: true,
     maxRetriesPerRequest: 1,

@@ -4,8 +4,8 @@ import type { Logger } from 'pino';
 import type { Metrics } from '../../metrics.js';
 import { toBackendError } from './backend-error.js';
 import type { RedisKeys } from './keys.js';
-import { LuaScript, NOW_MS } from './lua-script.js';
-import type { Bus, EnvelopeHandler } from '../ports.js';
+import { LuaScript } from './lua-script.js';
+import { BackendUnavailableError, type Bus, type EnvelopeHandler } from '../ports.js';
 import { decodeEnvelope, encodeEnvelope, type DirectEnvelope, type RoomEnvelope } from '../envelope.js';
 
 export interface RedisBusSettings {
@@ -16,17 +16,17 @@ export interface RedisBusSettings {
 const PROBE_PREFIX = 'probe:';
 
 /**
- * KEYS: user, users. ARGV: name, node channel prefix, payload. Finds the node
- * of a live user in the presence records (see redis-presence-scripts.ts) and
- * publishes to its channel, in one round trip. → 1 published, 0 no such user.
+ * KEYS: user. ARGV: node channel prefix, payload. Finds the node that holds
+ * the user (see redis-presence-scripts.ts) and publishes to its channel, in
+ * one round trip. → how many subscribers got it, or -1 when nobody has the
+ * name. The lease is not checked: a user whose node is only slow (its lease
+ * ran out during a stall) still gets the message, and a dead node has no
+ * subscriber, which the count shows.
  */
-const PUBLISH_TO_USER = new LuaScript('publish_to_user', `${NOW_MS}
-local lease = redis.call('ZSCORE', KEYS[2], ARGV[1])
-if not lease or tonumber(lease) < now then return 0 end
+const PUBLISH_TO_USER = new LuaScript('publish_to_user', `
 local node = redis.call('HGET', KEYS[1], 'node')
-if not node then return 0 end
-redis.call('PUBLISH', ARGV[2] .. node, ARGV[3])
-return 1`);
+if not node then return -1 end
+return redis.call('PUBLISH', ARGV[1] .. node, ARGV[2])`);
 /** Unanswered probes after which the node reports not ready, and after which the subscriber is rebuilt. */
 const SILENT_AFTER_PROBES = 2;
 const REBUILD_AFTER_PROBES = 3;
@@ -93,18 +93,16 @@ export class RedisBus implements Bus {
 
   async publishToUser(envelope: DirectEnvelope): Promise<boolean> {
     const started = performance.now();
-    let delivered: unknown;
+    let receivers: unknown;
     try {
-      delivered = await PUBLISH_TO_USER.run(
-        this.publisher,
-        [this.keys.user(envelope.to), this.keys.users],
-        [envelope.to, this.keys.nodeChannel(''), encodeEnvelope(envelope)],
-      );
+      receivers = await PUBLISH_TO_USER.run(this.publisher, [this.keys.user(envelope.to)], [this.keys.nodeChannel(''), encodeEnvelope(envelope)]);
     } catch (err) {
       throw toBackendError(err);
     }
     this.metrics.published((performance.now() - started) / 1000);
-    return delivered === 1;
+    if (receivers === -1) return false;
+    if (receivers === 0) throw new BackendUnavailableError(new Error(`nobody listens on the node channel of ${envelope.to}`));
+    return true;
   }
 
   async unsubscribe(): Promise<void> {
@@ -118,12 +116,15 @@ export class RedisBus implements Bus {
 
   private async publish(channel: string, payload: string): Promise<void> {
     const started = performance.now();
+    let receivers: number;
     try {
-      await this.publisher.publish(channel, payload);
+      receivers = await this.publisher.publish(channel, payload);
     } catch (err) {
       throw toBackendError(err);
     }
     this.metrics.published((performance.now() - started) / 1000);
+    // Redis took it and gave it to nobody (every subscriber was being rebuilt): not delivered.
+    if (receivers === 0) throw new BackendUnavailableError(new Error(`nobody listens on ${channel}`));
   }
 
   private probe(): void {
