@@ -32,6 +32,7 @@ const envSchema = z
     CHARLA_REAP_INTERVAL_MS: integer(100, 60_000, 1000),
     CHARLA_MAX_PAYLOAD_BYTES: integer(256, 16 * 1024 * 1024, 16 * 1024),
     CHARLA_MAX_CONTENT_LENGTH: integer(1, 1024 * 1024, 2000),
+    CHARLA_REGISTRATION_TIMEOUT_MS: integer(0, 3_600_000, 30_000),
     CHARLA_KEEPALIVE_SECONDS: integer(0, 960, 32).refine((s) => s === 0 || s >= 8, 'must be 0 (off) or at least 8'),
     CHARLA_MAX_BACKPRESSURE_BYTES: integer(1024, 1024 * 1024 * 1024, 1024 * 1024),
     // At least a second: the drain must have time to close sockets and release presence.
@@ -70,6 +71,7 @@ const configSchema = envSchema.transform((e) => ({
   ...(e.REDIS_URL ? { redis: { url: e.REDIS_URL, keyPrefix: e.CHARLA_KEY_PREFIX, probeIntervalMs: e.CHARLA_REDIS_PROBE_MS } } : {}),
   chat: {
     idleTimeoutMs: e.CHARLA_IDLE_TIMEOUT_MS,
+    registrationTimeoutMs: e.CHARLA_REGISTRATION_TIMEOUT_MS,
     maxContentLength: e.CHARLA_MAX_CONTENT_LENGTH,
     rateLimitPerSecond: e.CHARLA_RATE_LIMIT_PER_SECOND,
     rateLimitBurst: e.CHARLA_RATE_LIMIT_BURST,

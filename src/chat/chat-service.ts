@@ -22,6 +22,8 @@ import { Sessions } from './sessions.js';
 export interface ChatSettings {
   /** A user silent this long while ACTIVO becomes INACTIVO. */
   readonly idleTimeoutMs: number;
+  /** A connection that has not registered this long after opening is told so and closed (0: never). */
+  readonly registrationTimeoutMs: number;
   /** Longest `content` accepted in broadcast and private messages, in characters. */
   readonly maxContentLength: number;
   /** Messages per second per connection (0: no limit) and the burst allowed above it. */
@@ -144,11 +146,21 @@ export class ChatService implements ConnectionHandler {
     }
   }
 
-  /** Marks users silent for the idle timeout INACTIVO. Run periodically. */
+  /**
+   * Marks users silent for the idle timeout INACTIVO, and closes connections
+   * that did not register in time (an error first, then the close). Run
+   * periodically.
+   */
   sweepIdle(): void {
-    const cutoff = this.now() - this.deps.settings.idleTimeoutMs;
+    const now = this.now();
+    const idleCutoff = now - this.deps.settings.idleTimeoutMs;
+    const { registrationTimeoutMs } = this.deps.settings;
     for (const session of this.sessions) {
-      if (session.idleSince(cutoff)) void session.queue.run(() => this.changeStatus(session, 'INACTIVO', true));
+      if (session.idleSince(idleCutoff)) void session.queue.run(() => this.changeStatus(session, 'INACTIVO', true));
+      if (registrationTimeoutMs > 0 && !this.registrar.isRegistering(session) && session.registrationOverdue(now - registrationTimeoutMs)) {
+        this.replies.error(session, 'REGISTRATION_TIMEOUT');
+        session.connection.close('REGISTRATION_TIMEOUT');
+      }
     }
   }
 

@@ -100,6 +100,10 @@ export class Registrar {
     }
   }
 
+  isRegistering(session: Session): boolean {
+    return this.arrivals.has(session);
+  }
+
   /** Room traffic reaches every registration in progress, except the one it is about. */
   holdRoomFrame(frame: string, except: string | undefined): void {
     for (const arrival of this.arrivals.values()) if (arrival.name !== except) arrival.held.push(frame);

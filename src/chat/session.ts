@@ -11,6 +11,8 @@ export class Session {
   private statusByIdleTimer = false;
   private lastFrameAt: number;
   private isClosed = false;
+  private registrationExpired = false;
+  readonly openedAt: number;
   private log: { readonly user: string | undefined; readonly logger: Logger } | undefined;
   readonly rate: TokenBucket;
   readonly queue: ConnectionQueue;
@@ -22,6 +24,7 @@ export class Session {
     onTaskFailure: (session: Session, err: unknown) => void,
   ) {
     this.lastFrameAt = now;
+    this.openedAt = now;
     this.rate = new TokenBucket(rateLimit, now);
     this.queue = new ConnectionQueue((err) => onTaskFailure(this, err));
   }
@@ -46,6 +49,13 @@ export class Session {
 
   get closed(): boolean {
     return this.isClosed;
+  }
+
+  /** Opened before `cutoff` and never registered: true once, for the registration timeout to act on. */
+  registrationOverdue(cutoff: number): boolean {
+    if (this.boundName !== undefined || this.isClosed || this.registrationExpired || this.openedAt > cutoff) return false;
+    this.registrationExpired = true;
+    return true;
   }
 
   /** A frame arrived: the user is active, whatever the frame says. */

@@ -86,7 +86,7 @@ export class CharlaNode {
       {
         heartbeatMs: config.presence.heartbeatMs,
         reapIntervalMs: config.presence.reapIntervalMs,
-        idleSweepMs: Math.min(1000, Math.max(50, Math.floor(config.chat.idleTimeoutMs / 4))),
+        idleSweepMs: sweepInterval(config.chat),
       },
       this.metrics,
       logger,
@@ -111,6 +111,7 @@ export class CharlaNode {
     this.phase = 'starting';
     const { config, logger } = this.options;
     reportUwsRuntime(logger);
+    if (config.chat.registrationTimeoutMs === 0) logger.warn('CHARLA_REGISTRATION_TIMEOUT_MS is 0: a connection that never registers is never closed');
     // The HTTP port opens first so probes see a live, not-ready node while the backend connects.
     const port = await this.server.listen(config.host, config.port);
     this.listeningPort = port;
@@ -150,6 +151,12 @@ export class CharlaNode {
       unfinishedDepartures: this.chat.departures.size,
     };
   }
+}
+
+/** Often enough to act within a quarter of the shorter timeout, at most once a second. */
+function sweepInterval({ idleTimeoutMs, registrationTimeoutMs }: Config['chat']): number {
+  const shortest = Math.min(idleTimeoutMs, registrationTimeoutMs > 0 ? registrationTimeoutMs : Number.POSITIVE_INFINITY);
+  return Math.min(1000, Math.max(50, Math.floor(shortest / 4)));
 }
 
 /** Builds a node and starts it. */

@@ -15,6 +15,8 @@ export const CLOSE_CODES = {
   SLOW_CONSUMER: { code: 1013, reason: 'Cliente demasiado lento' },
   /** After a backend outage another connection took this user's name. */
   NAME_LOST: { code: 4001, reason: 'Tu nombre fue tomado durante una caída' },
+  /** The connection did not register within CHARLA_REGISTRATION_TIMEOUT_MS. */
+  REGISTRATION_TIMEOUT: { code: 4002, reason: 'Tiempo de registro agotado' },
 } as const satisfies Record<string, { code: number; reason: string }>;
 
 export type CloseKind = keyof typeof CLOSE_CODES;

@@ -18,6 +18,7 @@ export const ERROR_CATALOGUE = {
   CONTENT_TOO_LONG: 'El mensaje es demasiado largo',
   RATE_LIMITED: 'Demasiados mensajes, espera un momento',
   NAME_NOT_ALLOWED: 'Tu credencial no permite ese nombre',
+  REGISTRATION_TIMEOUT: 'Tiempo de registro agotado',
   BACKEND_UNAVAILABLE: 'Servicio no disponible, inténtalo de nuevo',
   OUTCOME_UNKNOWN: 'No se sabe si se hizo: compruébalo antes de repetir',
   INTERNAL_ERROR: 'Error interno del servidor',

@@ -23,6 +23,20 @@ describe('limits', () => {
     return client;
   };
 
+  it('tells a connection that never registers so, then closes it with 4002; one that registers in time stays', async () => {
+    await start({ CHARLA_REGISTRATION_TIMEOUT_MS: '400' });
+    const silent = await TestClient.connect(node!.url);
+    clients.push(silent);
+    const prompt = await TestClient.connect(node!.url);
+    clients.push(prompt);
+    prompt.send({ type: 'register', sender: 'ana' });
+    await prompt.next('register_success');
+    expect((await silent.nextError(3000)).code).toBe('REGISTRATION_TIMEOUT');
+    expect(await silent.closed).toMatchObject({ code: 4002 });
+    expect(await prompt.quietFor(600)).toEqual([]);
+    expect(prompt.socket.readyState).toBe(WebSocket.OPEN);
+  });
+
   it('answers RATE_LIMITED past the budget, then closes with 1008 a client that keeps going', async () => {
     await start({ CHARLA_RATE_LIMIT_PER_SECOND: '5', CHARLA_RATE_LIMIT_BURST: '10' });
     const ana = await register('ana'); // the register frame took one token

@@ -9,6 +9,7 @@ import { ServerMessages } from '../../src/protocol/server-messages.js';
 import { FakeConnection, FakeLocalDelivery } from '../support/fake-connection.js';
 
 const IDLE_MS = 60_000;
+const REGISTRATION_MS = 30_000;
 const encode = (message: Record<string, unknown>) => new TextEncoder().encode(JSON.stringify(message));
 const settle = () => new Promise((r) => setTimeout(r, 0));
 
@@ -36,7 +37,7 @@ describe('ChatService', () => {
       bus,
       local: new FakeLocalDelivery(),
       messages: new ServerMessages(() => new Date(clock)),
-      settings: { idleTimeoutMs: IDLE_MS, maxContentLength: 100, rateLimitPerSecond: 0, rateLimitBurst: 1 },
+      settings: { idleTimeoutMs: IDLE_MS, registrationTimeoutMs: REGISTRATION_MS, maxContentLength: 100, rateLimitPerSecond: 0, rateLimitBurst: 1 },
       metrics: new Metrics({ connections: () => 0, registeredUsers: () => 0 }),
       logger: pino({ level: 'silent' }),
       now: () => clock,
@@ -68,6 +69,21 @@ describe('ChatService', () => {
     expect(connection.ofType('register_success')).toEqual([]);
     return connection.ofType('error').map((f) => f['code']);
   }
+
+  it('tells a connection that did not register in time so, then closes it, and leaves registered users alone', async () => {
+    const ana = await join('ana');
+    const silent = new FakeConnection();
+    chat.open(silent);
+    clock += REGISTRATION_MS - 1;
+    chat.sweepIdle();
+    expect(silent.closedWith).toBeUndefined();
+    clock += 1;
+    chat.sweepIdle();
+    chat.sweepIdle();
+    expect(silent.ofType('error').map((f) => f['code'])).toEqual(['REGISTRATION_TIMEOUT']);
+    expect(silent.closedWith).toBe('REGISTRATION_TIMEOUT');
+    expect(ana.connection.closedWith).toBeUndefined();
+  });
 
   it('marks a user INACTIVO after the idle timeout, once, and ACTIVO on its next message', async () => {
     const ana = await join('ana');

@@ -53,7 +53,7 @@ describe('NodeUpkeep', () => {
       bus,
       local: new FakeLocalDelivery(),
       messages: new ServerMessages(),
-      settings: { idleTimeoutMs: 60_000, maxContentLength: 100, rateLimitPerSecond: 0, rateLimitBurst: 1 },
+      settings: { idleTimeoutMs: 60_000, registrationTimeoutMs: 30_000, maxContentLength: 100, rateLimitPerSecond: 0, rateLimitBurst: 1 },
       metrics,
       logger,
     });
