@@ -55,10 +55,18 @@ const worlds: [string, () => BusWorld][] = [
         return redis;
       };
       const publisher = connect();
+      const buses: RedisBus[] = [];
       return {
-        busFor: (nodeId) => new RedisBus(nodeId, publisher, connect(), keys, probe, metrics, silent),
+        busFor: (nodeId) => {
+          const bus = new RedisBus(nodeId, { publisher, subscriber: connect(), reader: connect() }, keys, probe, metrics, silent);
+          buses.push(bus);
+          return bus;
+        },
         presenceFor: (nodeId) => new RedisPresenceStore(nodeId, publisher, keys, { leaseMs: 60_000 }),
-        close: async () => connections.forEach((c) => c.disconnect()),
+        close: async () => {
+          await Promise.all(buses.map((bus) => bus.unsubscribe()));
+          connections.forEach((c) => c.disconnect());
+        },
       };
     },
   ],
@@ -143,32 +151,82 @@ describe.each(worlds)('Bus contract (%s)', (_name, makeWorld) => {
     expect(inbox.received).toEqual([]);
   });
 
-  it('refuses, as not delivered, what no node is listening for', async () => {
+  it('keeps direct envelopes for a live node that is not reading yet, and delivers them once it reads', async () => {
     world = makeWorld();
     const n1 = world.busFor('n1');
     const n2 = world.busFor('n2');
     const holder = world.presenceFor('n2');
     await holder.heartbeat();
     await holder.claim({ name: 'ana', ip: '192.0.2.1' });
-    const direct = { kind: 'direct', origin: 'n1', to: 'ana', frame: messages.private('luis', 'ana', 'psst') } as const;
-    await expect(n1.publishToUser(direct)).rejects.toBeInstanceOf(BackendUnavailableError);
-    await expect(n1.publishToAll({ kind: 'room', origin: 'n1', frame: roomFrame(0) })).rejects.toBeInstanceOf(BackendUnavailableError);
+    const direct = [1, 2].map((n) => ({ kind: 'direct', origin: 'n1', to: 'ana', frame: messages.private('luis', 'ana', `psst ${n}`) }) as const);
+    for (const envelope of direct) expect(await n1.publishToUser(envelope)).toBe(true);
+    await new Promise((r) => setTimeout(r, 50));
     const inbox = collector();
     await n2.subscribe(inbox.handler);
-    expect(await n1.publishToUser(direct)).toBe(true);
-    await inbox.waitFor(1);
-    expect(inbox.received).toEqual([direct]);
+    await inbox.waitFor(2);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(inbox.received).toEqual(direct);
   });
+
+  it('refuses, as not delivered, a room message no node is listening for', async () => {
+    world = makeWorld();
+    const n1 = world.busFor('n1');
+    await expect(n1.publishToAll({ kind: 'room', origin: 'n1', frame: roomFrame(0) })).rejects.toBeInstanceOf(BackendUnavailableError);
+  });
+
 });
 
 describe('RedisBus', () => {
+  it('sends a private message for a node of an earlier version over that node\'s channel, as it reads it', async () => {
+    const url = inject('redisUrl');
+    const keys = new RedisKeys(uniquePrefix('bus'));
+    const [publisher, subscriber, reader, older] = [new Redis(url), new Redis(url), new Redis(url), new Redis(url)];
+    try {
+      const bus = new RedisBus('n1', { publisher, subscriber, reader }, keys, probe, metrics, silent);
+      const holder = new RedisPresenceStore('n2', publisher, keys, { leaseMs: 60_000 });
+      await holder.heartbeat();
+      await holder.claim({ name: 'ana', ip: '192.0.2.1' });
+      await publisher.set(keys.node('n2'), '1', 'PX', 60_000); // the lease as an earlier version writes it
+      const heard: string[] = [];
+      older.on('message', (_channel: string, payload: string) => heard.push(payload));
+      await older.subscribe(keys.nodeChannel('n2'));
+      const direct = { kind: 'direct', origin: 'n1', to: 'ana', frame: messages.private('luis', 'ana', 'psst') } as const;
+      expect(await bus.publishToUser(direct)).toBe(true);
+      await new Promise((r) => setTimeout(r, 100));
+      expect(heard.map((payload) => JSON.parse(payload) as unknown)).toEqual([direct]);
+      expect(await publisher.exists(keys.nodeInbox('n2'))).toBe(0);
+    } finally {
+      [publisher, subscriber, reader, older].forEach((c) => c.disconnect());
+    }
+  });
+
+  it('refuses, as not delivered, a private message for a user whose node has lost its lease', async () => {
+    const url = inject('redisUrl');
+    const keys = new RedisKeys(uniquePrefix('bus'));
+    const [publisher, subscriber, reader] = [new Redis(url), new Redis(url), new Redis(url)];
+    try {
+      const bus = new RedisBus('n1', { publisher, subscriber, reader }, keys, probe, metrics, silent);
+      const holder = new RedisPresenceStore('n2', publisher, keys, { leaseMs: 60_000 });
+      await holder.heartbeat();
+      await holder.claim({ name: 'ana', ip: '192.0.2.1' });
+      // The node's lease is gone, its users not yet reaped: a dead or cut-off node that nobody may read for.
+      await publisher.del(keys.node('n2'));
+      const direct = { kind: 'direct', origin: 'n1', to: 'ana', frame: messages.private('luis', 'ana', 'psst') } as const;
+      await expect(bus.publishToUser(direct)).rejects.toBeInstanceOf(BackendUnavailableError);
+      expect(await publisher.exists(keys.nodeInbox('n2'))).toBe(0);
+    } finally {
+      [publisher, subscriber, reader].forEach((c) => c.disconnect());
+    }
+  });
+
   it('drops envelopes that do not validate, and keeps delivering valid ones', async () => {
     const url = inject('redisUrl');
     const keys = new RedisKeys(uniquePrefix('bus'));
     const publisher = new Redis(url);
     const subscriber = new Redis(url);
+    const reader = new Redis(url);
     try {
-      const bus = new RedisBus('n1', publisher, subscriber, keys, probe, metrics, silent);
+      const bus = new RedisBus('n1', { publisher, subscriber, reader }, keys, probe, metrics, silent);
       const inbox = collector();
       await bus.subscribe(inbox.handler);
       const room = (frame: string) => JSON.stringify({ kind: 'room', origin: 'x', frame });
@@ -192,9 +250,11 @@ describe('RedisBus', () => {
       await new Promise((r) => setTimeout(r, 50));
       expect(inbox.received.map((e) => e.frame)).toEqual([valid]);
       expect(bus.rejectedCount).toBe(junk.length);
+      await bus.unsubscribe();
     } finally {
       publisher.disconnect();
       subscriber.disconnect();
+      reader.disconnect();
     }
   });
 });

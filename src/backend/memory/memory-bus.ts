@@ -14,6 +14,8 @@ export type Scheduler = (run: () => void) => void;
  */
 export class MemoryBusHub {
   readonly handlers = new Map<string, EnvelopeHandler>();
+  /** Direct envelopes for live nodes that are not reading, as a Redis inbox keeps them. */
+  readonly unread = new Map<string, DirectEnvelope[]>();
   private pending: (() => void)[] = [];
 
   constructor(private readonly schedule: Scheduler = (run) => setImmediate(run)) {}
@@ -31,6 +33,9 @@ export class MemoryBusHub {
   }
 }
 
+/** Direct envelopes kept for a node that is not reading, like the length of a Redis inbox. */
+const UNREAD_LIMIT = 10_000;
+
 /** Which node holds a live user, if any (the memory presence registry answers it). */
 export type UserLocator = (name: string) => string | undefined;
 
@@ -44,6 +49,9 @@ export class MemoryBus implements Bus {
 
   async subscribe(handler: EnvelopeHandler): Promise<void> {
     this.hub.handlers.set(this.nodeId, handler);
+    const unread = this.hub.unread.get(this.nodeId) ?? [];
+    this.hub.unread.delete(this.nodeId);
+    if (unread.length > 0) this.hub.deliverLater(() => unread.forEach((envelope) => this.hub.handlers.get(this.nodeId)?.(envelope)));
   }
 
   async publishToAll(envelope: RoomEnvelope): Promise<void> {
@@ -56,8 +64,11 @@ export class MemoryBus implements Bus {
   async publishToUser(envelope: DirectEnvelope): Promise<boolean> {
     const nodeId = this.locate(envelope.to);
     if (nodeId === undefined) return false;
-    if (!this.hub.handlers.has(nodeId)) throw new BackendUnavailableError(new Error(`node ${nodeId} does not listen`));
-    this.hub.deliverLater(() => this.hub.handlers.get(nodeId)?.(envelope));
+    this.hub.deliverLater(() => {
+      const handler = this.hub.handlers.get(nodeId);
+      if (handler) handler(envelope);
+      else this.hub.unread.set(nodeId, [...(this.hub.unread.get(nodeId) ?? []), envelope].slice(-UNREAD_LIMIT));
+    });
     return true;
   }
 

@@ -32,6 +32,11 @@ export class RedisKeys {
     return `${this.prefix}node:${nodeId}:users`;
   }
 
+  /** Stream of the direct envelopes for users held by one node, read by that node from where it left off. */
+  nodeInbox(nodeId: string): string {
+    return `${this.node(nodeId)}:inbox`;
+  }
+
   /** Everything addressed to all users. */
   get roomChannel(): string {
     return `${this.prefix}bcast`;

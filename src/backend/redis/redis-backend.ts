@@ -16,8 +16,9 @@ export interface RedisBackendSettings {
 
 /**
  * Presence and bus over Redis: one connection for commands and publishing,
- * one for subscriptions. Returns at once; `connected` resolves when both
- * connections are up (retrying for as long as it takes).
+ * one for subscriptions, one for reading the node's inbox. Returns at once;
+ * `connected` resolves when all three are up (retrying for as long as it
+ * takes).
  */
 export function createRedisBackend(nodeId: string, settings: RedisBackendSettings, metrics: Metrics, logger: Logger): Backend {
   const recoveryListeners: (() => void)[] = [];
@@ -37,11 +38,17 @@ export function createRedisBackend(nodeId: string, settings: RedisBackendSetting
     logger,
     onReconnect: () => metrics.redisReconnected('subscriber'),
   });
+  const reader = connectRedis({
+    url: settings.url,
+    name: `charla:${nodeId}:inbox`,
+    logger,
+    onReconnect: () => metrics.redisReconnected('inbox'),
+  });
   logger.info({ keyPrefix: settings.keyPrefix }, 'connecting to redis');
-  const connected = Promise.all([waitForRedis(commands), waitForRedis(subscriber)]).then(() => undefined);
+  const connected = Promise.all([waitForRedis(commands), waitForRedis(subscriber), waitForRedis(reader)]).then(() => undefined);
 
   const keys = new RedisKeys(settings.keyPrefix);
-  const bus = new RedisBus(nodeId, commands, subscriber, keys, { probeIntervalMs: settings.probeIntervalMs }, metrics, logger);
+  const bus = new RedisBus(nodeId, { publisher: commands, subscriber, reader }, keys, { probeIntervalMs: settings.probeIntervalMs }, metrics, logger);
   return {
     presence: new RedisPresenceStore(nodeId, commands, keys, { leaseMs: settings.leaseMs }),
     bus,
@@ -50,9 +57,13 @@ export function createRedisBackend(nodeId: string, settings: RedisBackendSetting
       ...(commands.status === 'ready' ? [] : [`redis commands ${commands.status}`]),
       ...(subscriber.status === 'ready' ? [] : [`redis subscriber ${subscriber.status}`]),
       ...(bus.subscriberHealthy ? [] : ['redis subscriber silent']),
+      ...(reader.status === 'ready' ? [] : [`redis inbox reader ${reader.status}`]),
+      ...(bus.inboxHealthy ? [] : ['redis inbox reader silent']),
     ],
     onRecovered: (listener) => recoveryListeners.push(listener),
     close: async () => {
+      // The reader may sit in a blocking read for up to a second, and QUIT would wait behind it; it has nothing to finish.
+      reader.disconnect();
       await Promise.all([quit(commands), quit(subscriber)]);
     },
   };

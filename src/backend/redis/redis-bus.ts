@@ -4,9 +4,16 @@ import type { Logger } from 'pino';
 import type { Metrics } from '../../metrics.js';
 import { toBackendError } from './backend-error.js';
 import type { RedisKeys } from './keys.js';
-import { LuaScript } from './lua-script.js';
+import { RedisInbox } from './redis-inbox.js';
 import { BackendUnavailableError, type Bus, type EnvelopeHandler } from '../ports.js';
 import { decodeEnvelope, encodeEnvelope, type DirectEnvelope, type RoomEnvelope } from '../envelope.js';
+
+/** Publishing and commands; subscriptions; blocking reads of the inbox. Each blocks the others' traffic if shared. */
+export interface RedisBusConnections {
+  readonly publisher: Redis;
+  readonly subscriber: Redis;
+  readonly reader: Redis;
+}
 
 export interface RedisBusSettings {
   /** How often the subscriber is probed; three unanswered probes mean it is stuck. */
@@ -15,26 +22,15 @@ export interface RedisBusSettings {
 
 const PROBE_PREFIX = 'probe:';
 
-/**
- * KEYS: user. ARGV: node channel prefix, payload. Finds the node that holds
- * the user (see redis-presence-scripts.ts) and publishes to its channel, in
- * one round trip. → how many subscribers got it, or -1 when nobody has the
- * name. The lease is not checked: a user whose node is only slow (its lease
- * ran out during a stall) still gets the message, and a dead node has no
- * subscriber, which the count shows.
- */
-const PUBLISH_TO_USER = new LuaScript('publish_to_user', `
-local node = redis.call('HGET', KEYS[1], 'node')
-if not node then return -1 end
-return redis.call('PUBLISH', ARGV[1] .. node, ARGV[2])`);
 /** Unanswered probes after which the node reports not ready, and after which the subscriber is rebuilt. */
 const SILENT_AFTER_PROBES = 2;
 const REBUILD_AFTER_PROBES = 3;
 
 /**
- * Fan-out over Redis pub/sub: one channel for the whole room and one per
- * node. A node subscribes to the room channel and its own, so a private
- * message costs one delivery in the cluster whatever its size.
+ * Fan-out over Redis: the room over pub/sub (one channel every node
+ * subscribes to), direct messages through the target node's inbox stream
+ * (redis-inbox.ts), so a private message costs one delivery in the cluster
+ * whatever its size, and none is lost to a subscriber being rebuilt.
  *
  * A subscriber connection can stay open yet deliver nothing (half-open TCP,
  * a failover that left it behind). The bus probes itself through its own
@@ -50,16 +46,26 @@ export class RedisBus implements Bus {
   private readonly probeSentAt = new Map<number, number>();
   private subscriberSilent = false;
 
+  private readonly publisher: Redis;
+  private readonly subscriber: Redis;
+  private readonly inbox: RedisInbox;
+
   constructor(
     readonly nodeId: string,
-    private readonly publisher: Redis,
-    private readonly subscriber: Redis,
+    connections: RedisBusConnections,
     private readonly keys: RedisKeys,
     private readonly settings: RedisBusSettings,
     private readonly metrics: Metrics,
     private readonly logger: Logger,
   ) {
-    PUBLISH_TO_USER.defineOn(publisher);
+    this.publisher = connections.publisher;
+    this.subscriber = connections.subscriber;
+    this.inbox = new RedisInbox(nodeId, connections.publisher, connections.reader, keys, metrics, logger);
+  }
+
+  /** False while the inbox reader gets no answers. */
+  get inboxHealthy(): boolean {
+    return this.inbox.healthy;
   }
 
   /** Envelopes refused because they did not validate. */
@@ -82,6 +88,7 @@ export class RedisBus implements Bus {
     } catch (err) {
       throw toBackendError(err);
     }
+    await this.inbox.start((envelope) => this.handler?.(envelope));
     clearInterval(this.probeTimer);
     this.probeTimer = setInterval(() => this.probe(), this.settings.probeIntervalMs);
     this.probeTimer.unref();
@@ -91,22 +98,14 @@ export class RedisBus implements Bus {
     await this.publish(this.keys.roomChannel, encodeEnvelope(envelope));
   }
 
-  async publishToUser(envelope: DirectEnvelope): Promise<boolean> {
-    const started = performance.now();
-    let receivers: unknown;
-    try {
-      receivers = await PUBLISH_TO_USER.run(this.publisher, [this.keys.user(envelope.to)], [this.keys.nodeChannel(''), encodeEnvelope(envelope)]);
-    } catch (err) {
-      throw toBackendError(err);
-    }
-    this.metrics.published((performance.now() - started) / 1000);
-    if (receivers === -1) return false;
-    if (receivers === 0) throw new BackendUnavailableError(new Error(`nobody listens on the node channel of ${envelope.to}`));
-    return true;
+  publishToUser(envelope: DirectEnvelope): Promise<boolean> {
+    return this.inbox.deliver(envelope);
   }
+
 
   async unsubscribe(): Promise<void> {
     clearInterval(this.probeTimer);
+    this.inbox.stop();
     this.subscriber.off('message', this.onMessage);
     this.handler = undefined;
     if (this.subscriber.status === 'ready') {

@@ -59,15 +59,16 @@ export const LIST = new LuaScript('list', `${NOW_MS}
 return redis.call('ZRANGEBYSCORE', KEYS[1], now, '+inf')`);
 
 /**
- * KEYS: node, nodes, nodeUsers, users, reapedNode. ARGV: node, leaseMs, hashTtlMs, userKeyPrefix.
- * Renews the node's lease and its users'. → 0 alive; 1 lost (first beat,
+ * KEYS: node, nodes, nodeUsers, users, reapedNode, inbox. ARGV: node, leaseMs, hashTtlMs, userKeyPrefix.
+ * Renews the node's lease and its users' (and bounds how long its inbox outlives it). → 0 alive; 1 lost (first beat,
  * lease run out, or Redis lost its data or went back to an old snapshot,
  * which keeps the node listed but not its expired keys); 2 reaped meanwhile.
  */
 export const HEARTBEAT = new LuaScript('heartbeat', `${NOW_MS}
 local leaseUntil = now + tonumber(ARGV[2])
 local leased = redis.call('EXISTS', KEYS[1]) == 1
-redis.call('SET', KEYS[1], '1', 'PX', ARGV[2])
+-- The lease's value says how the node takes private messages: from its inbox stream.
+redis.call('SET', KEYS[1], 'inbox', 'PX', ARGV[2])
 local listed = redis.call('ZADD', KEYS[2], leaseUntil, ARGV[1]) == 0
 local names = redis.call('SMEMBERS', KEYS[3])
 for _, name in ipairs(names) do
@@ -80,6 +81,7 @@ for _, name in ipairs(names) do
   end
 end
 if #names > 0 then redis.call('PEXPIRE', KEYS[3], ARGV[3]) end
+redis.call('PEXPIRE', KEYS[6], ARGV[3])
 if redis.call('DEL', KEYS[5]) == 1 then return 2 end
 if leased and listed then return 0 end
 return 1`);
@@ -89,7 +91,7 @@ export const EXPIRED_NODES = new LuaScript('expired_nodes', `${NOW_MS}
 return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. now, 'LIMIT', 0, ARGV[1])`);
 
 /**
- * KEYS: nodes, node, nodeUsers, users, reapedNode. ARGV: dead node, userKeyPrefix, tombstoneTtlMs.
+ * KEYS: nodes, node, nodeUsers, users, reapedNode, inbox. ARGV: dead node, userKeyPrefix, tombstoneTtlMs.
  * Claims a dead node for the caller: only the first caller finds it still
  * listed and expired. Leaves a tombstone, so a node that was only stalled
  * learns its users' departures were announced. → the names it removed, or
@@ -109,12 +111,12 @@ for _, name in ipairs(redis.call('SMEMBERS', KEYS[3])) do
     table.insert(gone, name)
   end
 end
-redis.call('DEL', KEYS[3])
+redis.call('DEL', KEYS[3], KEYS[6])
 redis.call('SET', KEYS[5], '1', 'PX', ARGV[3])
 return gone`);
 
-/** KEYS: node, nodes, nodeUsers. ARGV: node. Withdraws a node that is shutting down. */
+/** KEYS: node, nodes, nodeUsers, inbox. ARGV: node. Withdraws a node that is shutting down. */
 export const RETIRE = new LuaScript('retire', `
-redis.call('DEL', KEYS[1], KEYS[3])
+redis.call('DEL', KEYS[1], KEYS[3], KEYS[4])
 redis.call('ZREM', KEYS[2], ARGV[1])
 return 1`);

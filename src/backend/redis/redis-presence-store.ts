@@ -90,7 +90,14 @@ export class RedisPresenceStore implements PresenceStore {
   async heartbeat(): Promise<HeartbeatResult> {
     const outcome = await this.run(
       scripts.HEARTBEAT,
-      [this.keys.node(this.nodeId), this.keys.nodes, this.keys.nodeUsers(this.nodeId), this.keys.users, this.keys.reapedNode(this.nodeId)],
+      [
+        this.keys.node(this.nodeId),
+        this.keys.nodes,
+        this.keys.nodeUsers(this.nodeId),
+        this.keys.users,
+        this.keys.reapedNode(this.nodeId),
+        this.keys.nodeInbox(this.nodeId),
+      ],
       [this.nodeId, this.settings.leaseMs, this.hashTtlMs, this.keys.user('')],
     );
     return outcome === 0 ? 'alive' : outcome === 2 ? 'reaped' : 'lost';
@@ -106,7 +113,14 @@ export class RedisPresenceStore implements PresenceStore {
       try {
         names = (await this.run(
           scripts.REAP,
-          [this.keys.nodes, this.keys.node(deadNode), this.keys.nodeUsers(deadNode), this.keys.users, this.keys.reapedNode(deadNode)],
+          [
+            this.keys.nodes,
+            this.keys.node(deadNode),
+            this.keys.nodeUsers(deadNode),
+            this.keys.users,
+            this.keys.reapedNode(deadNode),
+            this.keys.nodeInbox(deadNode),
+          ],
           [deadNode, this.keys.user(''), this.tombstoneTtlMs],
         )) as string[] | null;
       } catch (err) {
@@ -124,7 +138,7 @@ export class RedisPresenceStore implements PresenceStore {
   async retire(): Promise<void> {
     await this.run(
       scripts.RETIRE,
-      [this.keys.node(this.nodeId), this.keys.nodes, this.keys.nodeUsers(this.nodeId)],
+      [this.keys.node(this.nodeId), this.keys.nodes, this.keys.nodeUsers(this.nodeId), this.keys.nodeInbox(this.nodeId)],
       [this.nodeId],
     );
   }

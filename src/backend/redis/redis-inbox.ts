@@ -1,0 +1,136 @@
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Metrics } from '../../metrics.js';
+import { decodeEnvelope, encodeEnvelope, type DirectEnvelope, type Envelope } from '../envelope.js';
+import { BackendUnavailableError } from '../ports.js';
+import { toBackendError } from './backend-error.js';
+import type { RedisKeys } from './keys.js';
+import { LuaScript } from './lua-script.js';
+
+/** Entries a node's inbox keeps (approximately): far more than any reader lags behind. */
+const INBOX_LENGTH = 10_000;
+const READ_BATCH = 512;
+/** A read waits this long for entries; an idle reader still answers this often, which shows it is alive. */
+const BLOCK_MS = 1000;
+const RETRY_MS = 100;
+/** Without an answer for this long, the reader is deaf. */
+const SILENT_AFTER_MS = 3 * BLOCK_MS;
+
+/**
+ * KEYS: user. ARGV: node key prefix (also that of node channels), payload,
+ * inbox length. Finds the node that holds the user (see
+ * redis-presence-scripts.ts) and appends to that node's inbox, in one round
+ * trip. → 1 sent, 0 not delivered: the node's lease is gone (dead, or cut
+ * off: nobody may read it), -1 nobody has the name. The user's own lease is
+ * not checked: a user whose node only stalled keeps getting its messages.
+ * A node of an earlier version, whose lease does not say "inbox", reads
+ * its pub/sub channel instead (during a rolling upgrade).
+ */
+const DELIVER_TO_USER = new LuaScript('deliver_to_user', `
+local node = redis.call('HGET', KEYS[1], 'node')
+if not node then return -1 end
+local lease = redis.call('GET', ARGV[1] .. node)
+if not lease then return 0 end
+if lease == 'inbox' then
+  redis.call('XADD', ARGV[1] .. node .. ':inbox', 'MAXLEN', '~', ARGV[3], '*', 'e', ARGV[2])
+  return 1
+end
+if redis.call('PUBLISH', ARGV[1] .. node, ARGV[2]) == 0 then return 0 end
+return 1`);
+
+type StreamReply = [key: string, entries: [id: string, fields: string[]][]][] | null;
+
+/**
+ * Direct envelopes through a stream per node instead of pub/sub. A node
+ * reads its inbox from the last entry it read, on a connection of its own,
+ * so a read that fails, a stalled Redis or a rebuilt connection delays
+ * messages and loses none: what Redis accepted is delivered once, in order.
+ */
+export class RedisInbox {
+  private lastId = '0-0';
+  private running = false;
+  private lastAnswerAt = performance.now();
+
+  constructor(
+    private readonly nodeId: string,
+    private readonly publisher: Redis,
+    private readonly reader: Redis,
+    private readonly keys: RedisKeys,
+    private readonly metrics: Metrics,
+    private readonly logger: Logger,
+  ) {
+    DELIVER_TO_USER.defineOn(publisher);
+  }
+
+  /** False while reads go unanswered: the reader may be deaf. */
+  get healthy(): boolean {
+    return !this.running || performance.now() - this.lastAnswerAt < SILENT_AFTER_MS;
+  }
+
+  /** Appends to the inbox of the node holding `envelope.to`; false when nobody has that name. */
+  async deliver(envelope: DirectEnvelope): Promise<boolean> {
+    const started = performance.now();
+    let outcome: unknown;
+    try {
+      outcome = await DELIVER_TO_USER.run(this.publisher, [this.keys.user(envelope.to)], [this.keys.node(''), encodeEnvelope(envelope), INBOX_LENGTH]);
+    } catch (err) {
+      throw toBackendError(err);
+    }
+    this.metrics.published((performance.now() - started) / 1000);
+    if (outcome === -1) return false;
+    if (outcome === 0) throw new BackendUnavailableError(new Error(`the node holding ${envelope.to} does not answer`));
+    return true;
+  }
+
+  /**
+   * Starts reading this node's inbox into `handler`, from its first entry:
+   * nothing is accepted for a node before its first heartbeat, which comes
+   * after this, so all there is is for this node's users.
+   */
+  async start(handler: (envelope: Envelope) => void): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    this.lastAnswerAt = performance.now();
+    void this.readLoop(handler);
+  }
+
+  stop(): void {
+    this.running = false;
+  }
+
+  private async readLoop(handler: (envelope: Envelope) => void): Promise<void> {
+    const inbox = this.keys.nodeInbox(this.nodeId);
+    while (this.running) {
+      let reply: StreamReply;
+      try {
+        reply = (await this.reader.xread('COUNT', READ_BATCH, 'BLOCK', BLOCK_MS, 'STREAMS', inbox, this.lastId)) as StreamReply;
+      } catch (err) {
+        if (!this.running) return;
+        // A read that got no answer at all: the connection may be half-open. Replace it; reading resumes where it was.
+        if (err instanceof Error && /timed out/i.test(err.message)) {
+          this.logger.warn('redis inbox reader does not answer; reconnecting it');
+          this.reader.disconnect(true);
+        }
+        await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
+        continue;
+      }
+      this.lastAnswerAt = performance.now();
+      for (const [, entries] of reply ?? []) {
+        for (const [id, fields] of entries) {
+          this.lastId = id;
+          if (this.running) this.take(fields, handler);
+        }
+      }
+    }
+  }
+
+  private take(fields: string[], handler: (envelope: Envelope) => void): void {
+    const envelope = fields[0] === 'e' && fields[1] !== undefined ? decodeEnvelope(fields[1]) : undefined;
+    if (envelope?.kind !== 'direct') {
+      this.metrics.busMessageDropped('invalid');
+      this.logger.warn({ bytes: fields[1]?.length }, 'dropped an invalid entry from the inbox');
+      return;
+    }
+    handler(envelope);
+  }
+}
