@@ -45,7 +45,12 @@ const envSchema = z
     CHARLA_REDIS_PROBE_MS: integer(100, 60_000, 500),
     CHARLA_RATE_LIMIT_PER_SECOND: integer(0, 1_000_000, 20),
     CHARLA_RATE_LIMIT_BURST: integer(1, 1_000_000, 40),
-    CHARLA_MAX_CONNECTIONS: integer(0, 10_000_000, 0),
+    // 'auto': what the process's open-file limit allows, with a margin (src/node/connection-cap.ts).
+    CHARLA_MAX_CONNECTIONS: z
+      .string()
+      .default('auto')
+      .refine((value) => value === 'auto' || (/^\d+$/.test(value) && Number(value) <= 10_000_000), "'auto' or a whole number of connections (0: no cap)")
+      .transform((value) => (value === 'auto' ? ('auto' as const) : Number(value))),
     CHARLA_MAX_CONNECTIONS_PER_IP: integer(0, 10_000_000, 0),
     CHARLA_AUTH_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
     CHARLA_ALLOWED_ORIGINS: z

@@ -11,7 +11,8 @@ import { ServerMessages } from '../protocol/server-messages.js';
 import { createRedisBackend } from '../backend/redis/redis-backend.js';
 import { loadStaticSite } from '../transport/static-files.js';
 import { reportUwsRuntime } from '../transport/uws.js';
-import { WebSocketServer } from '../transport/websocket-server.js';
+import { WebSocketServer, type TransportSettings } from '../transport/websocket-server.js';
+import { connectionCapFor, readOpenFileLimit } from './connection-cap.js';
 
 export interface NodeOptions {
   readonly config: Config;
@@ -60,7 +61,7 @@ export class CharlaNode {
     const site = loadStaticSite();
     for (const problem of site.problems) logger.warn({ problem }, 'the web client is served incomplete');
     this.server = new WebSocketServer({
-      settings: config.transport,
+      settings: transportSettings(config, logger),
       ...(config.authSecret ? { authSecret: config.authSecret } : {}),
       nodeId: config.nodeId,
       readiness: this,
@@ -151,6 +152,22 @@ export class CharlaNode {
       unfinishedDepartures: this.chat.departures.size,
     };
   }
+}
+
+/** The transport's settings with the connection cap resolved; each defence that is off is said once. */
+function transportSettings(config: Config, logger: Logger): TransportSettings {
+  const { transport } = config;
+  let maxConnections = transport.maxConnections === 'auto' ? 0 : transport.maxConnections;
+  if (transport.maxConnections === 'auto') {
+    const limit = readOpenFileLimit();
+    if (limit === undefined) logger.warn('no open-file limit to size the connection cap from: set CHARLA_MAX_CONNECTIONS');
+    else maxConnections = connectionCapFor(limit);
+    if (limit !== undefined) logger.info({ maxConnections, openFileLimit: limit }, 'connection cap sized from the open-file limit');
+  }
+  if (maxConnections === 0) logger.warn('CHARLA_MAX_CONNECTIONS is 0: nothing stops the node from running out of files');
+  if (transport.maxConnectionsPerIp === 0) logger.warn('CHARLA_MAX_CONNECTIONS_PER_IP is 0: one address may take every connection');
+  if (config.chat.rateLimitPerSecond === 0) logger.warn('CHARLA_RATE_LIMIT_PER_SECOND is 0: a client may send without limit');
+  return { ...transport, maxConnections };
 }
 
 /** Often enough to act within a quarter of the shorter timeout, at most once a second. */

@@ -22,8 +22,11 @@ export interface TransportStats {
 }
 const BACKPRESSURE_CHECK_MS = 1000;
 
+/** The transport's configuration, with the connection cap resolved to a number (0: none). */
+export type TransportSettings = Omit<Config['transport'], 'maxConnections'> & { readonly maxConnections: number };
+
 export interface WebSocketServerOptions<H extends ConnectionHandler> {
-  readonly settings: Config['transport'];
+  readonly settings: TransportSettings;
   readonly authSecret?: string;
   readonly nodeId: string;
   readonly readiness: Readiness;

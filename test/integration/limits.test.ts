@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { startInProcessNode, type NodeEnv } from '../support/nodes.js';
+import { startChildNode, startInProcessNode, type NodeEnv } from '../support/nodes.js';
 import { TestClient } from '../support/test-client.js';
 
 type Node = Awaited<ReturnType<typeof startInProcessNode>>;
@@ -22,6 +22,23 @@ describe('limits', () => {
     clients.push(client);
     return client;
   };
+
+  it('by default refuses upgrades with 503 before the node runs out of files', async () => {
+    // An open-file limit of 300 leaves room for 44 clients (see connection-cap.ts).
+    const child = await startChildNode({}, { openFileLimit: 300 });
+    try {
+      const admitted: TestClient[] = [];
+      for (let i = 0; i < 44; i++) admitted.push(await TestClient.connect(child.url));
+      clients.push(...admitted);
+      await expect(TestClient.connect(child.url)).rejects.toThrow(/HTTP 503/);
+      await admitted.pop()!.terminate();
+      await new Promise((r) => setTimeout(r, 100));
+      clients.push(await TestClient.connect(child.url));
+    } finally {
+      await Promise.all(clients.splice(0).map((c) => c.terminate()));
+      await child.kill('SIGTERM');
+    }
+  });
 
   it('tells a connection that never registers so, then closes it with 4002; one that registers in time stays', async () => {
     await start({ CHARLA_REGISTRATION_TIMEOUT_MS: '400' });

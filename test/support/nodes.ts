@@ -39,9 +39,12 @@ export interface ChildNode {
  * signals. Resolves when it serves clients, or with `untilPortOpen` as soon
  * as its HTTP port is open (before its backend is connected).
  */
-export async function startChildNode(env: NodeEnv = {}, { untilPortOpen = false } = {}): Promise<ChildNode> {
+export async function startChildNode(env: NodeEnv = {}, { untilPortOpen = false, openFileLimit = undefined as number | undefined } = {}): Promise<ChildNode> {
   const childEnv = { ...process.env, ...nodeEnv({ LOG_LEVEL: 'info', ...env }) };
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const node = [process.execPath, '--import', 'tsx', 'src/main.ts'];
+  // prlimit (util-linux) starts the node under a smaller open-file limit, as a small container would.
+  const [command, ...args] = openFileLimit === undefined ? node : ['prlimit', `--nofile=${openFileLimit}`, ...node];
+  const child = spawn(command!, args, {
     cwd: PROJECT_ROOT,
     env: childEnv,
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -67,6 +67,13 @@ describe('configuration', () => {
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`${name}:`));
   });
 
+  it('sizes the connection cap from the open-file limit unless told a number', () => {
+    expect(loadConfig({}).transport.maxConnections).toBe('auto');
+    expect(loadConfig({ CHARLA_MAX_CONNECTIONS: '5000' }).transport.maxConnections).toBe(5000);
+    expect(loadConfig({ CHARLA_MAX_CONNECTIONS: '0' }).transport.maxConnections).toBe(0);
+    expect(() => loadConfig({ CHARLA_MAX_CONNECTIONS: 'mucho' })).toThrow(/CHARLA_MAX_CONNECTIONS: 'auto' or a whole number/);
+  });
+
   it('refuses a lease shorter than two heartbeats', () => {
     expect(() => loadConfig({ CHARLA_HEARTBEAT_MS: '2000', CHARLA_LEASE_MS: '3000' })).toThrow(/CHARLA_LEASE_MS: must be at least twice/);
   });
