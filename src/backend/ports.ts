@@ -6,8 +6,8 @@ import type { DirectEnvelope, Envelope, RoomEnvelope } from './envelope.js';
 
 /** Raised by a backend port when the shared backend cannot be reached. */
 export class BackendUnavailableError extends Error {
-  constructor(cause: unknown) {
-    super(`backend unavailable: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  constructor(cause: unknown, what = 'backend unavailable') {
+    super(`${what}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
     this.name = 'BackendUnavailableError';
   }
 }
@@ -19,7 +19,7 @@ export class BackendUnavailableError extends Error {
  */
 export class BackendOutcomeUnknownError extends BackendUnavailableError {
   constructor(cause: unknown) {
-    super(cause);
+    super(cause, 'backend outcome unknown');
     this.name = 'BackendOutcomeUnknownError';
   }
 }

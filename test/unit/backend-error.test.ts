@@ -14,7 +14,11 @@ describe('a failed Redis call, as the chat layer sees it', () => {
 
   it('may have happened when it was written and its answer was lost', () => {
     const lost = ['Command timed out', 'Connection is closed.', 'Reached the max retries per request limit (which is 1).'];
-    for (const message of lost) expect(toBackendError(new Error(message))).toBeInstanceOf(BackendOutcomeUnknownError);
+    for (const message of lost) {
+      const mapped = toBackendError(new Error(message));
+      expect(mapped).toBeInstanceOf(BackendOutcomeUnknownError);
+      expect(mapped.message).toBe(`backend outcome unknown: ${message}`);
+    }
   });
 
   it('is a bug when Redis answers that the command itself is wrong', () => {
