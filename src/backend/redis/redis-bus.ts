@@ -5,6 +5,7 @@ import type { Metrics } from '../../metrics.js';
 import { toBackendError } from './backend-error.js';
 import type { RedisKeys } from './keys.js';
 import { RedisInbox } from './redis-inbox.js';
+import { timedPublish } from './timed-publish.js';
 import { BackendUnavailableError, type Bus, type EnvelopeHandler } from '../ports.js';
 import { decodeEnvelope, encodeEnvelope, type DirectEnvelope, type RoomEnvelope } from '../envelope.js';
 
@@ -102,7 +103,6 @@ export class RedisBus implements Bus {
     return this.inbox.deliver(envelope);
   }
 
-
   async unsubscribe(): Promise<void> {
     clearInterval(this.probeTimer);
     this.inbox.stop();
@@ -114,14 +114,7 @@ export class RedisBus implements Bus {
   }
 
   private async publish(channel: string, payload: string): Promise<void> {
-    const started = performance.now();
-    let receivers: number;
-    try {
-      receivers = await this.publisher.publish(channel, payload);
-    } catch (err) {
-      throw toBackendError(err);
-    }
-    this.metrics.published((performance.now() - started) / 1000);
+    const receivers = await timedPublish(this.metrics, () => this.publisher.publish(channel, payload));
     // Redis took it and gave it to nobody (every subscriber was being rebuilt): not delivered.
     if (receivers === 0) throw new BackendUnavailableError(new Error(`nobody listens on ${channel}`));
   }

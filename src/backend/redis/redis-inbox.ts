@@ -3,9 +3,9 @@ import type { Logger } from 'pino';
 import type { Metrics } from '../../metrics.js';
 import { decodeEnvelope, encodeEnvelope, type DirectEnvelope, type Envelope } from '../envelope.js';
 import { BackendUnavailableError } from '../ports.js';
-import { toBackendError } from './backend-error.js';
 import type { RedisKeys } from './keys.js';
 import { LuaScript } from './lua-script.js';
+import { timedPublish } from './timed-publish.js';
 
 /** Entries a node's inbox keeps (approximately): far more than any reader lags behind. */
 const INBOX_LENGTH = 10_000;
@@ -75,14 +75,9 @@ export class RedisInbox {
 
   /** Appends to the inbox of the node holding `envelope.to`; false when nobody has that name. */
   async deliver(envelope: DirectEnvelope): Promise<boolean> {
-    const started = performance.now();
-    let outcome: unknown;
-    try {
-      outcome = await DELIVER_TO_USER.run(this.publisher, [this.keys.user(envelope.to)], [this.keys.node(''), encodeEnvelope(envelope), INBOX_LENGTH]);
-    } catch (err) {
-      throw toBackendError(err);
-    }
-    this.metrics.published((performance.now() - started) / 1000);
+    const outcome = await timedPublish(this.metrics, () =>
+      DELIVER_TO_USER.run(this.publisher, [this.keys.user(envelope.to)], [this.keys.node(''), encodeEnvelope(envelope), INBOX_LENGTH]),
+    );
     if (outcome === -1) return false;
     if (outcome === 0) throw new BackendUnavailableError(new Error(`the node holding ${envelope.to} does not answer`));
     return true;
