@@ -66,8 +66,11 @@ export class MemoryBus implements Bus {
     if (nodeId === undefined) return false;
     this.hub.deliverLater(() => {
       const handler = this.hub.handlers.get(nodeId);
-      if (handler) handler(envelope);
-      else this.hub.unread.set(nodeId, [...(this.hub.unread.get(nodeId) ?? []), envelope].slice(-UNREAD_LIMIT));
+      if (handler) return handler(envelope);
+      const unread = this.hub.unread.get(nodeId) ?? [];
+      this.hub.unread.set(nodeId, unread);
+      unread.push(envelope);
+      if (unread.length > UNREAD_LIMIT) unread.shift();
     });
     return true;
   }
