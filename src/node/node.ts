@@ -60,8 +60,10 @@ export class CharlaNode {
       : createMemoryBackend(config.nodeId, { leaseMs: config.presence.leaseMs }, memory ?? createMemoryCluster());
     const site = loadStaticSite();
     for (const problem of site.problems) logger.warn({ problem }, 'the web client is served incomplete');
+    const transport = transportSettings(config, logger);
+    warnOfDefencesOff(config, transport, logger);
     this.server = new WebSocketServer({
-      settings: transportSettings(config, logger),
+      settings: transport,
       ...(config.authSecret ? { authSecret: config.authSecret } : {}),
       nodeId: config.nodeId,
       readiness: this,
@@ -112,7 +114,6 @@ export class CharlaNode {
     this.phase = 'starting';
     const { config, logger } = this.options;
     reportUwsRuntime(logger);
-    if (config.chat.registrationTimeoutMs === 0) logger.warn('CHARLA_REGISTRATION_TIMEOUT_MS is 0: a connection that never registers is never closed');
     // The HTTP port opens first so probes see a live, not-ready node while the backend connects.
     const port = await this.server.listen(config.host, config.port);
     this.listeningPort = port;
@@ -154,20 +155,25 @@ export class CharlaNode {
   }
 }
 
-/** The transport's settings with the connection cap resolved; each defence that is off is said once. */
-function transportSettings(config: Config, logger: Logger): TransportSettings {
-  const { transport } = config;
-  let maxConnections = transport.maxConnections === 'auto' ? 0 : transport.maxConnections;
-  if (transport.maxConnections === 'auto') {
-    const limit = readOpenFileLimit();
-    if (limit === undefined) logger.warn('no open-file limit to size the connection cap from: set CHARLA_MAX_CONNECTIONS');
-    else maxConnections = connectionCapFor(limit);
-    if (limit !== undefined) logger.info({ maxConnections, openFileLimit: limit }, 'connection cap sized from the open-file limit');
+/** The transport's settings with the connection cap resolved. */
+function transportSettings({ transport }: Config, logger: Logger): TransportSettings {
+  if (transport.maxConnections !== 'auto') return { ...transport, maxConnections: transport.maxConnections };
+  const openFileLimit = readOpenFileLimit();
+  if (openFileLimit === undefined) {
+    logger.warn('no open-file limit to size the connection cap from: set CHARLA_MAX_CONNECTIONS');
+    return { ...transport, maxConnections: 0 };
   }
-  if (maxConnections === 0) logger.warn('CHARLA_MAX_CONNECTIONS is 0: nothing stops the node from running out of files');
+  const maxConnections = connectionCapFor(openFileLimit);
+  logger.info({ maxConnections, openFileLimit }, 'connection cap sized from the open-file limit');
+  return { ...transport, maxConnections };
+}
+
+/** One warning at start for each defence that is off. */
+function warnOfDefencesOff(config: Config, transport: TransportSettings, logger: Logger): void {
+  if (transport.maxConnections === 0) logger.warn('CHARLA_MAX_CONNECTIONS is 0: nothing stops the node from running out of files');
   if (transport.maxConnectionsPerIp === 0) logger.warn('CHARLA_MAX_CONNECTIONS_PER_IP is 0: one address may take every connection');
   if (config.chat.rateLimitPerSecond === 0) logger.warn('CHARLA_RATE_LIMIT_PER_SECOND is 0: a client may send without limit');
-  return { ...transport, maxConnections };
+  if (config.chat.registrationTimeoutMs === 0) logger.warn('CHARLA_REGISTRATION_TIMEOUT_MS is 0: a connection that never registers is never closed');
 }
 
 /** Often enough to act within a quarter of the shorter timeout, at most once a second. */
