@@ -20,6 +20,8 @@ export const envelopeSchema = z.discriminatedUnion('kind', [
     except: username.optional(),
     /** The origin's own count of its room envelopes, so it can tell when one has come back to it. */
     seq: z.number().int().nonnegative().optional(),
+    /** Where a user is now, for the other nodes' routes: held by `node`, or (null) by nobody. */
+    route: z.object({ user: username, node: nodeId.nullable() }).optional(),
   }),
   /** For one user, on the node that holds it. */
   z.object({ kind: z.literal('direct'), origin: nodeId, to: username, frame }),

@@ -117,6 +117,15 @@ export interface PresenceStore {
 
 export type EnvelopeHandler = (envelope: Envelope) => void;
 
+/** What sending a direct envelope along a remembered route found. */
+export type RouteOutcome =
+  /** It is in the inbox of the node, and that node holds the user. */
+  | 'sent'
+  /** That node does not hold the user (any more), or takes nothing now: the user must be looked up. */
+  | 'moved'
+  /** Nobody holds the name. */
+  | 'unknown';
+
 /**
  * Cross-node fan-out. A node hears everything addressed to all users and
  * what is addressed to itself, nothing more. Publishing fails with
@@ -130,10 +139,18 @@ export interface Bus {
   publishToAll(envelope: RoomEnvelope): Promise<void>;
   /**
    * Sends to the node that holds `envelope.to`, found and reached in one
-   * step; false when nobody has that name. Throws BackendUnavailableError
-   * when it surely did not arrive (that node does not listen right now).
+   * step, and returns that node's id; undefined when nobody has that name.
+   * Throws BackendUnavailableError when it surely did not arrive (that node
+   * does not listen right now).
    */
-  publishToUser(envelope: DirectEnvelope): Promise<boolean>;
+  publishToUser(envelope: DirectEnvelope): Promise<string | undefined>;
+  /**
+   * Sends to `node`, which held `envelope.to` when last heard of, without
+   * looking the user up first, and checks in the same step that it still
+   * does. Only 'sent' means the user gets it; a node that does not hold the
+   * user drops what it is sent for them.
+   */
+  publishVia(node: string, envelope: DirectEnvelope): Promise<RouteOutcome>;
   unsubscribe(): Promise<void>;
 }
 

@@ -13,9 +13,11 @@ import { DepartureLedger } from './departure-ledger.js';
 import { admit } from './inbound-gate.js';
 import type { LocalDelivery } from './local-delivery.js';
 import { PresenceRecovery } from './presence-recovery.js';
+import { PrivateRouter } from './private-router.js';
 import { Registrar } from './registrar.js';
 import { Replies } from './replies.js';
 import { Room } from './room.js';
+import { Routes } from './routes.js';
 import { Session } from './session.js';
 import { Sessions } from './sessions.js';
 
@@ -57,8 +59,11 @@ export class ChatService implements ConnectionHandler {
   readonly departures: DepartureLedger;
   /** Claims this node's users back when the cluster lost them; driven by the heartbeat. */
   readonly recovery: PresenceRecovery;
+  /** Where the users of other nodes are, as last heard. */
+  readonly routes: Routes;
   private readonly registrar: Registrar;
   private readonly room: Room;
+  private readonly privates: PrivateRouter;
   private readonly replies: Replies;
   private readonly now: () => number;
 
@@ -70,6 +75,8 @@ export class ChatService implements ConnectionHandler {
     this.departures = new DepartureLedger(deps.presence, this.room, deps.logger);
     this.registrar = new Registrar({ ...deps, room: this.room, departures: this.departures });
     this.recovery = new PresenceRecovery({ ...deps, sessions: this.sessions, room: this.room, registrar: this.registrar, departures: this.departures });
+    this.routes = new Routes(deps.presence.nodeId);
+    this.privates = new PrivateRouter({ nodeId: deps.presence.nodeId, bus: deps.bus, local: deps.local, registrar: this.registrar, routes: this.routes });
   }
 
   /** Names registered or being registered on this node. For leak checks. */
@@ -133,6 +140,7 @@ export class ChatService implements ConnectionHandler {
         this.deps.local.toAll(envelope.frame, envelope.except);
         this.registrar.holdRoomFrame(envelope.frame, envelope.except);
         this.room.received(envelope);
+        this.routes.heard(envelope);
         return;
       case 'direct':
         if (this.registrar.holdDirectFrame(envelope.to, envelope.frame)) return;
@@ -209,13 +217,7 @@ export class ChatService implements ConnectionHandler {
 
   private async sendPrivate(sender: string, target: string, content: string): Promise<void> {
     this.checkContent(content);
-    const delivered = await this.deps.bus.publishToUser({
-      kind: 'direct',
-      origin: this.deps.presence.nodeId,
-      to: target,
-      frame: this.deps.messages.private(sender, target, content),
-    });
-    if (!delivered) throw new ChatError('USER_NOT_FOUND');
+    await this.privates.send(target, this.deps.messages.private(sender, target, content));
   }
 
   private async listUsers(session: Session): Promise<void> {

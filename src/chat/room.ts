@@ -9,7 +9,8 @@ const RETURN_WAIT_MS = 1000;
 /**
  * What this node tells every user of the cluster, each as one room envelope.
  * Each envelope carries this node's own sequence number, so the node knows
- * when its own notices have come back through the bus and reached its users.
+ * when its own notices have come back through the bus and reached its users;
+ * presence notices also say where their user is now, for every node's routes.
  */
 export class Room {
   private published = 0;
@@ -26,17 +27,19 @@ export class Room {
     return this.publish(this.messages.broadcast(sender, content));
   }
 
-  /** A user arrived (or is back after the cluster lost it): everyone else sees it ACTIVO or as it was. */
+  /** A user of this node arrived (or is back after the cluster lost it): everyone else sees it ACTIVO or as it was. */
   arrived(name: string, status: UserStatus): Promise<number> {
-    return this.publish(this.messages.statusUpdate(name, status), name);
+    return this.publish(this.messages.statusUpdate(name, status), { user: name, node: this.nodeId }, name);
   }
 
+  /** A user of this node changed status. */
   statusChanged(name: string, status: UserStatus): Promise<number> {
-    return this.publish(this.messages.statusUpdate(name, status));
+    return this.publish(this.messages.statusUpdate(name, status), { user: name, node: this.nodeId });
   }
 
+  /** A user left, from this node or from a dead one. */
   left(name: string): Promise<number> {
-    return this.publish(this.messages.userDisconnected(name));
+    return this.publish(this.messages.userDisconnected(name), { user: name, node: null });
   }
 
   /** Notes an envelope the bus brought; this node's own ones release whoever waits for them. */
@@ -66,9 +69,16 @@ export class Room {
     });
   }
 
-  private async publish(frame: string, except?: string): Promise<number> {
+  private async publish(frame: string, route?: RoomEnvelope['route'], except?: string): Promise<number> {
     const seq = ++this.published;
-    await this.bus.publishToAll({ kind: 'room', origin: this.nodeId, frame, seq, ...(except === undefined ? {} : { except }) });
+    await this.bus.publishToAll({
+      kind: 'room',
+      origin: this.nodeId,
+      frame,
+      seq,
+      ...(except === undefined ? {} : { except }),
+      ...(route === undefined ? {} : { route }),
+    });
     return seq;
   }
 }

@@ -112,15 +112,39 @@ describe.each(worlds)('Bus contract (%s)', (_name, makeWorld) => {
     await holder.heartbeat();
     await holder.claim({ name: 'ana', ip: '192.0.2.1' });
     const envelope = { kind: 'direct', origin: 'n1', to: 'ana', frame: messages.private('luis', 'ana', 'psst') } as const;
-    expect(await n1.publishToUser(envelope)).toBe(true);
-    expect(await n1.publishToUser({ ...envelope, to: 'nadie' })).toBe(false);
+    expect(await n1.publishToUser(envelope)).toBe('n2');
+    expect(await n1.publishToUser({ ...envelope, to: 'nadie' })).toBeUndefined();
     await i2.waitFor(1);
     await new Promise((r) => setTimeout(r, 50));
     expect(i2.received).toEqual([envelope]);
     expect(i1.received).toEqual([]);
     expect(i3.received).toEqual([]);
     await holder.release('ana');
-    expect(await n1.publishToUser(envelope)).toBe(false);
+    expect(await n1.publishToUser(envelope)).toBeUndefined();
+  });
+
+  it('sends along a route to the node holding the user, and says when the route is stale or the name unknown', async () => {
+    world = makeWorld();
+    const [n1, n2, n3] = ['n1', 'n2', 'n3'].map((id) => world.busFor(id)) as [Bus, Bus, Bus];
+    const [i2, i3] = [collector(), collector()];
+    await n2.subscribe(i2.handler);
+    await n3.subscribe(i3.handler);
+    const [p2, p3] = [world.presenceFor('n2'), world.presenceFor('n3')];
+    await p2.heartbeat();
+    await p3.heartbeat();
+    await p2.claim({ name: 'ana', ip: '192.0.2.1' });
+    const envelope = { kind: 'direct', origin: 'n1', to: 'ana', frame: messages.private('luis', 'ana', 'psst') } as const;
+    expect(await n1.publishVia('n2', envelope)).toBe('sent');
+    await i2.waitFor(1);
+    expect(i2.received).toEqual([envelope]);
+    // ana moves to n3: the old route is stale, and n3 gets nothing by it.
+    await p2.release('ana');
+    await p3.claim({ name: 'ana', ip: '192.0.2.1' });
+    expect(await n1.publishVia('n2', envelope)).toBe('moved');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(i3.received).toEqual([]);
+    await p3.release('ana');
+    expect(await n1.publishVia('n3', envelope)).toBe('unknown');
   });
 
   it('delivers each envelope once to a bus that subscribed twice, as a retried start-up does', async () => {
@@ -159,7 +183,7 @@ describe.each(worlds)('Bus contract (%s)', (_name, makeWorld) => {
     await holder.heartbeat();
     await holder.claim({ name: 'ana', ip: '192.0.2.1' });
     const direct = [1, 2].map((n) => ({ kind: 'direct', origin: 'n1', to: 'ana', frame: messages.private('luis', 'ana', `psst ${n}`) }) as const);
-    for (const envelope of direct) expect(await n1.publishToUser(envelope)).toBe(true);
+    for (const envelope of direct) expect(await n1.publishToUser(envelope)).toBe('n2');
     await new Promise((r) => setTimeout(r, 50));
     const inbox = collector();
     await n2.subscribe(inbox.handler);
@@ -177,46 +201,64 @@ describe.each(worlds)('Bus contract (%s)', (_name, makeWorld) => {
 });
 
 describe('RedisBus', () => {
-  it('sends a private message for a node of an earlier version over that node\'s channel, as it reads it', async () => {
+  /** One node's bus (n1) and a node n2 that holds ana, on one Redis. */
+  interface TwoNodes {
+    readonly keys: RedisKeys;
+    readonly publisher: Redis;
+    readonly bus: RedisBus;
+    connect(): Redis;
+  }
+  let opened: Redis[] = [];
+  afterEach(() => {
+    opened.forEach((c) => c.disconnect());
+    opened = [];
+  });
+  async function anaOnNode2(): Promise<TwoNodes> {
     const url = inject('redisUrl');
     const keys = new RedisKeys(uniquePrefix('bus'));
-    const [publisher, subscriber, reader, older] = [new Redis(url), new Redis(url), new Redis(url), new Redis(url)];
-    try {
-      const bus = new RedisBus('n1', { publisher, subscriber, reader }, keys, probe, metrics, silent);
-      const holder = new RedisPresenceStore('n2', publisher, keys, { leaseMs: 60_000 });
-      await holder.heartbeat();
-      await holder.claim({ name: 'ana', ip: '192.0.2.1' });
-      await publisher.set(keys.node('n2'), '1', 'PX', 60_000); // the lease as an earlier version writes it
-      const heard: string[] = [];
-      older.on('message', (_channel: string, payload: string) => heard.push(payload));
-      await older.subscribe(keys.nodeChannel('n2'));
-      const direct = { kind: 'direct', origin: 'n1', to: 'ana', frame: messages.private('luis', 'ana', 'psst') } as const;
-      expect(await bus.publishToUser(direct)).toBe(true);
-      await new Promise((r) => setTimeout(r, 100));
-      expect(heard.map((payload) => JSON.parse(payload) as unknown)).toEqual([direct]);
-      expect(await publisher.exists(keys.nodeInbox('n2'))).toBe(0);
-    } finally {
-      [publisher, subscriber, reader, older].forEach((c) => c.disconnect());
-    }
+    const connect = () => {
+      const redis = new Redis(url);
+      opened.push(redis);
+      return redis;
+    };
+    const publisher = connect();
+    const bus = new RedisBus('n1', { publisher, subscriber: connect(), reader: connect() }, keys, probe, metrics, silent);
+    const holder = new RedisPresenceStore('n2', publisher, keys, { leaseMs: 60_000 });
+    await holder.heartbeat();
+    await holder.claim({ name: 'ana', ip: '192.0.2.1' });
+    return { keys, publisher, bus, connect };
+  }
+  const direct = { kind: 'direct', origin: 'n1', to: 'ana', frame: messages.private('luis', 'ana', 'psst') } as const;
+
+  it('sends a private message for a node of an earlier version over that node\'s channel, as it reads it', async () => {
+    const { keys, publisher, bus, connect } = await anaOnNode2();
+    await publisher.set(keys.node('n2'), '1', 'PX', 60_000); // the lease as an earlier version writes it
+    await publisher.del(keys.nodeInbox('n2')); // and it has no inbox
+    const older = connect();
+    const heard: string[] = [];
+    older.on('message', (_channel: string, payload: string) => heard.push(payload));
+    await older.subscribe(keys.nodeChannel('n2'));
+    expect(await bus.publishToUser(direct)).toBe('n2');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(heard.map((payload) => JSON.parse(payload) as unknown)).toEqual([direct]);
+    expect(await publisher.exists(keys.nodeInbox('n2'))).toBe(0);
   });
 
   it('refuses, as not delivered, a private message for a user whose node has lost its lease', async () => {
-    const url = inject('redisUrl');
-    const keys = new RedisKeys(uniquePrefix('bus'));
-    const [publisher, subscriber, reader] = [new Redis(url), new Redis(url), new Redis(url)];
-    try {
-      const bus = new RedisBus('n1', { publisher, subscriber, reader }, keys, probe, metrics, silent);
-      const holder = new RedisPresenceStore('n2', publisher, keys, { leaseMs: 60_000 });
-      await holder.heartbeat();
-      await holder.claim({ name: 'ana', ip: '192.0.2.1' });
-      // The node's lease is gone, its users not yet reaped: a dead or cut-off node that nobody may read for.
-      await publisher.del(keys.node('n2'));
-      const direct = { kind: 'direct', origin: 'n1', to: 'ana', frame: messages.private('luis', 'ana', 'psst') } as const;
-      await expect(bus.publishToUser(direct)).rejects.toBeInstanceOf(BackendUnavailableError);
-      expect(await publisher.exists(keys.nodeInbox('n2'))).toBe(0);
-    } finally {
-      [publisher, subscriber, reader].forEach((c) => c.disconnect());
-    }
+    const { keys, publisher, bus } = await anaOnNode2();
+    // The node's lease is gone, its users not yet reaped: a dead or cut-off node that nobody may read for.
+    await publisher.del(keys.node('n2'));
+    await expect(bus.publishToUser(direct)).rejects.toBeInstanceOf(BackendUnavailableError);
+    expect(await publisher.xlen(keys.nodeInbox('n2'))).toBe(0);
+  });
+
+  it('appends nothing along a route to a node that has no inbox any more (reaped or retired)', async () => {
+    const { keys, publisher, bus } = await anaOnNode2();
+    expect(await publisher.exists(keys.nodeInbox('n2'))).toBe(1); // opened by the first heartbeat, empty
+    expect(await publisher.xlen(keys.nodeInbox('n2'))).toBe(0);
+    await publisher.del(keys.nodeInbox('n2'));
+    expect(await bus.publishVia('n2', direct)).toBe('moved');
+    expect(await publisher.exists(keys.nodeInbox('n2'))).toBe(0);
   });
 
   it('drops envelopes that do not validate, and keeps delivering valid ones', async () => {

@@ -1,4 +1,4 @@
-import { BackendUnavailableError, type Bus, type EnvelopeHandler } from '../ports.js';
+import { BackendUnavailableError, type Bus, type EnvelopeHandler, type RouteOutcome } from '../ports.js';
 import type { DirectEnvelope, RoomEnvelope } from '../envelope.js';
 
 /** Runs a function later; the hub's deliveries wait for it. */
@@ -61,9 +61,25 @@ export class MemoryBus implements Bus {
     });
   }
 
-  async publishToUser(envelope: DirectEnvelope): Promise<boolean> {
+  async publishToUser(envelope: DirectEnvelope): Promise<string | undefined> {
     const nodeId = this.locate(envelope.to);
-    if (nodeId === undefined) return false;
+    if (nodeId !== undefined) this.deliverTo(nodeId, envelope);
+    return nodeId;
+  }
+
+  async publishVia(node: string, envelope: DirectEnvelope): Promise<RouteOutcome> {
+    const holder = this.locate(envelope.to);
+    if (holder === undefined) return 'unknown';
+    if (holder !== node) return 'moved';
+    this.deliverTo(node, envelope);
+    return 'sent';
+  }
+
+  async unsubscribe(): Promise<void> {
+    this.hub.handlers.delete(this.nodeId);
+  }
+
+  private deliverTo(nodeId: string, envelope: DirectEnvelope): void {
     this.hub.deliverLater(() => {
       const handler = this.hub.handlers.get(nodeId);
       if (handler) return handler(envelope);
@@ -72,10 +88,5 @@ export class MemoryBus implements Bus {
       unread.push(envelope);
       if (unread.length > UNREAD_LIMIT) unread.shift();
     });
-    return true;
-  }
-
-  async unsubscribe(): Promise<void> {
-    this.hub.handlers.delete(this.nodeId);
   }
 }

@@ -6,7 +6,8 @@ import { toBackendError } from './backend-error.js';
 import type { RedisKeys } from './keys.js';
 import { RedisInbox } from './redis-inbox.js';
 import { timedPublish } from './timed-publish.js';
-import { BackendUnavailableError, type Bus, type EnvelopeHandler } from '../ports.js';
+import { TurnBatch } from './turn-batch.js';
+import { BackendUnavailableError, type Bus, type EnvelopeHandler, type RouteOutcome } from '../ports.js';
 import { decodeEnvelope, encodeEnvelope, type DirectEnvelope, type RoomEnvelope } from '../envelope.js';
 
 /** Publishing and commands; subscriptions; blocking reads of the inbox. Each blocks the others' traffic if shared. */
@@ -50,6 +51,7 @@ export class RedisBus implements Bus {
   private readonly publisher: Redis;
   private readonly subscriber: Redis;
   private readonly inbox: RedisInbox;
+  private readonly turn = new TurnBatch();
 
   constructor(
     readonly nodeId: string,
@@ -61,7 +63,7 @@ export class RedisBus implements Bus {
   ) {
     this.publisher = connections.publisher;
     this.subscriber = connections.subscriber;
-    this.inbox = new RedisInbox(nodeId, connections.publisher, connections.reader, keys, metrics, logger);
+    this.inbox = new RedisInbox(nodeId, connections.publisher, connections.reader, keys, this.turn, metrics, logger);
   }
 
   /** False while the inbox reader gets no answers. */
@@ -96,11 +98,17 @@ export class RedisBus implements Bus {
   }
 
   async publishToAll(envelope: RoomEnvelope): Promise<void> {
-    await this.publish(this.keys.roomChannel, encodeEnvelope(envelope));
+    const payload = encodeEnvelope(envelope);
+    await this.turn.wait();
+    await this.publish(this.keys.roomChannel, payload);
   }
 
-  publishToUser(envelope: DirectEnvelope): Promise<boolean> {
+  publishToUser(envelope: DirectEnvelope): Promise<string | undefined> {
     return this.inbox.deliver(envelope);
+  }
+
+  publishVia(node: string, envelope: DirectEnvelope): Promise<RouteOutcome> {
+    return this.inbox.deliverVia(node, envelope);
   }
 
   async unsubscribe(): Promise<void> {

@@ -3,9 +3,11 @@ import type { Logger } from 'pino';
 import type { Metrics } from '../../metrics.js';
 import { decodeEnvelope, encodeEnvelope, type DirectEnvelope, type Envelope } from '../envelope.js';
 import { BackendUnavailableError } from '../ports.js';
+import type { RouteOutcome } from '../ports.js';
 import type { RedisKeys } from './keys.js';
 import { LuaScript } from './lua-script.js';
 import { timedPublish } from './timed-publish.js';
+import type { TurnBatch } from './turn-batch.js';
 
 /** Entries a node's inbox keeps (approximately): far more than any reader lags behind. */
 const INBOX_LENGTH = 10_000;
@@ -26,8 +28,8 @@ const SILENT_AFTER_MS = 3 * BLOCK_MS;
  * KEYS: user. ARGV: node key prefix (also that of node channels), payload,
  * inbox length. Finds the node that holds the user (see
  * redis-presence-scripts.ts) and appends to that node's inbox, in one round
- * trip. → 1 sent, 0 not delivered: the node's lease is gone (dead, or cut
- * off: nobody may read it), -1 nobody has the name. The user's own lease is
+ * trip. → that node's id when sent, 0 not delivered: the node's lease is
+ * gone (dead, or cut off: nobody may read it), -1 nobody has the name. The user's own lease is
  * not checked: a user whose node only stalled keeps getting its messages.
  * A node of an earlier version, whose lease does not say "inbox", reads
  * its pub/sub channel instead (during a rolling upgrade).
@@ -39,10 +41,10 @@ local lease = redis.call('GET', ARGV[1] .. node)
 if not lease then return 0 end
 if lease == 'inbox' then
   redis.call('XADD', ARGV[1] .. node .. ':inbox', 'MAXLEN', '~', ARGV[3], '*', 'e', ARGV[2])
-  return 1
+  return node
 end
 if redis.call('PUBLISH', ARGV[1] .. node, ARGV[2]) == 0 then return 0 end
-return 1`);
+return node`);
 
 type StreamReply = [key: string, entries: [id: string, fields: string[]][]][] | null;
 
@@ -62,6 +64,7 @@ export class RedisInbox {
     private readonly publisher: Redis,
     private readonly reader: Redis,
     private readonly keys: RedisKeys,
+    private readonly turn: TurnBatch,
     private readonly metrics: Metrics,
     private readonly logger: Logger,
   ) {
@@ -73,14 +76,34 @@ export class RedisInbox {
     return !this.running || performance.now() - this.lastAnswerAt < SILENT_AFTER_MS;
   }
 
-  /** Appends to the inbox of the node holding `envelope.to`; false when nobody has that name. */
-  async deliver(envelope: DirectEnvelope): Promise<boolean> {
+  /** Appends to the inbox of the node holding `envelope.to` and returns that node; undefined when nobody has that name. */
+  async deliver(envelope: DirectEnvelope): Promise<string | undefined> {
+    const payload = encodeEnvelope(envelope);
+    await this.turn.wait();
     const outcome = await timedPublish(this.metrics, () =>
-      DELIVER_TO_USER.run(this.publisher, [this.keys.user(envelope.to)], [this.keys.node(''), encodeEnvelope(envelope), INBOX_LENGTH]),
+      DELIVER_TO_USER.run(this.publisher, [this.keys.user(envelope.to)], [this.keys.node(''), payload, INBOX_LENGTH]),
     );
-    if (outcome === -1) return false;
-    if (outcome === 0) throw new BackendUnavailableError(new Error(`the node holding ${envelope.to} does not answer`));
-    return true;
+    if (outcome === -1) return undefined;
+    if (typeof outcome !== 'string') throw new BackendUnavailableError(new Error(`the node holding ${envelope.to} does not answer`));
+    return outcome;
+  }
+
+  /**
+   * Appends to `node`'s inbox, if it has one (a node that is gone has
+   * none), and reads who holds the user, in one round trip of two plain
+   * commands: no script, no lookup before the append.
+   */
+  async deliverVia(node: string, envelope: DirectEnvelope): Promise<RouteOutcome> {
+    const payload = encodeEnvelope(envelope);
+    await this.turn.wait();
+    const [appended, holder] = await timedPublish(this.metrics, () =>
+      Promise.all([
+        this.publisher.xadd(this.keys.nodeInbox(node), 'NOMKSTREAM', 'MAXLEN', '~', INBOX_LENGTH, '*', 'e', payload),
+        this.publisher.hget(this.keys.user(envelope.to), 'node'),
+      ]),
+    );
+    if (holder === null) return 'unknown';
+    return holder === node && appended !== null ? 'sent' : 'moved';
   }
 
   /**

@@ -60,7 +60,7 @@ return redis.call('ZRANGEBYSCORE', KEYS[1], now, '+inf')`);
 
 /**
  * KEYS: node, nodes, nodeUsers, users, reapedNode, inbox. ARGV: node, leaseMs, hashTtlMs, userKeyPrefix.
- * Renews the node's lease and its users' (and bounds how long its inbox outlives it). → 0 alive; 1 lost (first beat,
+ * Renews the node's lease and its users', opens its inbox (and bounds how long it outlives the node). → 0 alive; 1 lost (first beat,
  * lease run out, or Redis lost its data or went back to an old snapshot,
  * which keeps the node listed but not its expired keys); 2 reaped meanwhile.
  */
@@ -81,6 +81,11 @@ for _, name in ipairs(names) do
   end
 end
 if #names > 0 then redis.call('PEXPIRE', KEYS[3], ARGV[3]) end
+-- The inbox exists from the first beat until the node is reaped or retires:
+-- a message sent along a remembered route can then tell a node that is gone.
+if redis.call('EXISTS', KEYS[6]) == 0 then
+  redis.call('XDEL', KEYS[6], redis.call('XADD', KEYS[6], '*', 'opened', '1'))
+end
 redis.call('PEXPIRE', KEYS[6], ARGV[3])
 if redis.call('DEL', KEYS[5]) == 1 then return 2 end
 if leased and listed then return 0 end
