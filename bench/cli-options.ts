@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { isStartableBackend, STARTABLE_BACKENDS, type BACKENDS } from './cluster/backends.js';
+import { DEFAULT_BACKENDS, isStartableBackend, STARTABLE_BACKENDS, type BACKENDS } from './cluster/backends.js';
 import type { BenchOptions } from './run-benchmark.js';
 import type { ScenarioId } from './report/results.js';
 import { DEFAULT_SETTINGS, QUICK_SETTINGS, type BenchSettings } from './settings.js';
@@ -13,7 +13,7 @@ charts. Everything it started is stopped when it ends, also on Ctrl-C.
 What to run
   --quick                  about a minute per backend: 1 short round, small counts
   --scenario LIST          idle,storm,broadcast,private,mixed (default: all)
-  --backend LIST           memory,redis,redis-3 (default: all three)
+  --backend LIST           memory,redis,redis-2,redis-3 (default: memory,redis,redis-3)
   --baseline               also measure a bare uWebSockets.js server (bench/baseline/bare-uws.ts)
   --urls LIST              measure a running cluster instead (ws://host:port/chat,...): traffic
                            figures only, no server CPU or memory
@@ -125,7 +125,7 @@ export function parseCliOptions(argv: readonly string[], scenarioIds: readonly S
   for (const scenario of scenarios) {
     if (!scenarioIds.includes(scenario as ScenarioId)) throw new Error(`unknown scenario '${scenario}' (choose from ${scenarioIds.join(', ')})`);
   }
-  const backends = list(values.backend) ?? STARTABLE_BACKENDS.filter((backend) => backend !== 'baseline');
+  const backends = list(values.backend) ?? [...DEFAULT_BACKENDS];
   if (values.baseline && !backends.includes('baseline')) backends.push('baseline');
   for (const backend of backends) {
     if (!isStartableBackend(backend)) throw new Error(`unknown backend '${backend}' (choose from ${STARTABLE_BACKENDS.join(', ')})`);

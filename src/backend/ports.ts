@@ -117,14 +117,14 @@ export interface PresenceStore {
 
 export type EnvelopeHandler = (envelope: Envelope) => void;
 
-/** What sending a direct envelope along a remembered route found. */
-export type RouteOutcome =
-  /** It is in the inbox of the node, and that node holds the user. */
-  | 'sent'
-  /** That node does not hold the user (any more), or takes nothing now: the user must be looked up. */
-  | 'moved'
-  /** Nobody holds the name. */
-  | 'unknown';
+/** A direct envelope that found its user's node. */
+export interface LookedUp {
+  /**
+   * The node to send the user's next messages to along a route; absent
+   * when that node takes looked-up messages only (an earlier version).
+   */
+  readonly route?: string;
+}
 
 /**
  * Cross-node fan-out. A node hears everything addressed to all users and
@@ -139,18 +139,19 @@ export interface Bus {
   publishToAll(envelope: RoomEnvelope): Promise<void>;
   /**
    * Sends to the node that holds `envelope.to`, found and reached in one
-   * step, and returns that node's id; undefined when nobody has that name.
-   * Throws BackendUnavailableError when it surely did not arrive (that node
-   * does not listen right now).
+   * step; undefined when nobody has that name. Throws
+   * BackendUnavailableError when it surely did not arrive (that node does
+   * not listen right now).
    */
-  publishToUser(envelope: DirectEnvelope): Promise<string | undefined>;
+  publishToUser(envelope: DirectEnvelope): Promise<LookedUp | undefined>;
   /**
    * Sends to `node`, which held `envelope.to` when last heard of, without
    * looking the user up first, and checks in the same step that it still
-   * does. Only 'sent' means the user gets it; a node that does not hold the
+   * does: true when it does, and the envelope is on its way. False when it
+   * does not (any more) or takes nothing now; a node that does not hold the
    * user drops what it is sent for them.
    */
-  publishVia(node: string, envelope: DirectEnvelope): Promise<RouteOutcome>;
+  publishVia(node: string, envelope: DirectEnvelope): Promise<boolean>;
   unsubscribe(): Promise<void>;
 }
 

@@ -16,8 +16,9 @@ export interface PrivateRouterDependencies {
  * Takes a private message to its recipient by the cheapest sure way: on
  * this node, straight to the socket; on a node it has a route to, along it,
  * checked in the same round trip; otherwise by looking the user up, which
- * also teaches the route. Every way ends with the message in the
- * recipient's node's inbox, or with an error for the sender.
+ * also teaches the route. A stale route costs that lookup, never the
+ * message. Every way ends with the message in the recipient's node's
+ * inbox, or with an error for the sender.
  */
 export class PrivateRouter {
   constructor(private readonly deps: PrivateRouterDependencies) {}
@@ -28,13 +29,11 @@ export class PrivateRouter {
     const envelope = { kind: 'direct', origin: nodeId, to, frame } as const;
     const via = routes.nodeOf(to);
     if (via !== undefined) {
-      const outcome = await bus.publishVia(via, envelope);
-      if (outcome === 'sent') return;
+      if (await bus.publishVia(via, envelope)) return;
       routes.forget(to);
-      if (outcome === 'unknown') throw new ChatError('USER_NOT_FOUND');
     }
-    const holder = await bus.publishToUser(envelope);
-    if (holder === undefined) throw new ChatError('USER_NOT_FOUND');
-    routes.learn(to, holder);
+    const found = await bus.publishToUser(envelope);
+    if (found === undefined) throw new ChatError('USER_NOT_FOUND');
+    if (found.route !== undefined) routes.learn(to, found.route);
   }
 }

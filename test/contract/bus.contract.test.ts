@@ -112,7 +112,7 @@ describe.each(worlds)('Bus contract (%s)', (_name, makeWorld) => {
     await holder.heartbeat();
     await holder.claim({ name: 'ana', ip: '192.0.2.1' });
     const envelope = { kind: 'direct', origin: 'n1', to: 'ana', frame: messages.private('luis', 'ana', 'psst') } as const;
-    expect(await n1.publishToUser(envelope)).toBe('n2');
+    expect(await n1.publishToUser(envelope)).toEqual({ route: 'n2' });
     expect(await n1.publishToUser({ ...envelope, to: 'nadie' })).toBeUndefined();
     await i2.waitFor(1);
     await new Promise((r) => setTimeout(r, 50));
@@ -123,7 +123,7 @@ describe.each(worlds)('Bus contract (%s)', (_name, makeWorld) => {
     expect(await n1.publishToUser(envelope)).toBeUndefined();
   });
 
-  it('sends along a route to the node holding the user, and says when the route is stale or the name unknown', async () => {
+  it('sends along a route to the node holding the user, and says when the route is stale', async () => {
     world = makeWorld();
     const [n1, n2, n3] = ['n1', 'n2', 'n3'].map((id) => world.busFor(id)) as [Bus, Bus, Bus];
     const [i2, i3] = [collector(), collector()];
@@ -134,17 +134,33 @@ describe.each(worlds)('Bus contract (%s)', (_name, makeWorld) => {
     await p3.heartbeat();
     await p2.claim({ name: 'ana', ip: '192.0.2.1' });
     const envelope = { kind: 'direct', origin: 'n1', to: 'ana', frame: messages.private('luis', 'ana', 'psst') } as const;
-    expect(await n1.publishVia('n2', envelope)).toBe('sent');
+    expect(await n1.publishVia('n2', envelope)).toBe(true);
     await i2.waitFor(1);
     expect(i2.received).toEqual([envelope]);
     // ana moves to n3: the old route is stale, and n3 gets nothing by it.
     await p2.release('ana');
     await p3.claim({ name: 'ana', ip: '192.0.2.1' });
-    expect(await n1.publishVia('n2', envelope)).toBe('moved');
+    expect(await n1.publishVia('n2', envelope)).toBe(false);
     await new Promise((r) => setTimeout(r, 50));
     expect(i3.received).toEqual([]);
     await p3.release('ana');
-    expect(await n1.publishVia('n3', envelope)).toBe('unknown');
+    expect(await n1.publishVia('n3', envelope)).toBe(false);
+  });
+
+  it('answers each of many messages sent along routes at once on its own, and delivers them in order', async () => {
+    world = makeWorld();
+    const [n1, n2] = ['n1', 'n2'].map((id) => world.busFor(id)) as [Bus, Bus];
+    const inbox = collector();
+    await n2.subscribe(inbox.handler);
+    const holder = world.presenceFor('n2');
+    await holder.heartbeat();
+    await holder.claim({ name: 'ana', ip: '192.0.2.1' });
+    const toAna = Array.from({ length: 100 }, (_, n) => ({ kind: 'direct', origin: 'n1', to: 'ana', frame: messages.private('luis', 'ana', `psst ${n}`) }) as const);
+    const toNobody = { ...toAna[0]!, to: 'nadie' };
+    const sent = await Promise.all([...toAna.slice(0, 50), toNobody, ...toAna.slice(50)].map((envelope) => n1.publishVia('n2', envelope)));
+    expect(sent).toEqual([...Array<boolean>(50).fill(true), false, ...Array<boolean>(50).fill(true)]);
+    await inbox.waitFor(100);
+    expect(inbox.received.filter((envelope) => envelope.kind === 'direct' && envelope.to === 'ana')).toEqual(toAna);
   });
 
   it('delivers each envelope once to a bus that subscribed twice, as a retried start-up does', async () => {
@@ -183,7 +199,7 @@ describe.each(worlds)('Bus contract (%s)', (_name, makeWorld) => {
     await holder.heartbeat();
     await holder.claim({ name: 'ana', ip: '192.0.2.1' });
     const direct = [1, 2].map((n) => ({ kind: 'direct', origin: 'n1', to: 'ana', frame: messages.private('luis', 'ana', `psst ${n}`) }) as const);
-    for (const envelope of direct) expect(await n1.publishToUser(envelope)).toBe('n2');
+    for (const envelope of direct) expect(await n1.publishToUser(envelope)).toEqual({ route: 'n2' });
     await new Promise((r) => setTimeout(r, 50));
     const inbox = collector();
     await n2.subscribe(inbox.handler);
@@ -238,10 +254,18 @@ describe('RedisBus', () => {
     const heard: string[] = [];
     older.on('message', (_channel: string, payload: string) => heard.push(payload));
     await older.subscribe(keys.nodeChannel('n2'));
-    expect(await bus.publishToUser(direct)).toBe('n2');
+    expect(await bus.publishToUser(direct)).toEqual({}); // sent, and no route to it: it is looked up each time
     await new Promise((r) => setTimeout(r, 100));
     expect(heard.map((payload) => JSON.parse(payload) as unknown)).toEqual([direct]);
     expect(await publisher.exists(keys.nodeInbox('n2'))).toBe(0);
+  });
+
+  it('gives a node of the version before, which reads one envelope per inbox entry, no route: each message is looked up', async () => {
+    const { keys, publisher, bus } = await anaOnNode2();
+    await publisher.set(keys.node('n2'), 'inbox', 'PX', 60_000); // the lease as that version writes it
+    expect(await bus.publishToUser(direct)).toEqual({});
+    const entries = await publisher.xrange(keys.nodeInbox('n2'), '-', '+');
+    expect(entries.map(([, fields]) => fields)).toEqual([['e', JSON.stringify(direct)]]);
   });
 
   it('refuses, as not delivered, a private message for a user whose node has lost its lease', async () => {
@@ -257,7 +281,7 @@ describe('RedisBus', () => {
     expect(await publisher.exists(keys.nodeInbox('n2'))).toBe(1); // opened by the first heartbeat, empty
     expect(await publisher.xlen(keys.nodeInbox('n2'))).toBe(0);
     await publisher.del(keys.nodeInbox('n2'));
-    expect(await bus.publishVia('n2', direct)).toBe('moved');
+    expect(await bus.publishVia('n2', direct)).toBe(false);
     expect(await publisher.exists(keys.nodeInbox('n2'))).toBe(0);
   });
 

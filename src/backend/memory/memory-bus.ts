@@ -1,4 +1,4 @@
-import { BackendUnavailableError, type Bus, type EnvelopeHandler, type RouteOutcome } from '../ports.js';
+import { BackendUnavailableError, type Bus, type EnvelopeHandler, type LookedUp } from '../ports.js';
 import type { DirectEnvelope, RoomEnvelope } from '../envelope.js';
 
 /** Runs a function later; the hub's deliveries wait for it. */
@@ -61,18 +61,17 @@ export class MemoryBus implements Bus {
     });
   }
 
-  async publishToUser(envelope: DirectEnvelope): Promise<string | undefined> {
+  async publishToUser(envelope: DirectEnvelope): Promise<LookedUp | undefined> {
     const nodeId = this.locate(envelope.to);
-    if (nodeId !== undefined) this.deliverTo(nodeId, envelope);
-    return nodeId;
+    if (nodeId === undefined) return undefined;
+    this.deliverTo(nodeId, envelope);
+    return { route: nodeId };
   }
 
-  async publishVia(node: string, envelope: DirectEnvelope): Promise<RouteOutcome> {
-    const holder = this.locate(envelope.to);
-    if (holder === undefined) return 'unknown';
-    if (holder !== node) return 'moved';
+  async publishVia(node: string, envelope: DirectEnvelope): Promise<boolean> {
+    if (this.locate(envelope.to) !== node) return false;
     this.deliverTo(node, envelope);
-    return 'sent';
+    return true;
   }
 
   async unsubscribe(): Promise<void> {

@@ -4,10 +4,11 @@ import type { Logger } from 'pino';
 import type { Metrics } from '../../metrics.js';
 import { toBackendError } from './backend-error.js';
 import type { RedisKeys } from './keys.js';
-import { RedisInbox } from './redis-inbox.js';
+import { InboxAppender } from './inbox-appender.js';
+import { INBOX_LENGTH, RedisInbox } from './redis-inbox.js';
 import { timedPublish } from './timed-publish.js';
 import { TurnBatch } from './turn-batch.js';
-import { BackendUnavailableError, type Bus, type EnvelopeHandler, type RouteOutcome } from '../ports.js';
+import { BackendUnavailableError, type Bus, type EnvelopeHandler, type LookedUp } from '../ports.js';
 import { decodeEnvelope, encodeEnvelope, type DirectEnvelope, type RoomEnvelope } from '../envelope.js';
 
 /** Publishing and commands; subscriptions; blocking reads of the inbox. Each blocks the others' traffic if shared. */
@@ -51,6 +52,7 @@ export class RedisBus implements Bus {
   private readonly publisher: Redis;
   private readonly subscriber: Redis;
   private readonly inbox: RedisInbox;
+  private readonly appender: InboxAppender;
   private readonly turn = new TurnBatch();
 
   constructor(
@@ -64,6 +66,7 @@ export class RedisBus implements Bus {
     this.publisher = connections.publisher;
     this.subscriber = connections.subscriber;
     this.inbox = new RedisInbox(nodeId, connections.publisher, connections.reader, keys, this.turn, metrics, logger);
+    this.appender = new InboxAppender(connections.publisher, keys, INBOX_LENGTH, metrics);
   }
 
   /** False while the inbox reader gets no answers. */
@@ -103,12 +106,12 @@ export class RedisBus implements Bus {
     await this.publish(this.keys.roomChannel, payload);
   }
 
-  publishToUser(envelope: DirectEnvelope): Promise<string | undefined> {
+  publishToUser(envelope: DirectEnvelope): Promise<LookedUp | undefined> {
     return this.inbox.deliver(envelope);
   }
 
-  publishVia(node: string, envelope: DirectEnvelope): Promise<RouteOutcome> {
-    return this.inbox.deliverVia(node, envelope);
+  publishVia(node: string, envelope: DirectEnvelope): Promise<boolean> {
+    return this.appender.append(node, envelope.to, encodeEnvelope(envelope));
   }
 
   async unsubscribe(): Promise<void> {

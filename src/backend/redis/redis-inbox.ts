@@ -2,15 +2,14 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Metrics } from '../../metrics.js';
 import { decodeEnvelope, encodeEnvelope, type DirectEnvelope, type Envelope } from '../envelope.js';
-import { BackendUnavailableError } from '../ports.js';
-import type { RouteOutcome } from '../ports.js';
+import { BackendUnavailableError, type LookedUp } from '../ports.js';
 import type { RedisKeys } from './keys.js';
 import { LuaScript } from './lua-script.js';
 import { timedPublish } from './timed-publish.js';
 import type { TurnBatch } from './turn-batch.js';
 
 /** Entries a node's inbox keeps (approximately): far more than any reader lags behind. */
-const INBOX_LENGTH = 10_000;
+export const INBOX_LENGTH = 10_000;
 const READ_BATCH = 512;
 /** A read waits this long for entries; an idle reader still answers this often, which shows it is alive. */
 const BLOCK_MS = 1000;
@@ -28,23 +27,30 @@ const SILENT_AFTER_MS = 3 * BLOCK_MS;
  * KEYS: user. ARGV: node key prefix (also that of node channels), payload,
  * inbox length. Finds the node that holds the user (see
  * redis-presence-scripts.ts) and appends to that node's inbox, in one round
- * trip. → that node's id when sent, 0 not delivered: the node's lease is
- * gone (dead, or cut off: nobody may read it), -1 nobody has the name. The user's own lease is
- * not checked: a user whose node only stalled keeps getting its messages.
- * A node of an earlier version, whose lease does not say "inbox", reads
- * its pub/sub channel instead (during a rolling upgrade).
+ * trip. → that node's id when sent and later messages may go to it along a
+ * route, 1 sent (to a node of an earlier version: looked up each time), 0
+ * not delivered: the node's lease is gone (dead, or cut off: nobody may
+ * read it), -1 nobody has the name. The user's own lease is not checked: a
+ * user whose node only stalled keeps getting its messages.
+ *
+ * The lease's value says how a node takes private messages (see HEARTBEAT):
+ * `inbox:2`, entries of one or more envelopes (this version); `inbox`,
+ * entries of one envelope each (the version before, which must not be
+ * sent batched entries along routes); anything else, its pub/sub channel
+ * (earlier still). A rolling upgrade loses nothing.
  */
 const DELIVER_TO_USER = new LuaScript('deliver_to_user', `
 local node = redis.call('HGET', KEYS[1], 'node')
 if not node then return -1 end
 local lease = redis.call('GET', ARGV[1] .. node)
 if not lease then return 0 end
-if lease == 'inbox' then
+if lease == 'inbox:2' or lease == 'inbox' then
   redis.call('XADD', ARGV[1] .. node .. ':inbox', 'MAXLEN', '~', ARGV[3], '*', 'e', ARGV[2])
-  return node
+  if lease == 'inbox:2' then return node end
+  return 1
 end
 if redis.call('PUBLISH', ARGV[1] .. node, ARGV[2]) == 0 then return 0 end
-return node`);
+return 1`);
 
 type StreamReply = [key: string, entries: [id: string, fields: string[]][]][] | null;
 
@@ -76,34 +82,17 @@ export class RedisInbox {
     return !this.running || performance.now() - this.lastAnswerAt < SILENT_AFTER_MS;
   }
 
-  /** Appends to the inbox of the node holding `envelope.to` and returns that node; undefined when nobody has that name. */
-  async deliver(envelope: DirectEnvelope): Promise<string | undefined> {
+  /** Appends to the inbox of the node holding `envelope.to`; undefined when nobody has that name. */
+  async deliver(envelope: DirectEnvelope): Promise<LookedUp | undefined> {
     const payload = encodeEnvelope(envelope);
     await this.turn.wait();
     const outcome = await timedPublish(this.metrics, () =>
       DELIVER_TO_USER.run(this.publisher, [this.keys.user(envelope.to)], [this.keys.node(''), payload, INBOX_LENGTH]),
     );
     if (outcome === -1) return undefined;
-    if (typeof outcome !== 'string') throw new BackendUnavailableError(new Error(`the node holding ${envelope.to} does not answer`));
-    return outcome;
-  }
-
-  /**
-   * Appends to `node`'s inbox, if it has one (a node that is gone has
-   * none), and reads who holds the user, in one round trip of two plain
-   * commands: no script, no lookup before the append.
-   */
-  async deliverVia(node: string, envelope: DirectEnvelope): Promise<RouteOutcome> {
-    const payload = encodeEnvelope(envelope);
-    await this.turn.wait();
-    const [appended, holder] = await timedPublish(this.metrics, () =>
-      Promise.all([
-        this.publisher.xadd(this.keys.nodeInbox(node), 'NOMKSTREAM', 'MAXLEN', '~', INBOX_LENGTH, '*', 'e', payload),
-        this.publisher.hget(this.keys.user(envelope.to), 'node'),
-      ]),
-    );
-    if (holder === null) return 'unknown';
-    return holder === node && appended !== null ? 'sent' : 'moved';
+    if (typeof outcome === 'string') return { route: outcome };
+    if (outcome === 1) return {};
+    throw new BackendUnavailableError(new Error(`the node holding ${envelope.to} does not answer`));
   }
 
   /**
@@ -149,13 +138,16 @@ export class RedisInbox {
     }
   }
 
+  /** One entry: one envelope, or several sent along a route in one turn (fields e, payload, e, payload...). */
   private take(fields: string[], handler: (envelope: Envelope) => void): void {
-    const envelope = fields[0] === 'e' && fields[1] !== undefined ? decodeEnvelope(fields[1]) : undefined;
-    if (envelope?.kind !== 'direct') {
-      this.metrics.busMessageDropped('invalid');
-      this.logger.warn({ bytes: fields[1]?.length }, 'dropped an invalid entry from the inbox');
-      return;
+    for (let i = 0; i < fields.length; i += 2) {
+      const envelope = fields[i] === 'e' && fields[i + 1] !== undefined ? decodeEnvelope(fields[i + 1]!) : undefined;
+      if (envelope?.kind !== 'direct') {
+        this.metrics.busMessageDropped('invalid');
+        this.logger.warn({ bytes: fields[i + 1]?.length }, 'dropped an invalid entry from the inbox');
+        continue;
+      }
+      handler(envelope);
     }
-    handler(envelope);
   }
 }

@@ -67,8 +67,9 @@ return redis.call('ZRANGEBYSCORE', KEYS[1], now, '+inf')`);
 export const HEARTBEAT = new LuaScript('heartbeat', `${NOW_MS}
 local leaseUntil = now + tonumber(ARGV[2])
 local leased = redis.call('EXISTS', KEYS[1]) == 1
--- The lease's value says how the node takes private messages: from its inbox stream.
-redis.call('SET', KEYS[1], 'inbox', 'PX', ARGV[2])
+-- The lease's value says how the node takes private messages: from its
+-- inbox stream, entries of one or more envelopes (see redis-inbox.ts).
+redis.call('SET', KEYS[1], 'inbox:2', 'PX', ARGV[2])
 local listed = redis.call('ZADD', KEYS[2], leaseUntil, ARGV[1]) == 0
 local names = redis.call('SMEMBERS', KEYS[3])
 for _, name in ipairs(names) do
