@@ -1,5 +1,6 @@
 import type { HttpResponse, TemplatedApp } from './uws.js';
 import { uwsRuntime } from './uws.js';
+import { asksForWebSocket } from './admit-upgrade.js';
 import { serveStaticFile, type StaticSite } from './static-files.js';
 
 export interface Readiness {
@@ -50,6 +51,11 @@ export function registerHttpRoutes(app: TemplatedApp, { nodeId, readiness, metri
     );
   });
   app.any('/*', (res, req) => {
+    // A request for a WebSocket that still ends up here is a handshake uWS could not take (its key is malformed).
+    if (asksForWebSocket(req.getHeader('upgrade'))) {
+      res.cork(() => res.writeStatus('400 Bad Request').writeHeader('content-type', 'text/plain').end('bad_handshake\n'));
+      return;
+    }
     if (serveStaticFile(res, req, site)) return;
     const isRoot = req.getMethod() === 'get' && (req.getUrl() === '/' || req.getUrl() === '/chat');
     if (isRoot) {

@@ -68,9 +68,13 @@ export class WebSocketServer<H extends ConnectionHandler> {
     const allowedOrigins = new Set(settings.allowedOrigins);
     const textDecoder = new TextDecoder();
 
-    const refuse = (res: HttpResponse, { status, reason }: UpgradeRefusal): void => {
+    const refuse = (res: HttpResponse, { status, reason, headers = {} }: UpgradeRefusal): void => {
       metrics.upgradeRejected(reason);
-      res.cork(() => res.writeStatus(status).writeHeader('content-type', 'text/plain').end(`${reason}\n`));
+      res.cork(() => {
+        res.writeStatus(status).writeHeader('content-type', 'text/plain');
+        for (const [name, value] of Object.entries(headers)) res.writeHeader(name, value);
+        res.end(`${reason}\n`);
+      });
     };
     const refuseCredential = (res: HttpResponse, why: string): void => {
       logger.info({ reason: why }, 'upgrade refused: bad credential');
@@ -96,6 +100,13 @@ export class WebSocketServer<H extends ConnectionHandler> {
         const extensions = req.getHeader('sec-websocket-extensions');
         const forwardedFor = forwardedForChain(req);
         const headers = {
+          handshake: {
+            method: req.getMethod(),
+            upgrade: req.getHeader('upgrade'),
+            connection: req.getHeader('connection'),
+            version: req.getHeader('sec-websocket-version'),
+            key,
+          },
           origin: req.getHeader('origin'),
           token: authSecret ? tokenFromRequest(req.getHeader('authorization'), req.getQuery('token') ?? '') : undefined,
         };

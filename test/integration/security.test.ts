@@ -6,6 +6,7 @@ import { createLogger } from '../../src/logger.js';
 import { signToken } from '../../src/transport/auth-token.js';
 import { nodeEnv, startInProcessNode, type NodeEnv } from '../support/nodes.js';
 import { uniquePrefix } from '../support/redis-server.js';
+import { rawRequest, statusLine } from '../support/raw-http.js';
 import { TestClient } from '../support/test-client.js';
 
 const SECRET = 'correct horse battery staple';
@@ -53,6 +54,33 @@ describe('security', () => {
       clients.push(viaHeader);
       viaHeader.send({ type: 'register', sender: 'luis' });
       expect((await viaHeader.next('register_success')).userList).toEqual(['ana', 'luis']);
+    });
+  });
+
+  describe('takes only a well-formed WebSocket handshake (RFC 6455)', () => {
+    const handshake = (headers: Record<string, string | undefined>) => {
+      const fields = { Host: '127.0.0.1', Upgrade: 'websocket', Connection: 'Upgrade', 'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==', 'Sec-WebSocket-Version': '13', ...headers };
+      const lines = Object.entries(fields).flatMap(([name, value]) => (value === undefined ? [] : [`${name}: ${value}`]));
+      return `GET /chat HTTP/1.1\r\n${lines.join('\r\n')}\r\n\r\n`;
+    };
+
+    it('switches protocols for a valid one', async () => {
+      await start({});
+      expect(statusLine(await rawRequest(node!.port, handshake({})))).toBe('HTTP/1.1 101 Switching Protocols');
+    });
+
+    it('answers another version with 426 and the version it speaks', async () => {
+      await start({});
+      const response = await rawRequest(node!.port, handshake({ 'Sec-WebSocket-Version': '8' }));
+      expect(statusLine(response)).toBe('HTTP/1.1 426 Upgrade Required');
+      expect(response.toLowerCase()).toContain('sec-websocket-version: 13\r\n');
+    });
+
+    it('refuses with 400 a request without Upgrade: websocket, or whose key is not 16 bytes of base64', async () => {
+      await start({});
+      for (const headers of [{ Upgrade: undefined }, { Connection: 'keep-alive' }, { 'Sec-WebSocket-Key': 'this-is-24-chars-but-no!' }, { 'Sec-WebSocket-Key': 'c2hvcnQ=' }]) {
+        expect(statusLine(await rawRequest(node!.port, handshake(headers))), JSON.stringify(headers)).toBe('HTTP/1.1 400 Bad Request');
+      }
     });
   });
 
