@@ -53,6 +53,9 @@ const envSchema = z
       .transform((value) => (value === 'auto' ? ('auto' as const) : Number(value))),
     CHARLA_MAX_CONNECTIONS_PER_IP: integer(0, 10_000_000, 0),
     CHARLA_AUTH_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+    // Still accepted while clients move to tokens signed with CHARLA_AUTH_SECRET.
+    CHARLA_AUTH_PREVIOUS_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+    CHARLA_AUTH_MAX_TOKEN_LIFETIME_SECONDS: integer(0, 10 * 365 * 86_400, 86_400),
     CHARLA_ALLOWED_ORIGINS: z
       .string()
       .default('')
@@ -63,6 +66,14 @@ const envSchema = z
   .refine((env) => env.CHARLA_LEASE_MS >= 2 * env.CHARLA_HEARTBEAT_MS, {
     message: 'must be at least twice CHARLA_HEARTBEAT_MS, or a slow beat would look like a dead node',
     path: ['CHARLA_LEASE_MS'],
+  })
+  .refine((env) => env.CHARLA_AUTH_PREVIOUS_SECRET === undefined || env.CHARLA_AUTH_SECRET !== undefined, {
+    message: 'needs CHARLA_AUTH_SECRET, the secret that replaces it',
+    path: ['CHARLA_AUTH_PREVIOUS_SECRET'],
+  })
+  .refine((env) => env.CHARLA_AUTH_PREVIOUS_SECRET === undefined || env.CHARLA_AUTH_PREVIOUS_SECRET !== env.CHARLA_AUTH_SECRET, {
+    message: 'is the same as CHARLA_AUTH_SECRET',
+    path: ['CHARLA_AUTH_PREVIOUS_SECRET'],
   });
 
 /**
@@ -91,7 +102,14 @@ const configSchema = envSchema.transform((e) => ({
     maxConnectionsPerIp: e.CHARLA_MAX_CONNECTIONS_PER_IP,
     allowedOrigins: e.CHARLA_ALLOWED_ORIGINS,
   },
-  ...(e.CHARLA_AUTH_SECRET ? { authSecret: e.CHARLA_AUTH_SECRET } : {}),
+  ...(e.CHARLA_AUTH_SECRET
+    ? {
+        auth: {
+          secrets: e.CHARLA_AUTH_PREVIOUS_SECRET ? [e.CHARLA_AUTH_SECRET, e.CHARLA_AUTH_PREVIOUS_SECRET] : [e.CHARLA_AUTH_SECRET],
+          maxLifetimeSeconds: e.CHARLA_AUTH_MAX_TOKEN_LIFETIME_SECONDS,
+        },
+      }
+    : {}),
   shutdownGraceMs: e.CHARLA_SHUTDOWN_GRACE_MS,
   logLevel: e.LOG_LEVEL,
 }));
@@ -101,8 +119,8 @@ type DeepReadonly<T> = T extends readonly (infer U)[] ? readonly DeepReadonly<U>
 /**
  * `redis` is present in cluster mode (absent: the in-memory single-node
  * backend); a rate limit of 0 and connection caps of 0 mean no limit; an
- * empty `allowedOrigins` allows any; with `authSecret`, upgrades need a JWT
- * (HS256) signed with it.
+ * empty `allowedOrigins` allows any; with `auth`, upgrades need a JWT
+ * (HS256) signed with one of its secrets.
  */
 export type Config = DeepReadonly<z.output<typeof configSchema>>;
 

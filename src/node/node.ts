@@ -64,7 +64,7 @@ export class CharlaNode {
     warnOfDefencesOff(config, transport, logger);
     this.server = new WebSocketServer({
       settings: transport,
-      ...(config.authSecret ? { authSecret: config.authSecret } : {}),
+      ...(config.auth ? { auth: config.auth } : {}),
       nodeId: config.nodeId,
       readiness: this,
       site,
@@ -174,6 +174,7 @@ function warnOfDefencesOff(config: Config, transport: TransportSettings, logger:
   if (transport.maxConnectionsPerIp === 0) logger.warn('CHARLA_MAX_CONNECTIONS_PER_IP is 0: one address may take every connection');
   if (config.chat.rateLimitPerSecond === 0) logger.warn('CHARLA_RATE_LIMIT_PER_SECOND is 0: a client may send without limit');
   if (config.chat.registrationTimeoutMs === 0) logger.warn('CHARLA_REGISTRATION_TIMEOUT_MS is 0: a connection that never registers is never closed');
+  if (config.auth?.maxLifetimeSeconds === 0) logger.warn('CHARLA_AUTH_MAX_TOKEN_LIFETIME_SECONDS is 0: a token without exp is good forever');
 }
 
 /** Often enough to act within a quarter of the shorter timeout, at most once a second. */

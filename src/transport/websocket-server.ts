@@ -4,7 +4,7 @@ import type { LocalDelivery } from '../chat/local-delivery.js';
 import { trustedProxyList, type Config } from '../config.js';
 import type { Metrics } from '../metrics.js';
 import { capacityRefusal, REFUSALS, screenUpgrade, type UpgradeRefusal } from './admit-upgrade.js';
-import { tokenFromRequest, verifyToken } from './auth-token.js';
+import { tokenFromRequest, verifyToken, type TokenPolicy } from './auth-token.js';
 import { resolveClientAddress } from './client-address.js';
 import { ConnectionLimits } from './connection-limits.js';
 import { registerHttpRoutes, type Readiness } from './http-routes.js';
@@ -27,7 +27,8 @@ export type TransportSettings = Omit<Config['transport'], 'maxConnections'> & { 
 
 export interface WebSocketServerOptions<H extends ConnectionHandler> {
   readonly settings: TransportSettings;
-  readonly authSecret?: string;
+  /** With it, every upgrade needs a token this policy accepts. */
+  readonly auth?: TokenPolicy;
   readonly nodeId: string;
   readonly readiness: Readiness;
   readonly site: StaticSite;
@@ -63,7 +64,7 @@ export class WebSocketServer<H extends ConnectionHandler> {
   }
 
   private serveWebSockets(chat: ConnectionHandler): void {
-    const { settings, logger, metrics, authSecret } = this.options;
+    const { settings, logger, metrics, auth } = this.options;
     const trusted = trustedProxyList(settings.trustedProxies);
     const allowedOrigins = new Set(settings.allowedOrigins);
     const textDecoder = new TextDecoder();
@@ -108,9 +109,9 @@ export class WebSocketServer<H extends ConnectionHandler> {
             key,
           },
           origin: req.getHeader('origin'),
-          token: authSecret ? tokenFromRequest(req.getHeader('authorization'), req.getQuery('token') ?? '') : undefined,
+          token: auth ? tokenFromRequest(req.getHeader('authorization'), req.getQuery('token') ?? '') : undefined,
         };
-        const policy = { accepting: this.accepting, allowedOrigins, authRequired: authSecret !== undefined };
+        const policy = { accepting: this.accepting, allowedOrigins, authRequired: auth !== undefined };
         const screening = screenUpgrade(headers, policy);
         if (screening.verdict === 'refuse') {
           return screening.refusal === REFUSALS.unauthorized ? refuseCredential(res, 'no token') : refuse(res, screening.refusal);
@@ -125,11 +126,11 @@ export class WebSocketServer<H extends ConnectionHandler> {
           const data: SocketData = allowedName === undefined ? { ip } : { ip, allowedName };
           res.cork(() => res.upgrade<SocketData>(data, key, protocol, extensions, context));
         };
-        if (screening.verdict === 'admit' || authSecret === undefined) return upgrade(undefined);
+        if (screening.verdict === 'admit' || auth === undefined) return upgrade(undefined);
         // Verification is asynchronous: the client may go away meanwhile, and then `res` must not be touched.
         let aborted = false;
         res.onAborted(() => (aborted = true));
-        verifyToken(screening.token, authSecret).then(
+        verifyToken(screening.token, auth).then(
           (check) => {
             if (aborted) return;
             if (check.ok) upgrade(check.subject);

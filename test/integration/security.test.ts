@@ -27,16 +27,30 @@ describe('security', () => {
   describe('with a shared secret configured, upgrades need a signed token', () => {
     const inAnHour = () => Math.floor(Date.now() / 1000) + 3600;
 
-    it('refuses a missing, forged, expired or unsigned token with 401', async () => {
+    it('refuses a missing, forged, expired, unsigned or never-expiring token with 401', async () => {
       await start({ CHARLA_AUTH_SECRET: SECRET });
       const forged = await signToken({ sub: 'ana', exp: inAnHour() }, 'another secret entirely');
       const expired = await signToken({ sub: 'ana', exp: Math.floor(Date.now() / 1000) - 3600 }, SECRET);
       const header = Buffer.from('{"alg":"none"}').toString('base64url');
       const unsigned = `${header}.${Buffer.from('{"sub":"ana"}').toString('base64url')}.`;
+      const forever = await signToken({ sub: 'ana' }, SECRET);
+      const forAYear = await signToken({ sub: 'ana', exp: Math.floor(Date.now() / 1000) + 365 * 86_400 }, SECRET);
       await expect(TestClient.connect(url())).rejects.toThrow(/HTTP 401/);
-      for (const token of [forged, expired, unsigned, 'not-a-jwt']) {
+      for (const token of [forged, expired, unsigned, forever, forAYear, 'not-a-jwt']) {
         await expect(TestClient.connect(`${url()}?token=${encodeURIComponent(token)}`)).rejects.toThrow(/HTTP 401/);
       }
+    });
+
+    it('accepts the previous secret\'s tokens while a rotation configures both', async () => {
+      const PREVIOUS = 'the secret being rotated out';
+      await start({ CHARLA_AUTH_SECRET: SECRET, CHARLA_AUTH_PREVIOUS_SECRET: PREVIOUS });
+      for (const secret of [SECRET, PREVIOUS]) {
+        const client = await TestClient.connect(`${url()}?token=${await signToken({ sub: 'ana', exp: inAnHour() }, secret)}`);
+        clients.push(client);
+      }
+      await expect(TestClient.connect(`${url()}?token=${await signToken({ sub: 'ana', exp: inAnHour() }, 'some third secret here')}`)).rejects.toThrow(
+        /HTTP 401/,
+      );
     });
 
     it('accepts a valid token in the query or the Authorization header, for its subject only', async () => {
@@ -130,7 +144,7 @@ describe('security', () => {
     );
     const logger = createLogger({ level: 'debug', nodeId: config.nodeId, destination: sink });
     node = await startNode({ config, logger });
-    const token = await signToken({ sub: 'ana' }, SECRET);
+    const token = await signToken({ sub: 'ana', exp: Math.floor(Date.now() / 1000) + 3600 }, SECRET);
     await expect(TestClient.connect(`${url()}?token=${token}x`)).rejects.toThrow(/401/);
     const client = await TestClient.connect(url(), { headers: { Authorization: `Bearer ${token}` } });
     clients.push(client);

@@ -74,6 +74,18 @@ describe('configuration', () => {
     expect(() => loadConfig({ CHARLA_MAX_CONNECTIONS: 'mucho' })).toThrow(/CHARLA_MAX_CONNECTIONS: 'auto' or a whole number/);
   });
 
+  it('takes a previous authentication secret only beside a new, different one, and bounds token lifetimes by default', () => {
+    const current = 'the current secret, long enough';
+    const previous = 'the previous secret, long enough';
+    expect(loadConfig({ CHARLA_AUTH_SECRET: current }).auth).toEqual({ secrets: [current], maxLifetimeSeconds: 86_400 });
+    expect(loadConfig({ CHARLA_AUTH_SECRET: current, CHARLA_AUTH_PREVIOUS_SECRET: previous, CHARLA_AUTH_MAX_TOKEN_LIFETIME_SECONDS: '0' }).auth).toEqual({
+      secrets: [current, previous],
+      maxLifetimeSeconds: 0,
+    });
+    expect(() => loadConfig({ CHARLA_AUTH_PREVIOUS_SECRET: previous })).toThrow(/CHARLA_AUTH_PREVIOUS_SECRET: needs CHARLA_AUTH_SECRET/);
+    expect(() => loadConfig({ CHARLA_AUTH_SECRET: current, CHARLA_AUTH_PREVIOUS_SECRET: current })).toThrow(/CHARLA_AUTH_PREVIOUS_SECRET: is the same/);
+  });
+
   it('refuses a lease shorter than two heartbeats', () => {
     expect(() => loadConfig({ CHARLA_HEARTBEAT_MS: '2000', CHARLA_LEASE_MS: '3000' })).toThrow(/CHARLA_LEASE_MS: must be at least twice/);
   });
