@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { closeCodeLabel } from './protocol/close-codes.js';
 
 export interface MetricsSources {
   connections(): number;
@@ -45,7 +46,7 @@ export class Metrics {
     this.messagesIn = new Counter({ name: 'charla_messages_in_total', help: 'Client frames received, by message type', labelNames: ['type'], registers });
     this.messagesOut = new Counter({ name: 'charla_messages_out_total', help: 'Frames sent to clients, by message type', labelNames: ['type'], registers });
     this.errors = new Counter({ name: 'charla_errors_total', help: 'Error frames sent, by code', labelNames: ['code'], registers });
-    this.closes = new Counter({ name: 'charla_closes_total', help: 'Closed connections, by close code', labelNames: ['code'], registers });
+    this.closes = new Counter({ name: 'charla_closes_total', help: 'Closed connections, by close code (standard and own codes by number; application, other)', labelNames: ['code'], registers });
     this.publishSeconds = new Histogram({
       name: 'charla_redis_publish_seconds',
       help: 'Time to publish one envelope to Redis',
@@ -77,7 +78,7 @@ export class Metrics {
   }
 
   connectionClosed(code: number): void {
-    this.closes.inc({ code: String(code) });
+    this.closes.inc({ code: closeCodeLabel(code) });
   }
 
   published(seconds: number): void {

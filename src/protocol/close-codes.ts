@@ -20,3 +20,19 @@ export const CLOSE_CODES = {
 } as const satisfies Record<string, { code: number; reason: string }>;
 
 export type CloseKind = keyof typeof CLOSE_CODES;
+
+/** The close codes RFC 6455 (7.4.1) and the IANA registry name, 1000-1015. */
+const STANDARD_CLOSE_CODES: ReadonlySet<number> = new Set([1000, 1001, 1002, 1003, 1005, 1006, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014, 1015]);
+const OWN_CLOSE_CODES: ReadonlySet<number> = new Set(Object.values(CLOSE_CODES).map(({ code }) => code));
+
+/**
+ * A close code as a metric label, from a bounded set whatever clients send:
+ * the standard codes and this server's own by number, any other private
+ * code (4000-4999, chosen by applications) as `application`, anything else
+ * as `other`.
+ */
+export function closeCodeLabel(code: number): string {
+  if (STANDARD_CLOSE_CODES.has(code) || OWN_CLOSE_CODES.has(code)) return String(code);
+  if (code >= 4000 && code <= 4999) return 'application';
+  return 'other';
+}

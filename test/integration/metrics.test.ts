@@ -53,4 +53,14 @@ describe('/metrics', () => {
       expect(body).toContain(`# TYPE ${name}`);
     }
   });
+
+  it('counts closes by a bounded set of codes, whatever codes clients choose', async () => {
+    node = await startInProcessNode({});
+    const closers = await Promise.all(Array.from({ length: 40 }, () => TestClient.connect(node.url)));
+    await Promise.all(closers.map((client, i) => client.close(4100 + i)));
+    await new Promise((r) => setTimeout(r, 200));
+    const body = await (await fetch(`http://127.0.0.1:${node.port}/metrics`)).text();
+    const series = body.split('\n').filter((line) => line.startsWith('charla_closes_total{'));
+    expect(series).toEqual(['charla_closes_total{code="application"} 40']);
+  });
 });

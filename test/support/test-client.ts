@@ -121,8 +121,8 @@ export class TestClient {
     return this.pending();
   }
 
-  close(): Promise<CloseEvent> {
-    if (this.socket.readyState === WebSocket.OPEN) this.socket.close(1000);
+  close(code = 1000): Promise<CloseEvent> {
+    if (this.socket.readyState === WebSocket.OPEN) this.socket.close(code);
     return this.closed;
   }
 
