@@ -17,21 +17,14 @@ export class Routes {
     private readonly limit = ROUTE_LIMIT,
   ) {}
 
-  get size(): number {
-    return this.nodes.size;
-  }
-
   nodeOf(user: string): string | undefined {
     return this.nodes.get(user);
   }
 
   /** `user` is held by `node` (this node's own users are found locally, never through a route). */
   learn(user: string, node: string): void {
-    if (node === this.ownNodeId) {
-      this.nodes.delete(user);
-      return;
-    }
     this.nodes.delete(user); // re-inserted last: the newest route is the last forgotten
+    if (node === this.ownNodeId) return;
     this.nodes.set(user, node);
     if (this.nodes.size > this.limit) this.nodes.delete(this.nodes.keys().next().value!);
   }

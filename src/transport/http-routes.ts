@@ -1,6 +1,6 @@
 import type { HttpResponse, TemplatedApp } from './uws.js';
 import { uwsRuntime } from './uws.js';
-import { asksForWebSocket } from './admit-upgrade.js';
+import { asksForWebSocket, REFUSALS, type UpgradeRefusal } from './admit-upgrade.js';
 import { serveStaticFile, type StaticSite } from './static-files.js';
 
 export interface Readiness {
@@ -28,6 +28,15 @@ function json(res: HttpResponse, status: string, body: unknown): void {
   });
 }
 
+/** Answers a refused upgrade: its status, the headers it needs, and its reason as the body. */
+export function writeRefusal(res: HttpResponse, { status, reason, headers = {} }: UpgradeRefusal): void {
+  res.cork(() => {
+    res.writeStatus(status).writeHeader('content-type', 'text/plain');
+    for (const [name, value] of Object.entries(headers)) res.writeHeader(name, value);
+    res.end(`${reason}\n`);
+  });
+}
+
 /** Health endpoints for load balancers and orchestrators, on the WebSocket port. */
 export function registerHttpRoutes(app: TemplatedApp, { nodeId, readiness, metrics, site }: HttpRouteOptions): void {
   app.get('/healthz', (res) => json(res, '200 OK', { status: 'ok', node: nodeId, uws: uwsRuntime }));
@@ -52,10 +61,7 @@ export function registerHttpRoutes(app: TemplatedApp, { nodeId, readiness, metri
   });
   app.any('/*', (res, req) => {
     // A request for a WebSocket that still ends up here is a handshake uWS could not take (its key is malformed).
-    if (asksForWebSocket(req.getHeader('upgrade'))) {
-      res.cork(() => res.writeStatus('400 Bad Request').writeHeader('content-type', 'text/plain').end('bad_handshake\n'));
-      return;
-    }
+    if (asksForWebSocket(req.getHeader('upgrade'))) return writeRefusal(res, REFUSALS.badHandshake);
     if (serveStaticFile(res, req, site)) return;
     const isRoot = req.getMethod() === 'get' && (req.getUrl() === '/' || req.getUrl() === '/chat');
     if (isRoot) {

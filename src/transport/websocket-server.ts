@@ -7,7 +7,7 @@ import { capacityRefusal, REFUSALS, screenUpgrade, type UpgradeRefusal } from '.
 import { tokenFromRequest, verifyToken, type TokenPolicy } from './auth-token.js';
 import { resolveClientAddress } from './client-address.js';
 import { ConnectionLimits } from './connection-limits.js';
-import { registerHttpRoutes, type Readiness } from './http-routes.js';
+import { registerHttpRoutes, writeRefusal, type Readiness } from './http-routes.js';
 import type { StaticSite } from './static-files.js';
 import { UwsConnection, type SocketData } from './uws-connection.js';
 import { UwsLocalDelivery } from './uws-local-delivery.js';
@@ -69,13 +69,9 @@ export class WebSocketServer<H extends ConnectionHandler> {
     const allowedOrigins = new Set(settings.allowedOrigins);
     const textDecoder = new TextDecoder();
 
-    const refuse = (res: HttpResponse, { status, reason, headers = {} }: UpgradeRefusal): void => {
-      metrics.upgradeRejected(reason);
-      res.cork(() => {
-        res.writeStatus(status).writeHeader('content-type', 'text/plain');
-        for (const [name, value] of Object.entries(headers)) res.writeHeader(name, value);
-        res.end(`${reason}\n`);
-      });
+    const refuse = (res: HttpResponse, refusal: UpgradeRefusal): void => {
+      metrics.upgradeRejected(refusal.reason);
+      writeRefusal(res, refusal);
     };
     const refuseCredential = (res: HttpResponse, why: string): void => {
       logger.info({ reason: why }, 'upgrade refused: bad credential');
