@@ -72,7 +72,8 @@ describe('the container image (Dockerfile)', () => {
   it('runs the compiled server directly as PID 1 (exec form), so SIGTERM reaches it', () => {
     const entryPoint = compiledEntryPoint();
     expect(execForm(only('ENTRYPOINT'))).toEqual(['node', entryPoint]);
-    expect(packageJson.scripts['start']).toBe(`node ${entryPoint}`);
+    // The same entry point as `npm start`, whose shell hands its place (and signals) to node.
+    expect(packageJson.scripts['start']).toBe(`exec node ${entryPoint}`);
     expect(dockerfile.inStage(dockerfile.finalStage, 'CMD')).toEqual([]);
     expect(only('STOPSIGNAL')).toBe('SIGTERM');
   });

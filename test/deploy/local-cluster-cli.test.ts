@@ -12,7 +12,8 @@ const TITLE = '`npm run cluster` (scripts/local-cluster.ts)';
 describeNeeding([TOOLS.haproxy], TITLE, () => {
   it('prints the chat URL, serves chat through HAProxy, and stops everything it started on SIGTERM', async () => {
     const [port, statsPort] = await freePorts(2);
-    const cli = spawn(process.execPath, ['--import', 'tsx', 'scripts/local-cluster.ts', '--nodes', '1', '--port', String(port), '--stats-port', String(statsPort), '--quiet'], {
+    // Through npm, as the README says to run it: a signal to npm must reach the cluster.
+    const cli = spawn('npm', ['run', '--silent', 'cluster', '--', '--nodes', '1', '--port', String(port), '--stats-port', String(statsPort), '--quiet'], {
       cwd: PROJECT_ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -14,3 +14,12 @@ export async function waitUntil(check: () => boolean | Promise<boolean>, what: s
 export function isReady(port: number): Promise<boolean> {
   return answersOk(`http://127.0.0.1:${port}/readyz`);
 }
+
+/** `promise`, or a rejection naming `what` once `timeoutMs` has passed without it settling. */
+export function within<T>(promise: Promise<T>, what: string, timeoutMs: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)), timeoutMs);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
