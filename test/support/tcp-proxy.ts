@@ -6,16 +6,23 @@ interface Link {
   /** Everything the client sent so far (first KiB), to recognise a connection by its name. */
   preamble: string;
   deaf: boolean;
+  /** What waits on each side of a partition, in order; `end` stands for the side's close. */
+  towardsUpstream: (Buffer | 'end')[];
+  towardsClient: (Buffer | 'end')[];
 }
 
 /**
  * A TCP relay between nodes and Redis that tests can break on purpose:
- * cut it (the port closes, connections drop), or make chosen connections
- * deaf (still open, nothing delivered), like a half-open TCP connection.
+ * cut it (the port closes, connections drop), make chosen connections deaf
+ * (still open, nothing delivered), like a half-open TCP connection, or
+ * partition it: nothing crosses in either direction and nothing is closed,
+ * new connections included, until it heals and everything held arrives in
+ * order, closes last, as after a real network partition.
  */
 export class TcpProxy {
   private server: Server | undefined;
   private readonly links = new Set<Link>();
+  private partitioned = false;
 
   private constructor(
     readonly port: number,
@@ -44,6 +51,22 @@ export class TcpProxy {
       }
     }
     return count;
+  }
+
+  /** From now on nothing crosses, either way, and no connection closes, until `heal`. */
+  partition(): void {
+    this.partitioned = true;
+  }
+
+  /** Delivers what the partition held, each side in order, then lets traffic flow again. */
+  heal(): void {
+    this.partitioned = false;
+    for (const link of [...this.links]) {
+      const upstreamEnded = this.flush(link.towardsUpstream.splice(0), link.upstream);
+      const clientEnded = this.flush(link.towardsClient.splice(0), link.client);
+      // A side closed during the partition: the link is over once the other has read what was held.
+      if (upstreamEnded || clientEnded) this.links.delete(link);
+    }
   }
 
   /** Closes the port and drops every connection, as a network cut would. */
@@ -78,21 +101,41 @@ export class TcpProxy {
 
   private relay(client: Socket): void {
     const upstream = connect(this.targetPort, this.targetHost);
-    const link: Link = { client, upstream, preamble: '', deaf: false };
+    const link: Link = { client, upstream, preamble: '', deaf: false, towardsUpstream: [], towardsClient: [] };
     this.links.add(link);
     client.on('data', (chunk: Buffer) => {
       if (link.preamble.length < 1024) link.preamble += chunk.toString('latin1');
-      upstream.write(chunk);
+      if (this.partitioned) link.towardsUpstream.push(chunk);
+      else upstream.write(chunk);
     });
     upstream.on('data', (chunk: Buffer) => {
-      if (!link.deaf) client.write(chunk);
+      if (link.deaf) return;
+      if (this.partitioned) link.towardsClient.push(chunk);
+      else client.write(chunk);
     });
     const drop = (): void => {
       this.links.delete(link);
       client.destroy();
       upstream.destroy();
     };
-    client.on('error', drop).on('close', drop);
-    upstream.on('error', drop).on('close', drop);
+    // A side that closes during a partition: the other side learns it after the held bytes.
+    const closed = (towardsOther: (Buffer | 'end')[]) => (): void => {
+      if (this.partitioned) towardsOther.push('end');
+      else drop();
+    };
+    client.on('error', () => undefined).on('close', closed(link.towardsUpstream));
+    upstream.on('error', () => undefined).on('close', closed(link.towardsClient));
+  }
+
+  /** Writes what was held for `to`, in order; true when that ended with its peer's close. */
+  private flush(held: (Buffer | 'end')[], to: Socket): boolean {
+    for (const item of held) {
+      if (item === 'end') {
+        to.end();
+        return true;
+      }
+      if (!to.destroyed) to.write(item);
+    }
+    return false;
   }
 }
