@@ -24,6 +24,18 @@ export class BackendOutcomeUnknownError extends BackendUnavailableError {
   }
 }
 
+/**
+ * The backend refused a command because this node was fenced (reaped, or
+ * retired) since it last joined: nothing was done, and the node joins again
+ * at its next heartbeat, so repeating the request later is safe.
+ */
+export class NodeFencedError extends BackendUnavailableError {
+  constructor(what: string) {
+    super(`${what} was refused: this node was fenced and has not joined again yet`, 'node fenced');
+    this.name = 'NodeFencedError';
+  }
+}
+
 /** What the cluster knows about one registered user. */
 export interface PresenceEntry {
   readonly name: string;
@@ -152,6 +164,13 @@ export interface Bus {
    * user drops what it is sent for them.
    */
   publishVia(node: string, envelope: DirectEnvelope): Promise<boolean>;
+  /**
+   * Resolves once every direct envelope accepted for this node's users
+   * until now has been handed to the handler (or the bus stopped), so that
+   * a user about to be disconnected gets what was already sent to them.
+   * Throws BackendUnavailableError when that cannot be known.
+   */
+  caughtUp(): Promise<void>;
   unsubscribe(): Promise<void>;
 }
 
@@ -163,7 +182,11 @@ export interface Backend {
   readonly connected: Promise<void>;
   /** Empty when the backend can serve; otherwise why not. */
   notReadyReasons(): string[];
-  /** Registers a callback for when the backend comes back after an outage. */
+  /**
+   * Registers a callback for when the backend comes back after an outage,
+   * or refused a command because this node was fenced: either way the node
+   * should beat now, to be on the cluster's map again at once.
+   */
   onRecovered(listener: () => void): void;
   close(): Promise<void>;
 }

@@ -74,7 +74,14 @@ export class ChatService implements ConnectionHandler {
     this.replies = new Replies(deps.messages, deps.metrics, deps.logger);
     this.departures = new DepartureLedger(deps.presence, this.room, deps.logger);
     this.registrar = new Registrar({ ...deps, room: this.room, departures: this.departures });
-    this.recovery = new PresenceRecovery({ ...deps, sessions: this.sessions, room: this.room, registrar: this.registrar, departures: this.departures });
+    this.recovery = new PresenceRecovery({
+      ...deps,
+      sessions: this.sessions,
+      room: this.room,
+      registrar: this.registrar,
+      departures: this.departures,
+      replies: this.replies,
+    });
     this.routes = new Routes(deps.presence.nodeId);
     this.privates = new PrivateRouter({ nodeId: deps.presence.nodeId, bus: deps.bus, local: deps.local, registrar: this.registrar, routes: this.routes });
   }

@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
-import type { PresenceStore } from '../backend/ports.js';
+import type { Bus, PresenceStore } from '../backend/ports.js';
 import type { DepartureLedger } from './departure-ledger.js';
 import type { Registrar } from './registrar.js';
+import type { Replies } from './replies.js';
 import type { Room } from './room.js';
 import { failureSummary, runBounded } from './run-bounded.js';
 import type { Session } from './session.js';
@@ -9,13 +10,17 @@ import type { Sessions } from './sessions.js';
 
 /** Users claimed again at once after the cluster lost this node: enough to fill pipelines, not to flood them. */
 const RECLAIM_CONCURRENCY = 256;
+/** How long a user whose name was taken waits for what was already sent to them before being disconnected. */
+const HAND_OVER_TIMEOUT_MS = 2000;
 
 export interface PresenceRecoveryDependencies {
   readonly sessions: Sessions;
   readonly presence: PresenceStore;
+  readonly bus: Bus;
   readonly room: Room;
   readonly registrar: Registrar;
   readonly departures: DepartureLedger;
+  readonly replies: Replies;
   readonly logger: Logger;
 }
 
@@ -72,9 +77,9 @@ export class PresenceRecovery {
     if (session.closed || session.name !== name) return;
     switch (outcome) {
       case 'taken':
-        session.logger(this.deps.logger).warn('name taken by another connection while this node was lost; disconnecting');
-        this.deps.registrar.unregister(session);
-        session.connection.close('NAME_LOST');
+        // In the session's queue: what it sends from now on waits, and finds it without a name.
+        // Not awaited: the hand-over may take seconds, and the heartbeat that runs this must not wait for it.
+        void session.queue.run(() => this.disconnectTaken(session, name));
         return;
       case 'held':
         // Still held: the others never saw this user leave.
@@ -84,4 +89,30 @@ export class PresenceRecovery {
         return;
     }
   }
+
+  /**
+   * Messages accepted for this user while the node was cut off are in its
+   * inbox: hand them over, then tell the user its name is gone and close.
+   */
+  private async disconnectTaken(session: Session, name: string): Promise<void> {
+    const logger = session.logger(this.deps.logger);
+    logger.warn('name taken by another connection while this node was lost; disconnecting');
+    try {
+      await withTimeout(this.deps.bus.caughtUp(), HAND_OVER_TIMEOUT_MS);
+    } catch (err) {
+      logger.warn({ err }, 'could not hand over every message sent to this user before disconnecting');
+    }
+    if (session.closed || session.name !== name) return;
+    this.deps.registrar.unregister(session);
+    this.deps.replies.error(session, 'NAME_LOST');
+    session.connection.close('NAME_LOST');
+  }
+}
+
+function withTimeout(work: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }

@@ -1,3 +1,4 @@
+import { isAnnouncedError } from '../protocol/errors.js';
 import { ChatClientError } from './client-error.js';
 import type { ClientMessage } from '../protocol/client-messages.js';
 import type { ErrorFrame, ServerFrame } from '../protocol/server-frames.js';
@@ -97,10 +98,12 @@ export class RequestPipeline {
 
   /**
    * Rejects the request an `error` frame belongs to. False when no caller
-   * hears of the error that way (nothing was in flight, or it refused a
-   * confirmation), so it should be reported otherwise.
+   * hears of the error that way (nothing was in flight, it refused a
+   * confirmation, or the server announced it of its own accord), so it
+   * should be reported otherwise.
    */
   takeError(frame: ErrorFrame): boolean {
+    if (isAnnouncedError(frame.code)) return false;
     const entry = this.inFlight.shift();
     if (!entry) return false;
     this.settle(entry, undefined, new ChatClientError(frame.code ?? 'UNKNOWN', frame.content, frame));

@@ -24,6 +24,10 @@ export class NodeUpkeep {
   private readonly busy = new Set<string>();
   /** Departures of dead nodes' users reaped but not yet announced. */
   private unannounced: string[] = [];
+  /** When a heartbeat last renewed this node's lease. */
+  private renewedAt: number | undefined;
+  /** Set by stop(): a node that retires must not join the cluster again. */
+  private stopped = false;
 
   constructor(
     private readonly chat: ChatService,
@@ -34,28 +38,45 @@ export class NodeUpkeep {
   ) {}
 
   /**
-   * Runs a heartbeat now (after a backend outage): a Redis that restarted
-   * empty learns again who is here without waiting for the next beat.
+   * Runs a heartbeat now (after a backend outage, or a command refused
+   * because the node was fenced): a Redis that restarted empty, or a
+   * cluster that reaped this node, learns again who is here without
+   * waiting for the next beat. Nothing once the node is stopping.
    */
   beatNow(): void {
+    if (this.stopped) return;
     this.runExclusive('heartbeat', () => this.beat());
+  }
+
+  /**
+   * Empty while the lease is being renewed. Two beats missed in a row mean
+   * the node cannot speak for its users (cut off from the backend, or
+   * fenced and not yet back): before its lease runs out, since the lease
+   * lasts at least two beats.
+   */
+  notReadyReasons(now = Date.now()): string[] {
+    if (this.renewedAt === undefined || now - this.renewedAt <= 2 * this.settings.heartbeatMs) return [];
+    return [`lease not renewed for ${now - this.renewedAt} ms`];
   }
 
   /** Puts this node on the cluster's map, then starts the periodic jobs. */
   async start(): Promise<void> {
     await this.presence.heartbeat();
+    this.renewedAt = Date.now();
     this.every(this.settings.heartbeatMs, 'heartbeat', () => this.beat());
     this.every(this.settings.reapIntervalMs, 'reap', () => this.reap());
     this.every(this.settings.idleSweepMs, 'idle', async () => this.chat.sweepIdle());
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     for (const timer of this.timers.splice(0)) clearInterval(timer);
     await Promise.allSettled([...this.running]);
   }
 
   private async beat(): Promise<void> {
     const found = await this.presence.heartbeat();
+    this.renewedAt = Date.now();
     if (found !== 'alive') {
       this.logger.warn({ found }, 'the cluster had lost this node; claiming its users again');
       this.chat.recovery.presenceLost(found);

@@ -105,7 +105,7 @@ export class CharlaNode {
 
   /** Empty when ready to take traffic. */
   notReadyReasons(): string[] {
-    return [...(this.phase === 'serving' ? [] : [this.phase]), ...this.backend.notReadyReasons()];
+    return [...(this.phase === 'serving' ? [] : [this.phase]), ...this.backend.notReadyReasons(), ...this.upkeep.notReadyReasons()];
   }
 
   /** Resolves with the port once clients are let in; waits for the backend as long as it takes. */

@@ -19,12 +19,23 @@ export const ERROR_CATALOGUE = {
   RATE_LIMITED: 'Demasiados mensajes, espera un momento',
   NAME_NOT_ALLOWED: 'Tu credencial no permite ese nombre',
   REGISTRATION_TIMEOUT: 'Tiempo de registro agotado',
+  NAME_LOST: 'Otro usuario tomó tu nombre mientras el servidor estaba aislado',
   BACKEND_UNAVAILABLE: 'Servicio no disponible, inténtalo de nuevo',
   OUTCOME_UNKNOWN: 'No se sabe si se hizo: compruébalo antes de repetir',
   INTERNAL_ERROR: 'Error interno del servidor',
 } as const satisfies Record<string, string>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+/**
+ * Errors the server sends of its own accord, just before it closes the
+ * connection: they answer no request, whatever is in flight.
+ */
+const ANNOUNCED_ERRORS: ReadonlySet<string> = new Set<ErrorCode>(['REGISTRATION_TIMEOUT', 'NAME_LOST']);
+
+export function isAnnouncedError(code: string | undefined): boolean {
+  return code !== undefined && ANNOUNCED_ERRORS.has(code);
+}
 
 /** A refusal raised by the chat rules; it becomes one `error` frame to the client. */
 export class ChatError extends Error {

@@ -208,6 +208,27 @@ describe.each(worlds)('Bus contract (%s)', (_name, makeWorld) => {
     expect(inbox.received).toEqual(direct);
   });
 
+  it('says when everything accepted for its users so far has been handed over', async () => {
+    world = makeWorld();
+    const [n1, n2] = ['n1', 'n2'].map((id) => world.busFor(id)) as [Bus, Bus];
+    const holder = world.presenceFor('n2');
+    await holder.heartbeat();
+    await holder.claim({ name: 'ana', ip: '192.0.2.1' });
+    const direct = Array.from({ length: 601 }, (_, n) => ({ kind: 'direct', origin: 'n1', to: 'ana', frame: messages.private('luis', 'ana', `psst ${n}`) }) as const);
+    // Accepted while n2 was not reading, then while it reads: all of it is handed over before caughtUp resolves.
+    for (const envelope of direct.slice(0, 300)) await n1.publishToUser(envelope);
+    const inbox = collector();
+    await n2.subscribe(inbox.handler);
+    await Promise.all(direct.slice(300, 600).map((envelope) => n1.publishToUser(envelope)));
+    await n2.caughtUp();
+    expect(inbox.received).toEqual(direct.slice(0, 600));
+    await n2.caughtUp();
+    // A bus that stopped reading has nothing more to hand over.
+    await n2.unsubscribe();
+    await n1.publishToUser(direct[600]!);
+    await n2.caughtUp();
+  });
+
   it('refuses, as not delivered, a room message no node is listening for', async () => {
     world = makeWorld();
     const n1 = world.busFor('n1');

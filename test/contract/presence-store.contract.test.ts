@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { MemoryPresenceRegistry, MemoryPresenceStore } from '../../src/backend/memory/memory-presence-store.js';
-import type { PresenceStore } from '../../src/backend/ports.js';
+import { NodeFencedError, type PresenceStore } from '../../src/backend/ports.js';
 import { RedisPresenceStore } from '../../src/backend/redis/redis-presence-store.js';
 import { RedisKeys } from '../../src/backend/redis/keys.js';
 import { uniquePrefix } from '../support/redis-server.js';
@@ -55,6 +55,7 @@ describe.each(factories)('PresenceStore contract (%s)', (_name, makeFactory) => 
 
   it('gives exactly one winner to a race for one name', async () => {
     const nodes = [a, b, storeFor('node-c')];
+    await nodes[2]!.heartbeat();
     const results = await Promise.all(Array.from({ length: 30 }, (_, i) => nodes[i % 3]!.claim({ name: 'ana', ip: `10.0.0.${i}` })));
     expect(results.filter(Boolean)).toHaveLength(1);
   });
@@ -132,6 +133,38 @@ describe.each(factories)('PresenceStore contract (%s)', (_name, makeFactory) => 
     expect(await a.heartbeat()).toBe('reaped');
     expect(await a.heartbeat()).toBe('alive');
     expect(await a.claim({ name: 'ana', ip: '1' })).toBe(true);
+  });
+
+  it('refuses what a reaped node does until it joins again, and lets it change nothing meanwhile', async () => {
+    await a.claim({ name: 'ana', ip: '1' });
+    await a.claim({ name: 'eva', ip: '1' });
+    await sleep(LEASE_MS + 100);
+    await b.heartbeat();
+    expect((await b.reapDeadNodes()).users.sort()).toEqual(['ana', 'eva']);
+    await b.claim({ name: 'eva', ip: '2' });
+
+    await expect(a.claim({ name: 'luis', ip: '1' })).rejects.toBeInstanceOf(NodeFencedError);
+    await expect(a.reclaim({ name: 'ana', ip: '1', status: 'ACTIVO', auto: false })).rejects.toBeInstanceOf(NodeFencedError);
+    await expect(a.setStatus('eva', 'OCUPADO', false)).rejects.toBeInstanceOf(NodeFencedError);
+    await expect(a.release('eva')).rejects.toBeInstanceOf(NodeFencedError);
+    expect(await b.list()).toEqual(['eva']);
+    expect(await b.get('eva')).toMatchObject({ node: 'node-b', status: 'ACTIVO' });
+
+    expect(await a.heartbeat()).toBe('reaped');
+    expect(await a.reclaim({ name: 'ana', ip: '1', status: 'ACTIVO', auto: false })).toBe('reclaimed');
+    expect(await a.claim({ name: 'luis', ip: '1' })).toBe(true);
+    expect(await b.list()).toEqual(['ana', 'eva', 'luis']);
+  });
+
+  it('refuses what a node does before it first beats and after it retired', async () => {
+    const fresh = storeFor('node-fresh');
+    await expect(fresh.claim({ name: 'ana', ip: '1' })).rejects.toBeInstanceOf(NodeFencedError);
+    expect(await fresh.heartbeat()).toBe('lost');
+    expect(await fresh.claim({ name: 'ana', ip: '1' })).toBe(true);
+    await fresh.release('ana');
+    await fresh.retire();
+    await expect(fresh.claim({ name: 'eva', ip: '1' })).rejects.toBeInstanceOf(NodeFencedError);
+    expect(await b.list()).toEqual([]);
   });
 
   it('tells a node whose lease ran out that it was lost, even when nobody reaped it', async () => {

@@ -47,6 +47,7 @@ describe('ChatService', () => {
     clock = 1_000_000;
     const registry = new MemoryPresenceRegistry(() => clock);
     presence = new MemoryPresenceStore('n1', { leaseMs: 10 * IDLE_MS }, registry);
+    await presence.heartbeat();
     bus = new SwitchableBus('n1', new MemoryBusHub((run) => run()), (name) => registry.nodeOf(name));
     chat = chatService(presence, bus);
     await bus.subscribe((envelope) => chat.deliver(envelope));
@@ -213,6 +214,7 @@ describe('ChatService', () => {
     expect(await presence.heartbeat()).toBe('reaped');
     chat.recovery.presenceLost('reaped');
     await chat.recovery.reclaim();
+    expect(ana.connection.ofType('error').map((f) => f['code'])).toEqual(['NAME_LOST']);
     expect(ana.connection.closedWith).toBe('NAME_LOST');
     expect(await presence.get('luis')).toMatchObject({ node: 'n1' });
     expect((await presence.get('ana'))?.node).toBe('n2');
@@ -382,6 +384,7 @@ describe('ChatService', () => {
       held = [];
       const registry = new MemoryPresenceRegistry(() => clock);
       const latePresence = new MemoryPresenceStore('n2', { leaseMs: 10 * IDLE_MS }, registry);
+      await latePresence.heartbeat();
       const lateBus = new MemoryBus('n2', new MemoryBusHub((run) => held.push(run)), (name) => registry.nodeOf(name));
       lateChat = chatService(latePresence, lateBus);
       await lateBus.subscribe((envelope) => lateChat.deliver(envelope));

@@ -45,6 +45,7 @@ describe('NodeUpkeep', () => {
   it('announces each user of a dead node once, retrying the notices that could not be published', async () => {
     const registry = new MemoryPresenceRegistry();
     const presence = new MemoryPresenceStore('survivor', { leaseMs: LEASE_MS }, registry);
+    await presence.heartbeat();
     const bus = new FlakyBus('survivor', new MemoryBusHub(), registry, new Set(['u7', 'u420']));
     const logger = pino({ level: 'silent' });
     const metrics = new Metrics({ connections: () => 0, registeredUsers: () => 0 });
@@ -63,6 +64,7 @@ describe('NodeUpkeep', () => {
 
     // A node with 500 users that dies without a word.
     const dead = new MemoryPresenceStore('dead', { leaseMs: LEASE_MS }, registry);
+    await dead.heartbeat();
     const lost = Array.from({ length: 500 }, (_, i) => `u${i}`);
     for (const name of lost) await dead.claim({ name, ip: '192.0.2.9' });
 
@@ -75,5 +77,56 @@ describe('NodeUpkeep', () => {
 
     expect(departures().sort()).toEqual([...lost].sort());
     expect(await presence.list()).toEqual(['luis']);
+  });
+
+  /** An upkeep of a node with no users, beating every 50 ms into `presence`. */
+  function idleUpkeep(presence: MemoryPresenceStore): NodeUpkeep {
+    const logger = pino({ level: 'silent' });
+    const metrics = new Metrics({ connections: () => 0, registeredUsers: () => 0 });
+    const chat = new ChatService({
+      presence,
+      bus: new MemoryBus(presence.nodeId, new MemoryBusHub(), () => undefined),
+      local: new FakeLocalDelivery(),
+      messages: new ServerMessages(),
+      settings: { idleTimeoutMs: 60_000, registrationTimeoutMs: 30_000, maxContentLength: 100, rateLimitPerSecond: 0, rateLimitBurst: 1 },
+      metrics,
+      logger,
+    });
+    const upkeep = new NodeUpkeep(chat, presence, { heartbeatMs: 50, reapIntervalMs: 1000, idleSweepMs: 1000 }, metrics, logger);
+    upkeeps.push(upkeep);
+    return upkeep;
+  }
+
+  it('is not ready while its lease goes unrenewed for two beats, and ready again at the next renewal', async () => {
+    const presence = new MemoryPresenceStore('n1', { leaseMs: LEASE_MS }, new MemoryPresenceRegistry());
+    let cutOff = false;
+    const heartbeat = presence.heartbeat.bind(presence);
+    presence.heartbeat = () => (cutOff ? Promise.reject(new BackendUnavailableError(new Error('no route to host'))) : heartbeat());
+    const upkeep = idleUpkeep(presence);
+    await upkeep.start();
+    expect(upkeep.notReadyReasons()).toEqual([]);
+
+    cutOff = true;
+    await waitUntil(() => upkeep.notReadyReasons().length > 0, 'not ready');
+    expect(upkeep.notReadyReasons()[0]).toMatch(/lease not renewed/);
+    cutOff = false;
+    await waitUntil(() => upkeep.notReadyReasons().length === 0, 'ready again');
+  });
+
+  it('never beats once stopped, even when asked to: a node that retired must not join the cluster again', async () => {
+    const presence = new MemoryPresenceStore('n1', { leaseMs: LEASE_MS }, new MemoryPresenceRegistry());
+    let beats = 0;
+    const heartbeat = presence.heartbeat.bind(presence);
+    presence.heartbeat = () => {
+      beats++;
+      return heartbeat();
+    };
+    const upkeep = idleUpkeep(presence);
+    await upkeep.start();
+    await upkeep.stop();
+    const before = beats;
+    upkeep.beatNow();
+    await new Promise((r) => setTimeout(r, 120));
+    expect(beats).toBe(before);
   });
 });

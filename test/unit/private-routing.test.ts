@@ -39,6 +39,7 @@ describe('private messages between nodes', () => {
 
   async function node(id: string): Promise<Node> {
     const presence = new MemoryPresenceStore(id, { leaseMs: 600_000 }, registry);
+    await presence.heartbeat();
     const bus = new CountingBus(id, hub, (name) => registry.nodeOf(name));
     const chat = new ChatService({
       presence,

@@ -74,6 +74,11 @@ export class MemoryBus implements Bus {
     return true;
   }
 
+  /** Deliveries run in publish order: once one queued now has run, so has everything before it. */
+  caughtUp(): Promise<void> {
+    return new Promise((resolve) => this.hub.deliverLater(resolve));
+  }
+
   async unsubscribe(): Promise<void> {
     this.hub.handlers.delete(this.nodeId);
   }

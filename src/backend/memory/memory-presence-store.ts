@@ -1,5 +1,14 @@
 import type { UserStatus } from '../../protocol/status.js';
-import type { ClaimRequest, HeartbeatResult, PresenceEntry, PresenceStore, ReapResult, ReclaimRequest, ReclaimResult } from '../ports.js';
+import {
+  NodeFencedError,
+  type ClaimRequest,
+  type HeartbeatResult,
+  type PresenceEntry,
+  type PresenceStore,
+  type ReapResult,
+  type ReclaimRequest,
+  type ReclaimResult,
+} from '../ports.js';
 
 export interface LeaseSettings {
   /** How long a node and its users stay alive without a heartbeat. */
@@ -21,8 +30,8 @@ export class MemoryPresenceRegistry {
   readonly users = new Map<string, HeldUser>();
   readonly nodeLeases = new Map<string, number>();
   readonly nodeUsers = new Map<string, Set<string>>();
-  /** Nodes reaped that have not beaten since: they learn it at their next heartbeat. */
-  readonly reapedNodes = new Set<string>();
+  /** The generation each node acts under, and what set it last (as in Redis: see redis-presence-scripts.ts). */
+  readonly fences = new Map<string, { gen: number; by: 'join' | 'reap' | 'retire' }>();
 
   constructor(readonly now: () => number = Date.now) {}
 
@@ -43,6 +52,9 @@ export class MemoryPresenceRegistry {
 }
 
 export class MemoryPresenceStore implements PresenceStore {
+  /** Undefined until the first heartbeat, and again from a fencing until the next. */
+  private generation: number | undefined;
+
   constructor(
     readonly nodeId: string,
     private readonly settings: LeaseSettings,
@@ -52,6 +64,7 @@ export class MemoryPresenceStore implements PresenceStore {
   }
 
   async claim({ name, ip }: ClaimRequest): Promise<boolean> {
+    this.checkFence('claim');
     if (this.registry.users.has(name)) return false;
     const now = this.registry.now();
     const entry: PresenceEntry = { name, node: this.nodeId, ip, status: 'ACTIVO', auto: false, since: now };
@@ -61,6 +74,7 @@ export class MemoryPresenceStore implements PresenceStore {
   }
 
   async reclaim({ name, ip, status, auto }: ReclaimRequest): Promise<ReclaimResult> {
+    this.checkFence('reclaim');
     const held = this.registry.users.get(name);
     if (held && held.entry.node !== this.nodeId) return 'taken';
     const now = this.registry.now();
@@ -72,6 +86,7 @@ export class MemoryPresenceStore implements PresenceStore {
   }
 
   async release(name: string): Promise<boolean> {
+    this.checkFence('release');
     const held = this.registry.users.get(name);
     if (!held || held.entry.node !== this.nodeId) return false;
     this.registry.users.delete(name);
@@ -80,6 +95,7 @@ export class MemoryPresenceStore implements PresenceStore {
   }
 
   async setStatus(name: string, status: UserStatus, auto: boolean): Promise<void> {
+    this.checkFence('set_status');
     const held = this.registry.users.get(name);
     if (held && held.entry.node === this.nodeId) held.entry = { ...held.entry, status, auto };
   }
@@ -96,6 +112,14 @@ export class MemoryPresenceStore implements PresenceStore {
   }
 
   async heartbeat(): Promise<HeartbeatResult> {
+    const fence = this.registry.fences.get(this.nodeId);
+    let found: HeartbeatResult | undefined;
+    if (this.generation === undefined || fence?.gen !== this.generation) {
+      // First beat, or fenced since the last: a new generation.
+      found = fence?.by === 'reap' ? 'reaped' : 'lost';
+      this.generation = (fence?.gen ?? 0) + 1;
+      this.registry.fences.set(this.nodeId, { gen: this.generation, by: 'join' });
+    }
     const now = this.registry.now();
     const lease = this.registry.nodeLeases.get(this.nodeId);
     const alive = lease !== undefined && lease >= now;
@@ -105,8 +129,7 @@ export class MemoryPresenceStore implements PresenceStore {
       const held = this.registry.users.get(name);
       if (held && held.entry.node === this.nodeId) held.leaseUntil = until;
     }
-    if (this.registry.reapedNodes.delete(this.nodeId)) return 'reaped';
-    return alive ? 'alive' : 'lost';
+    return found ?? (alive ? 'alive' : 'lost');
   }
 
   async reapDeadNodes(): Promise<ReapResult> {
@@ -116,7 +139,7 @@ export class MemoryPresenceStore implements PresenceStore {
     for (const [nodeId, leaseUntil] of this.registry.nodeLeases) {
       if (leaseUntil >= now) continue;
       this.registry.nodeLeases.delete(nodeId);
-      this.registry.reapedNodes.add(nodeId);
+      this.fence(nodeId, 'reap');
       nodes++;
       for (const name of this.registry.usersOf(nodeId)) {
         if (this.registry.users.get(name)?.entry.node !== nodeId) continue;
@@ -129,7 +152,21 @@ export class MemoryPresenceStore implements PresenceStore {
   }
 
   async retire(): Promise<void> {
+    if (this.generation === undefined) return;
+    this.checkFence('retire');
     this.registry.nodeLeases.delete(this.nodeId);
     this.registry.nodeUsers.delete(this.nodeId);
+    this.fence(this.nodeId, 'retire');
+    this.generation = undefined;
+  }
+
+  private fence(nodeId: string, by: 'reap' | 'retire'): void {
+    this.registry.fences.set(nodeId, { gen: (this.registry.fences.get(nodeId)?.gen ?? 0) + 1, by });
+  }
+
+  private checkFence(what: string): void {
+    if (this.generation === undefined || this.registry.fences.get(this.nodeId)?.gen !== this.generation) {
+      throw new NodeFencedError(`the ${what} call`);
+    }
   }
 }

@@ -27,7 +27,10 @@ export function connectRedis({ url, name, logger, onReconnect }: RedisConnection
     autoResendUnfulfilledCommands: false,
     // Commands issued in one turn of the event loop leave in one write.
     enableAutoPipelining: true,
-    maxRetriesPerRequest: 1,
+    // Every command waiting on a connection fails the moment it closes
+    // (with 1, only at every second close): a hung connection that is
+    // replaced fails all of them at once, not each at its own timeout.
+    maxRetriesPerRequest: 0,
     commandTimeout: 2000,
     keepAlive: 5000,
     lazyConnect: true,

@@ -22,8 +22,13 @@ export class RedisKeys {
     return `${this.prefix}nodes`;
   }
 
-  /** Plain key left by the node that reaped this one: its users' departures were announced. */
-  reapedNode(nodeId: string): string {
+  /** Hash: the generation a node acts under (gen), what set it (by) and the node's latest join (attempt). */
+  nodeFence(nodeId: string): string {
+    return `${this.prefix}node:${nodeId}:fence`;
+  }
+
+  /** Plain key that nodes of the previous version read to learn they were reaped (the fence replaced it). */
+  legacyReapedMarker(nodeId: string): string {
     return `${this.prefix}node:${nodeId}:reaped`;
   }
 
@@ -35,6 +40,11 @@ export class RedisKeys {
   /** Stream of the direct envelopes for users held by one node, read by that node from where it left off. */
   nodeInbox(nodeId: string): string {
     return `${this.node(nodeId)}:inbox`;
+  }
+
+  /** A reaped node's inbox, kept for a while in case the node was only cut off and joins again. */
+  parkedInbox(nodeId: string): string {
+    return `${this.nodeInbox(nodeId)}:parked`;
   }
 
   /** Everything addressed to all users. */

@@ -20,7 +20,10 @@ export class LuaScript {
   /** Prefixed, so no script can shadow one of ioredis's own commands. */
   private readonly command: string;
 
-  constructor(name: string, private readonly source: string) {
+  constructor(
+    readonly name: string,
+    private readonly source: string,
+  ) {
     this.command = `charla_${name}`;
   }
 

@@ -6,6 +6,7 @@ import type { Metrics } from '../../metrics.js';
 import { RedisPresenceStore } from './redis-presence-store.js';
 import { connectRedis, waitForRedis } from './connection.js';
 import { RedisKeys } from './keys.js';
+import { detectHangs } from './hang-detector.js';
 
 export interface RedisBackendSettings {
   readonly url: string;
@@ -15,8 +16,9 @@ export interface RedisBackendSettings {
 }
 
 /**
- * Presence and bus over Redis: one connection for commands and publishing,
- * one for subscriptions, one for reading the node's inbox. Returns at once;
+ * Presence and bus over Redis: one connection for commands and publishing
+ * (replaced when it hangs), one for subscriptions, one for reading the
+ * node's inbox. Returns at once;
  * `connected` resolves when all three are up (retrying for as long as it
  * takes).
  */
@@ -47,10 +49,12 @@ export function createRedisBackend(nodeId: string, settings: RedisBackendSetting
   logger.info({ keyPrefix: settings.keyPrefix }, 'connecting to redis');
   const connected = Promise.all([waitForRedis(commands), waitForRedis(subscriber), waitForRedis(reader)]).then(() => undefined);
 
+  const stopDetectingHangs = detectHangs(commands, `charla:${nodeId}:commands`, logger);
+
   const keys = new RedisKeys(settings.keyPrefix);
   const bus = new RedisBus(nodeId, { publisher: commands, subscriber, reader }, keys, { probeIntervalMs: settings.probeIntervalMs }, metrics, logger);
   return {
-    presence: new RedisPresenceStore(nodeId, commands, keys, { leaseMs: settings.leaseMs }),
+    presence: new RedisPresenceStore(nodeId, commands, keys, { leaseMs: settings.leaseMs, onFenced: recovered }),
     bus,
     connected,
     notReadyReasons: () => [
@@ -62,6 +66,7 @@ export function createRedisBackend(nodeId: string, settings: RedisBackendSetting
     ],
     onRecovered: (listener) => recoveryListeners.push(listener),
     close: async () => {
+      stopDetectingHangs();
       // The reader may sit in a blocking read for up to a second, and QUIT would wait behind it; it has nothing to finish.
       reader.disconnect();
       await Promise.all([quit(commands), quit(subscriber)]);

@@ -114,6 +114,14 @@ export class RedisBus implements Bus {
     return this.appender.append(node, envelope.to, encodeEnvelope(envelope));
   }
 
+  async caughtUp(): Promise<void> {
+    try {
+      await this.inbox.caughtUp();
+    } catch (err) {
+      throw toBackendError(err);
+    }
+  }
+
   async unsubscribe(): Promise<void> {
     clearInterval(this.probeTimer);
     this.inbox.stop();

@@ -64,6 +64,8 @@ export class RedisInbox {
   private lastId = '0-0';
   private running = false;
   private lastAnswerAt = performance.now();
+  /** Callers of caughtUp(), each waiting for the reader to pass an entry id. */
+  private waiters: { until: string; resolve: () => void }[] = [];
 
   constructor(
     private readonly nodeId: string,
@@ -109,6 +111,28 @@ export class RedisInbox {
 
   stop(): void {
     this.running = false;
+    this.releaseWaiters(() => true);
+  }
+
+  /**
+   * Resolves once every entry the inbox holds now has been handed to the
+   * handler, or the reader stopped. Throws when Redis cannot say what the
+   * inbox holds.
+   */
+  async caughtUp(): Promise<void> {
+    const newest = (await this.publisher.xrevrange(this.keys.nodeInbox(this.nodeId), '+', '-', 'COUNT', 1))[0]?.[0];
+    if (!this.running || newest === undefined || compareEntryIds(this.lastId, newest) >= 0) return;
+    await new Promise<void>((resolve) => this.waiters.push({ until: newest, resolve }));
+  }
+
+  private releaseWaiters(passed: (until: string) => boolean): void {
+    if (this.waiters.length === 0) return;
+    const waiting: typeof this.waiters = [];
+    for (const waiter of this.waiters) {
+      if (passed(waiter.until)) waiter.resolve();
+      else waiting.push(waiter);
+    }
+    this.waiters = waiting;
   }
 
   private async readLoop(handler: (envelope: Envelope) => void): Promise<void> {
@@ -134,6 +158,7 @@ export class RedisInbox {
           if (this.running) this.take(fields, handler);
         }
       }
+      this.releaseWaiters((until) => compareEntryIds(this.lastId, until) >= 0);
       if (reply) await new Promise((resolve) => setTimeout(resolve, GATHER_MS));
     }
   }
@@ -150,4 +175,12 @@ export class RedisInbox {
       handler(envelope);
     }
   }
+}
+
+/** Orders two stream entry ids (`ms-seq`) as Redis does. */
+export function compareEntryIds(a: string, b: string): number {
+  const [aMs = 0n, aSeq = 0n] = a.split('-').map(BigInt);
+  const [bMs = 0n, bSeq = 0n] = b.split('-').map(BigInt);
+  if (aMs !== bMs) return aMs < bMs ? -1 : 1;
+  return aSeq === bSeq ? 0 : aSeq < bSeq ? -1 : 1;
 }

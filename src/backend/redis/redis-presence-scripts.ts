@@ -3,10 +3,26 @@ import { LuaScript, NOW_MS } from './lua-script.js';
 /*
  * Atomic presence updates. Lease times come from Redis's own clock (TIME),
  * so nodes with skewed clocks still agree on who is alive.
+ *
+ * Fencing: every node acts under a generation kept in its fence hash
+ * (`gen`, `by`: join | reap | retire, `attempt`: its latest join). The
+ * reaper, and a node retiring, move the generation on; every script run on
+ * behalf of a node first checks the generation it carries and changes
+ * nothing when it is not the current one. A command delayed on the network
+ * past the node's reaping (a partition that heals) is therefore harmless,
+ * and the node learns at its next heartbeat that it must join again.
  */
 
-/** KEYS: user, users, nodeUsers. ARGV: name, node, ip, leaseMs, hashTtlMs. → 1 claimed, 0 taken. */
+/** Lua: -1 and nothing changed unless the fence in KEYS[n] holds the generation in ARGV[m]. */
+const fencedBy = (fenceKey: string, genArg: string): string =>
+  `if redis.call('HGET', ${fenceKey}, 'gen') ~= ${genArg} then return -1 end`;
+
+/** Reply of a script that refused a command of a generation that is no longer current. */
+export const FENCED = -1;
+
+/** KEYS: user, users, nodeUsers, fence. ARGV: name, node, ip, leaseMs, hashTtlMs, gen. → 1 claimed, 0 taken, -1 fenced. */
 export const CLAIM = new LuaScript('claim', `${NOW_MS}
+${fencedBy('KEYS[4]', 'ARGV[6]')}
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], 'node', ARGV[2], 'ip', ARGV[3], 'status', 'ACTIVO', 'auto', '0', 'since', now)
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
@@ -16,11 +32,12 @@ redis.call('PEXPIRE', KEYS[3], ARGV[5])
 return 1`);
 
 /**
- * KEYS: user, users, nodeUsers. ARGV: name, node, ip, leaseMs, hashTtlMs, status, auto (0|1).
+ * KEYS: user, users, nodeUsers, fence. ARGV: name, node, ip, leaseMs, hashTtlMs, status, auto (0|1), gen.
  * Like CLAIM, but a name this node still holds is renewed, keeping its
- * registration time. → 1 taken back, 2 still held by this node, 0 held by another.
+ * registration time. → 1 taken back, 2 still held by this node, 0 held by another, -1 fenced.
  */
 export const RECLAIM = new LuaScript('reclaim', `${NOW_MS}
+${fencedBy('KEYS[4]', 'ARGV[8]')}
 local owner = redis.call('HGET', KEYS[1], 'node')
 if owner and owner ~= ARGV[2] then return 0 end
 if not owner then redis.call('HSET', KEYS[1], 'node', ARGV[2], 'since', now) end
@@ -32,16 +49,18 @@ redis.call('PEXPIRE', KEYS[3], ARGV[5])
 if owner then return 2 end
 return 1`);
 
-/** KEYS: user, users, nodeUsers. ARGV: name, node. → 1 released, 0 not held by this node. */
+/** KEYS: user, users, nodeUsers, fence. ARGV: name, node, gen. → 1 released, 0 not held by this node, -1 fenced. */
 export const RELEASE = new LuaScript('release', `
+${fencedBy('KEYS[4]', 'ARGV[3]')}
 redis.call('SREM', KEYS[3], ARGV[1])
 if redis.call('HGET', KEYS[1], 'node') ~= ARGV[2] then return 0 end
 redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
 return 1`);
 
-/** KEYS: user. ARGV: node, status, auto (0|1). → 1 stored, 0 not held by this node. */
+/** KEYS: user, fence. ARGV: node, status, auto (0|1), gen. → 1 stored, 0 not held by this node, -1 fenced. */
 export const SET_STATUS = new LuaScript('set_status', `
+${fencedBy('KEYS[2]', 'ARGV[4]')}
 if redis.call('HGET', KEYS[1], 'node') ~= ARGV[1] then return 0 end
 redis.call('HSET', KEYS[1], 'status', ARGV[2], 'auto', ARGV[3])
 return 1`);
@@ -59,12 +78,39 @@ export const LIST = new LuaScript('list', `${NOW_MS}
 return redis.call('ZRANGEBYSCORE', KEYS[1], now, '+inf')`);
 
 /**
- * KEYS: node, nodes, nodeUsers, users, reapedNode, inbox. ARGV: node, leaseMs, hashTtlMs, userKeyPrefix.
- * Renews the node's lease and its users', opens its inbox (and bounds how long it outlives the node). → 0 alive; 1 lost (first beat,
- * lease run out, or Redis lost its data or went back to an old snapshot,
- * which keeps the node listed but not its expired keys); 2 reaped meanwhile.
+ * KEYS: fence, inbox, parkedInbox. ARGV: attempt (grows with each join of this node), fenceTtlMs.
+ * Starts a new generation for the node: at its first beat, and whenever it
+ * finds it was fenced. A join delayed past a later one changes nothing.
+ * The inbox its reaper parked comes back, so the node reads what was sent
+ * to its users before the reaping, from where it left off.
+ * → [generation, what set the fence before ('' none, join, reap, retire)],
+ * or [-1, latest attempt] when a later join already ran.
+ */
+export const JOIN = new LuaScript('join', `${NOW_MS}
+local attempt = tonumber(redis.call('HGET', KEYS[1], 'attempt') or '0')
+if attempt >= tonumber(ARGV[1]) then return {-1, tostring(attempt)} end
+local before = redis.call('HGET', KEYS[1], 'by') or ''
+-- Never a generation used before, even when Redis lost the fence: Redis's clock moves on.
+local gen = math.max(tonumber(redis.call('HGET', KEYS[1], 'gen') or '0') + 1, now)
+redis.call('HSET', KEYS[1], 'gen', string.format('%d', gen), 'by', 'join', 'attempt', ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+if redis.call('EXISTS', KEYS[3]) == 1 and redis.call('EXISTS', KEYS[2]) == 0 then
+  redis.call('RENAME', KEYS[3], KEYS[2])
+end
+return {gen, before}`);
+
+/**
+ * KEYS: node, nodes, nodeUsers, users, fence, inbox, legacyReapedMarker. ARGV: node, leaseMs, hashTtlMs, userKeyPrefix, gen, fenceTtlMs.
+ * Renews the node's lease and its users', opens its inbox (and bounds how
+ * long it outlives the node). → 0 alive; 1 lost (lease run out, or Redis
+ * went back to an old snapshot, which keeps the node listed but not its
+ * expired keys); 2 reaped by a node of the previous version, which leaves
+ * a marker instead of moving the fence; -1 fenced (reaped, or Redis lost
+ * the fence): the node must join again, and nothing was renewed.
  */
 export const HEARTBEAT = new LuaScript('heartbeat', `${NOW_MS}
+${fencedBy('KEYS[5]', 'ARGV[5]')}
+redis.call('PEXPIRE', KEYS[5], ARGV[6])
 local leaseUntil = now + tonumber(ARGV[2])
 local leased = redis.call('EXISTS', KEYS[1]) == 1
 -- The lease's value says how the node takes private messages: from its
@@ -88,7 +134,7 @@ if redis.call('EXISTS', KEYS[6]) == 0 then
   redis.call('XDEL', KEYS[6], redis.call('XADD', KEYS[6], '*', 'opened', '1'))
 end
 redis.call('PEXPIRE', KEYS[6], ARGV[3])
-if redis.call('DEL', KEYS[5]) == 1 then return 2 end
+if redis.call('DEL', KEYS[7]) == 1 then return 2 end
 if leased and listed then return 0 end
 return 1`);
 
@@ -97,11 +143,15 @@ export const EXPIRED_NODES = new LuaScript('expired_nodes', `${NOW_MS}
 return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. now, 'LIMIT', 0, ARGV[1])`);
 
 /**
- * KEYS: nodes, node, nodeUsers, users, reapedNode, inbox. ARGV: dead node, userKeyPrefix, tombstoneTtlMs.
+ * KEYS: nodes, node, nodeUsers, users, fence, inbox, legacyReapedMarker, parkedInbox. ARGV: dead node, userKeyPrefix, fenceTtlMs, parkedTtlMs.
  * Claims a dead node for the caller: only the first caller finds it still
- * listed and expired. Leaves a tombstone, so a node that was only stalled
- * learns its users' departures were announced. → the names it removed, or
- * nil when another node won.
+ * listed and expired. Fences it, so that nothing it sent before can change
+ * anything now, and a node that was only cut off learns at its next beat
+ * that its users' departures were announced. Its inbox is parked, not
+ * dropped: nothing more can be appended (senders learn the node is gone),
+ * and a node that was only cut off gets back, when it joins again, what was
+ * sent to its users before. → the names it removed, or nil when another
+ * node won.
  */
 export const REAP = new LuaScript('reap', `${NOW_MS}
 local lease = redis.call('ZSCORE', KEYS[1], ARGV[1])
@@ -117,12 +167,26 @@ for _, name in ipairs(redis.call('SMEMBERS', KEYS[3])) do
     table.insert(gone, name)
   end
 end
-redis.call('DEL', KEYS[3], KEYS[6])
-redis.call('SET', KEYS[5], '1', 'PX', ARGV[3])
+redis.call('DEL', KEYS[3])
+if redis.call('EXISTS', KEYS[6]) == 1 then
+  redis.call('RENAME', KEYS[6], KEYS[8])
+  redis.call('PEXPIRE', KEYS[8], ARGV[4])
+end
+local gen = tonumber(redis.call('HGET', KEYS[5], 'gen') or '0') + 1
+redis.call('HSET', KEYS[5], 'gen', string.format('%d', gen), 'by', 'reap')
+redis.call('PEXPIRE', KEYS[5], ARGV[3])
+-- What a node of the previous version looks for instead of its fence.
+redis.call('SET', KEYS[7], '1', 'PX', ARGV[3])
 return gone`);
 
-/** KEYS: node, nodes, nodeUsers, inbox. ARGV: node. Withdraws a node that is shutting down. */
+/**
+ * KEYS: node, nodes, nodeUsers, inbox, fence. ARGV: node, gen, fenceTtlMs.
+ * Withdraws a node that is shutting down, and fences it. → 1, or -1 fenced.
+ */
 export const RETIRE = new LuaScript('retire', `
+${fencedBy('KEYS[5]', 'ARGV[2]')}
 redis.call('DEL', KEYS[1], KEYS[3], KEYS[4])
 redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('HSET', KEYS[5], 'gen', string.format('%d', tonumber(ARGV[2]) + 1), 'by', 'retire')
+redis.call('PEXPIRE', KEYS[5], ARGV[3])
 return 1`);

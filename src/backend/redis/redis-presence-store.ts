@@ -2,15 +2,29 @@ import type { Redis } from 'ioredis';
 import { isUserStatus, type UserStatus } from '../../protocol/status.js';
 import { toBackendError } from './backend-error.js';
 import type { RedisKeys } from './keys.js';
-import type { LuaScript } from './lua-script.js';
-import type { ClaimRequest, HeartbeatResult, PresenceEntry, PresenceStore, ReapResult, ReclaimRequest, ReclaimResult } from '../ports.js';
+import { LuaScript } from './lua-script.js';
+import {
+  NodeFencedError,
+  type ClaimRequest,
+  type HeartbeatResult,
+  type PresenceEntry,
+  type PresenceStore,
+  type ReapResult,
+  type ReclaimRequest,
+  type ReclaimResult,
+} from '../ports.js';
 import * as scripts from './redis-presence-scripts.js';
 
 export interface RedisPresenceSettings {
   readonly leaseMs: number;
   /** How many dead nodes one reaper pass handles at most. */
   readonly reapBatch?: number;
+  /** Called when a command was refused because this node was fenced: it should beat (and join again) now. */
+  readonly onFenced?: () => void;
 }
+
+/** The generation a node acts under, as its scripts carry it. */
+type Generation = string;
 
 /**
  * Presence in Redis: a hash per user, a sorted set of user leases for
@@ -20,10 +34,18 @@ export interface RedisPresenceSettings {
 export class RedisPresenceStore implements PresenceStore {
   /** User hashes outlive a lease by this factor so the reaper, not a TTL, ends them. */
   private static readonly HASH_TTL_LEASES = 4;
-  /** How long a reaped node can still learn that it was reaped, should it come back. */
-  private readonly tombstoneTtlMs = 60 * 60 * 1000;
+  /**
+   * How long a fence outlives its node's last beat: longer than any command
+   * can wait on the network, so none is ever taken for a current one.
+   */
+  private readonly fenceTtlMs = 60 * 60 * 1000;
+  /** How long a reaped node's unread messages wait for it to join again. */
+  private readonly parkedInboxTtlMs = 5 * 60 * 1000;
   private readonly hashTtlMs: number;
   private nextList: Promise<string[]> | undefined;
+  /** Undefined until the first join, and again from a fencing until the next join. */
+  private generation: Generation | undefined;
+  private joinAttempt = 0;
 
   constructor(
     readonly nodeId: string,
@@ -32,14 +54,14 @@ export class RedisPresenceStore implements PresenceStore {
     private readonly settings: RedisPresenceSettings,
   ) {
     this.hashTtlMs = settings.leaseMs * RedisPresenceStore.HASH_TTL_LEASES;
-    for (const script of Object.values(scripts)) script.defineOn(redis);
+    for (const script of Object.values(scripts)) if (script instanceof LuaScript) script.defineOn(redis);
   }
 
   async claim({ name, ip }: ClaimRequest): Promise<boolean> {
     const claimed = await this.run(
       scripts.CLAIM,
-      [this.keys.user(name), this.keys.users, this.keys.nodeUsers(this.nodeId)],
-      [name, this.nodeId, ip, this.settings.leaseMs, this.hashTtlMs],
+      [this.keys.user(name), this.keys.users, this.keys.nodeUsers(this.nodeId), this.keys.nodeFence(this.nodeId)],
+      [name, this.nodeId, ip, this.settings.leaseMs, this.hashTtlMs, this.currentGeneration()],
     );
     return claimed === 1;
   }
@@ -47,8 +69,8 @@ export class RedisPresenceStore implements PresenceStore {
   async reclaim({ name, ip, status, auto }: ReclaimRequest): Promise<ReclaimResult> {
     const outcome = await this.run(
       scripts.RECLAIM,
-      [this.keys.user(name), this.keys.users, this.keys.nodeUsers(this.nodeId)],
-      [name, this.nodeId, ip, this.settings.leaseMs, this.hashTtlMs, status, auto ? 1 : 0],
+      [this.keys.user(name), this.keys.users, this.keys.nodeUsers(this.nodeId), this.keys.nodeFence(this.nodeId)],
+      [name, this.nodeId, ip, this.settings.leaseMs, this.hashTtlMs, status, auto ? 1 : 0, this.currentGeneration()],
     );
     return outcome === 1 ? 'reclaimed' : outcome === 2 ? 'held' : 'taken';
   }
@@ -56,14 +78,14 @@ export class RedisPresenceStore implements PresenceStore {
   async release(name: string): Promise<boolean> {
     const released = await this.run(
       scripts.RELEASE,
-      [this.keys.user(name), this.keys.users, this.keys.nodeUsers(this.nodeId)],
-      [name, this.nodeId],
+      [this.keys.user(name), this.keys.users, this.keys.nodeUsers(this.nodeId), this.keys.nodeFence(this.nodeId)],
+      [name, this.nodeId, this.currentGeneration()],
     );
     return released === 1;
   }
 
   async setStatus(name: string, status: UserStatus, auto: boolean): Promise<void> {
-    await this.run(scripts.SET_STATUS, [this.keys.user(name)], [this.nodeId, status, auto ? 1 : 0]);
+    await this.run(scripts.SET_STATUS, [this.keys.user(name), this.keys.nodeFence(this.nodeId)], [this.nodeId, status, auto ? 1 : 0, this.currentGeneration()]);
   }
 
   async get(name: string): Promise<PresenceEntry | undefined> {
@@ -88,6 +110,40 @@ export class RedisPresenceStore implements PresenceStore {
   }
 
   async heartbeat(): Promise<HeartbeatResult> {
+    if (this.generation === undefined) return this.joinAndBeat();
+    const outcome = await this.beat(this.generation);
+    if (outcome === 'fenced') return this.joinAndBeat();
+    return outcome;
+  }
+
+  /**
+   * Starts a new generation and renews under it. What had set the fence
+   * tells what the cluster did meanwhile: a reaper announced this node's
+   * users gone ('reaped'); otherwise they were only lost from view.
+   */
+  private async joinAndBeat(): Promise<HeartbeatResult> {
+    this.generation = undefined;
+    const { generation, before } = await this.join();
+    this.generation = generation;
+    const renewed = await this.beat(generation);
+    if (renewed === 'fenced') throw new NodeFencedError('fenced again as it joined');
+    return before === 'reap' || renewed === 'reaped' ? 'reaped' : 'lost';
+  }
+
+  private async join(): Promise<{ generation: Generation; before: string }> {
+    for (;;) {
+      const [generation, detail] = (await this.run(
+        scripts.JOIN,
+        [this.keys.nodeFence(this.nodeId), this.keys.nodeInbox(this.nodeId), this.keys.parkedInbox(this.nodeId)],
+        [++this.joinAttempt, this.fenceTtlMs],
+      )) as [number, string];
+      if (generation !== scripts.FENCED) return { generation: String(generation), before: detail };
+      // A process of the same node id joined before this one (a restart): count on from its attempts.
+      this.joinAttempt = Number(detail);
+    }
+  }
+
+  private async beat(generation: Generation): Promise<HeartbeatResult | 'fenced'> {
     const outcome = await this.run(
       scripts.HEARTBEAT,
       [
@@ -95,11 +151,14 @@ export class RedisPresenceStore implements PresenceStore {
         this.keys.nodes,
         this.keys.nodeUsers(this.nodeId),
         this.keys.users,
-        this.keys.reapedNode(this.nodeId),
+        this.keys.nodeFence(this.nodeId),
         this.keys.nodeInbox(this.nodeId),
+        this.keys.legacyReapedMarker(this.nodeId),
       ],
-      [this.nodeId, this.settings.leaseMs, this.hashTtlMs, this.keys.user('')],
+      [this.nodeId, this.settings.leaseMs, this.hashTtlMs, this.keys.user(''), generation, this.fenceTtlMs],
+      { fencedIsAnAnswer: true },
     );
+    if (outcome === scripts.FENCED) return 'fenced';
     return outcome === 0 ? 'alive' : outcome === 2 ? 'reaped' : 'lost';
   }
 
@@ -118,10 +177,12 @@ export class RedisPresenceStore implements PresenceStore {
             this.keys.node(deadNode),
             this.keys.nodeUsers(deadNode),
             this.keys.users,
-            this.keys.reapedNode(deadNode),
+            this.keys.nodeFence(deadNode),
             this.keys.nodeInbox(deadNode),
+            this.keys.legacyReapedMarker(deadNode),
+            this.keys.parkedInbox(deadNode),
           ],
-          [deadNode, this.keys.user(''), this.tombstoneTtlMs],
+          [deadNode, this.keys.user(''), this.fenceTtlMs, this.parkedInboxTtlMs],
         )) as string[] | null;
       } catch (err) {
         // The nodes reaped so far are gone from Redis: their users must still be announced.
@@ -136,18 +197,32 @@ export class RedisPresenceStore implements PresenceStore {
   }
 
   async retire(): Promise<void> {
+    if (this.generation === undefined) return;
     await this.run(
       scripts.RETIRE,
-      [this.keys.node(this.nodeId), this.keys.nodes, this.keys.nodeUsers(this.nodeId), this.keys.nodeInbox(this.nodeId)],
-      [this.nodeId],
+      [this.keys.node(this.nodeId), this.keys.nodes, this.keys.nodeUsers(this.nodeId), this.keys.nodeInbox(this.nodeId), this.keys.nodeFence(this.nodeId)],
+      [this.nodeId, this.generation, this.fenceTtlMs],
     );
+    this.generation = undefined;
   }
 
-  private async run(script: LuaScript, keys: string[], args: (string | number)[]): Promise<unknown> {
+  /** The generation commands carry; none before the first join, which no fence matches. */
+  private currentGeneration(): Generation {
+    return this.generation ?? 'none';
+  }
+
+  /** Runs a script; a refusal by the fence becomes NodeFencedError unless the caller handles it. */
+  private async run(script: LuaScript, keys: string[], args: (string | number)[], { fencedIsAnAnswer = false } = {}): Promise<unknown> {
+    let reply: unknown;
     try {
-      return await script.run(this.redis, keys, args);
+      reply = await script.run(this.redis, keys, args);
     } catch (err) {
       throw toBackendError(err);
     }
+    if (reply === scripts.FENCED && !fencedIsAnAnswer) {
+      this.settings.onFenced?.();
+      throw new NodeFencedError(`the ${script.name} script`);
+    }
+    return reply;
   }
 }

@@ -147,6 +147,15 @@ describe('RequestPipeline', () => {
     expect(pipeline.takeError(error('BACKEND_UNAVAILABLE'))).toBe(false);
   });
 
+  it('leaves an error the server announces before closing to no request: it answers none of them', async () => {
+    const list = submit(listUsersRequest());
+    expect(pipeline.takeError(error('NAME_LOST'))).toBe(false);
+    expect(pipeline.takeError(error('REGISTRATION_TIMEOUT'))).toBe(false);
+    pipeline.takeAnswer(listResponse(['ana']));
+    await vi.runAllTimersAsync();
+    expect(list).toEqual({ value: ['ana'] });
+  });
+
   it('rejects a request that must be answered when a later one is answered first', async () => {
     const info = submit(userInfoRequest('luis'));
     const list = submit(listUsersRequest());
