@@ -83,15 +83,19 @@ export class DeliveryLedger {
     });
   }
 
+  /** The longest a message waited for its answer (delivered or refused); unanswered ones count until now. */
+  slowestAnswerMs(): number {
+    return Math.max(0, ...this.outcomes.map((o) => (o.settledAt ?? Date.now()) - o.sentAt));
+  }
+
   /** One line of figures, then each message as D (delivered), B / O (error), DO (both) or - (neither). */
   summary(): string {
     const count = (match: (o: Outcome) => boolean) => this.outcomes.filter(match).length;
-    const slowest = Math.max(0, ...this.outcomes.map((o) => (o.settledAt ?? Date.now()) - o.sentAt));
     return (
       `${this.label}: ${this.outcomes.length} sent, ${count((o) => o.copies > 0 && !o.error)} delivered, ` +
       `${count((o) => o.error === 'BACKEND_UNAVAILABLE')} BACKEND_UNAVAILABLE, ` +
       `${count((o) => o.error === 'OUTCOME_UNKNOWN')} OUTCOME_UNKNOWN (${count((o) => o.error === 'OUTCOME_UNKNOWN' && o.copies > 0)} delivered), ` +
-      `${count((o) => o.copies === 0 && !o.error)} lost silently, ${count((o) => o.copies > 1)} twice; slowest answer ${slowest} ms; ` +
+      `${count((o) => o.copies === 0 && !o.error)} lost silently, ${count((o) => o.copies > 1)} twice; slowest answer ${this.slowestAnswerMs()} ms; ` +
       this.outcomes.map((o) => `${o.copies > 0 ? 'D' : ''}${o.error ? o.error[0] : ''}${o.copies === 0 && !o.error ? '-' : ''}`).join(' ')
     );
   }
