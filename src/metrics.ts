@@ -22,6 +22,7 @@ export class Metrics {
   private readonly reconnects: Counter<'connection'>;
   private readonly busDropped: Counter<'reason'>;
   private readonly reapedNodes: Counter;
+  private readonly roomGaps: Counter;
   private readonly rejectedUpgrades: Counter<'reason'>;
 
   constructor(sources: MetricsSources) {
@@ -62,6 +63,11 @@ export class Metrics {
     this.reconnects = new Counter({ name: 'charla_redis_reconnects_total', help: 'Redis reconnections', labelNames: ['connection'], registers });
     this.busDropped = new Counter({ name: 'charla_bus_dropped_total', help: 'Pub/sub messages dropped, by reason', labelNames: ['reason'], registers });
     this.reapedNodes = new Counter({ name: 'charla_reaped_nodes_total', help: 'Dead nodes reaped by this node', registers });
+    this.roomGaps = new Counter({
+      name: 'charla_room_gaps_total',
+      help: 'Times room messages for this node may have been lost (its subscription broke) and its users were told',
+      registers,
+    });
     this.rejectedUpgrades = new Counter({ name: 'charla_rejected_upgrades_total', help: 'WebSocket upgrades refused, by reason', labelNames: ['reason'], registers });
   }
 
@@ -95,6 +101,10 @@ export class Metrics {
 
   busMessageDropped(reason: string): void {
     this.busDropped.inc({ reason });
+  }
+
+  roomGap(): void {
+    this.roomGaps.inc();
   }
 
   nodesReaped(count: number): void {

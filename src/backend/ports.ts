@@ -171,6 +171,14 @@ export interface Bus {
    * Throws BackendUnavailableError when that cannot be known.
    */
   caughtUp(): Promise<void>;
+  /**
+   * Registers a callback for when room envelopes meant for this node may
+   * have been lost on the way (its subscription broke, and is back): the
+   * node's users must be told, and their view of presence refreshed.
+   * Called once the subscription is back, so nothing published from then
+   * on is missed.
+   */
+  onRoomGap(listener: () => void): void;
   unsubscribe(): Promise<void>;
 }
 

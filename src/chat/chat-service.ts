@@ -17,6 +17,7 @@ import { PrivateRouter } from './private-router.js';
 import { Registrar } from './registrar.js';
 import { Replies } from './replies.js';
 import { Room } from './room.js';
+import { RoomGapNotice } from './room-gap-notice.js';
 import { Routes } from './routes.js';
 import { Session } from './session.js';
 import { Sessions } from './sessions.js';
@@ -61,6 +62,8 @@ export class ChatService implements ConnectionHandler {
   readonly recovery: PresenceRecovery;
   /** Where the users of other nodes are, as last heard. */
   readonly routes: Routes;
+  /** Tells this node's users when room messages for them may have been lost. */
+  readonly roomGaps: RoomGapNotice;
   private readonly registrar: Registrar;
   private readonly room: Room;
   private readonly privates: PrivateRouter;
@@ -83,6 +86,7 @@ export class ChatService implements ConnectionHandler {
       replies: this.replies,
     });
     this.routes = new Routes(deps.presence.nodeId);
+    this.roomGaps = new RoomGapNotice({ presence: deps.presence, messages: deps.messages, toRoom: (frame) => this.toRoom(frame), logger: deps.logger });
     this.privates = new PrivateRouter({ nodeId: deps.presence.nodeId, bus: deps.bus, local: deps.local, registrar: this.registrar, routes: this.routes });
   }
 
@@ -144,8 +148,7 @@ export class ChatService implements ConnectionHandler {
   deliver(envelope: Envelope): void {
     switch (envelope.kind) {
       case 'room':
-        this.deps.local.toAll(envelope.frame, envelope.except);
-        this.registrar.holdRoomFrame(envelope.frame, envelope.except);
+        this.toRoom(envelope.frame, envelope.except);
         this.room.received(envelope);
         this.routes.heard(envelope);
         return;
@@ -159,6 +162,12 @@ export class ChatService implements ConnectionHandler {
       default:
         assertNever(envelope);
     }
+  }
+
+  /** To every user of this node, those still registering included (they get it once registered). */
+  private toRoom(frame: string, except?: string): void {
+    this.deps.local.toAll(frame, except);
+    this.registrar.holdRoomFrame(frame, except);
   }
 
   /**

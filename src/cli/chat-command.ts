@@ -46,6 +46,18 @@ export async function runChat(options: ChatCommandOptions): Promise<number> {
     print(format.left(frame));
   });
   client.on('error', (frame) => print(format.serverError(frame)));
+  // The node may have lost room messages for us: say so, and show the list it sends next.
+  let listAfterGap = false;
+  client.on('messages_missed', (frame) => {
+    listAfterGap = true;
+    print(format.messagesMissed(frame));
+  });
+  client.on('list_users_response', ({ content }) => {
+    if (!listAfterGap) return;
+    listAfterGap = false;
+    replaceOnline(content);
+    print(format.users(content));
+  });
   client.on('invalid_frame', ({ reason }) => print(format.problem(`frame ilegible del servidor: ${reason}`)));
   client.on('reconnecting', (event) => print(format.reconnecting(event)));
   client.on('reconnected', ({ url, users }) => {

@@ -2,6 +2,7 @@ import type {
   BroadcastFrame,
   ClosedEvent,
   ErrorFrame,
+  MessagesMissedFrame,
   PrivateFrame,
   ReconnectingEvent,
   UserDetails,
@@ -60,6 +61,10 @@ export class ChatFormat {
 
   left(frame: UserDisconnectedFrame): string {
     return this.notice(frame.timestamp, frame.content);
+  }
+
+  messagesMissed(frame: MessagesMissedFrame): string {
+    return this.problem(frame.content);
   }
 
   users(names: readonly string[]): string {

@@ -23,6 +23,7 @@ export type {
   BroadcastFrame,
   ErrorFrame,
   ListUsersResponseFrame,
+  MessagesMissedFrame,
   PrivateFrame,
   RegisterSuccessFrame,
   ServerErrorCode,

@@ -95,6 +95,7 @@ export class CharlaNode {
       logger,
     );
     this.backend.onRecovered(() => this.upkeep.beatNow());
+    this.backend.bus.onRoomGap(() => this.chat.roomGaps.missed());
   }
 
   /** The port listened on, once started. */

@@ -60,6 +60,16 @@ export interface UserDisconnectedFrame extends ServerFrameBase {
   readonly user: string;
 }
 
+/**
+ * The node may have missed room messages meant for this user (its link to
+ * the rest of the cluster broke for a while): what the user saw of the room
+ * and of presence may be incomplete. A fresh `list_users_response` follows.
+ */
+export interface MessagesMissedFrame extends ServerFrameBase {
+  readonly type: 'messages_missed';
+  readonly content: string;
+}
+
 /** Error codes the node sends; newer nodes may send codes this version does not know. */
 export type ServerErrorCode = ErrorCode | (string & {});
 
@@ -79,6 +89,7 @@ export type ServerFrame =
   | UserInfoResponseFrame
   | StatusUpdateFrame
   | UserDisconnectedFrame
+  | MessagesMissedFrame
   | ErrorFrame;
 
 export type ServerFrameType = ServerFrame['type'];
@@ -116,6 +127,7 @@ const READERS: { readonly [T in ServerFrameType]: FrameReader } = {
     isString(content) && content.endsWith(DEPARTURE_SUFFIX)
       ? { type: 'user_disconnected', content, user: content.slice(0, -DEPARTURE_SUFFIX.length), timestamp }
       : undefined,
+  messages_missed: ({ content }, timestamp) => (isString(content) ? { type: 'messages_missed', content, timestamp } : undefined),
   error: ({ content, code }, timestamp) =>
     isString(content) ? { type: 'error', content, ...(isString(code) ? { code } : {}), timestamp } : undefined,
 };

@@ -64,6 +64,16 @@ export class ServerMessages {
     });
   }
 
+  /** Room messages for this node's users may have been lost on the way; a fresh user list follows. */
+  messagesMissed(): string {
+    return JSON.stringify({
+      type: 'messages_missed',
+      sender: SERVER_SENDER,
+      content: 'Puede que te hayas perdido mensajes de la sala; esta es la lista de usuarios actual',
+      timestamp: this.now(),
+    });
+  }
+
   error(code: ErrorCode, detail?: string): string {
     return JSON.stringify({ type: 'error', sender: SERVER_SENDER, content: errorText(code, detail), timestamp: this.now(), code });
   }

@@ -306,6 +306,43 @@ describe('ChatService', () => {
     expect(await presence.get('ana')).toBeUndefined();
   });
 
+  describe('when room messages for this node may have been lost', () => {
+    const types = (connection: FakeConnection) => connection.frames.map((frame) => frame['type']);
+
+    it('tells every registered user once, then gives them the current user list', async () => {
+      const ana = await join('ana');
+      const luis = await join('luis');
+      const anonymous = new FakeConnection();
+      chat.open(anonymous);
+      for (const c of [ana, luis]) c.connection.frames.length = 0;
+      // eva's arrival is in the presence store, its notice lost.
+      await presence.claim({ name: 'eva', ip: '192.0.2.7' });
+
+      chat.roomGaps.missed();
+      chat.roomGaps.missed(); // reported again while the first is being told: told once more after
+      await chat.roomGaps.settled();
+
+      for (const { connection } of [ana, luis]) {
+        expect(types(connection)).toEqual(['messages_missed', 'list_users_response', 'messages_missed', 'list_users_response']);
+        expect(connection.ofType('messages_missed')[0]!['content']).toMatch(/perdido mensajes/);
+        expect(connection.ofType('list_users_response')[0]!['content']).toEqual(['ana', 'eva', 'luis']);
+      }
+      expect(anonymous.frames).toEqual([]);
+    });
+
+    it('still gives the user list when the backend fails the first times it is asked', async () => {
+      const ana = await join('ana');
+      ana.connection.frames.length = 0;
+      const list = presence.list.bind(presence);
+      let failures = 2;
+      presence.list = () => (failures-- > 0 ? Promise.reject(new BackendUnavailableError(new Error('loading'))) : list());
+      chat.roomGaps.missed();
+      await chat.roomGaps.settled();
+      expect(types(ana.connection)).toEqual(['messages_missed', 'list_users_response']);
+      expect(ana.connection.ofType('list_users_response')[0]!['content']).toEqual(['ana']);
+    });
+  });
+
   describe('never leaves a name behind when registering fails after the claim', () => {
     it('when the user list cannot be read', async () => {
       const list = presence.list.bind(presence);

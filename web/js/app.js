@@ -123,6 +123,21 @@ function startChat(client, self, users) {
     if (state.conversations.has(user)) notice(content, { key: user });
     render();
   });
+  // The node may have lost room messages for this user: say so, and take the list it sends next as who is online.
+  let listAfterGap = false;
+  client.on('messages_missed', ({ content }) => {
+    listAfterGap = true;
+    notice(content, { problem: true });
+    render();
+  });
+  client.on('list_users_response', ({ content: names }) => {
+    if (!listAfterGap) return;
+    listAfterGap = false;
+    state.setUsers(names);
+    state.users.set(self, state.users.get(self) ?? 'ACTIVO');
+    render();
+    lookUpStatuses(names);
+  });
   client.on('error', ({ content }) => {
     notice(content, { problem: true, key: state.active });
     render();

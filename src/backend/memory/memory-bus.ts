@@ -79,6 +79,9 @@ export class MemoryBus implements Bus {
     return new Promise((resolve) => this.hub.deliverLater(resolve));
   }
 
+  /** Nothing is lost between nodes of one process: no gap ever opens. */
+  onRoomGap(): void {}
+
   async unsubscribe(): Promise<void> {
     this.hub.handlers.delete(this.nodeId);
   }

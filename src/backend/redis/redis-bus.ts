@@ -38,6 +38,8 @@ const REBUILD_AFTER_PROBES = 3;
  * A subscriber connection can stay open yet deliver nothing (half-open TCP,
  * a failover that left it behind). The bus probes itself through its own
  * channel and rebuilds the subscriber when the probes stop coming back.
+ * Whatever was published while the subscription was broken is lost to this
+ * node: once it is back, the bus reports a room gap.
  */
 export class RedisBus implements Bus {
   private handler: EnvelopeHandler | undefined;
@@ -48,6 +50,12 @@ export class RedisBus implements Bus {
   private lastAnsweredSeq = 0;
   private readonly probeSentAt = new Map<number, number>();
   private subscriberSilent = false;
+  /** Set once subscribed: from then on a broken subscription may lose room envelopes. */
+  private subscribed = false;
+  /** Times the subscription broke, and how many of those breaks were reported as a room gap. */
+  private breaks = 0;
+  private reportedBreaks = 0;
+  private readonly roomGapListeners: (() => void)[] = [];
 
   private readonly publisher: Redis;
   private readonly subscriber: Redis;
@@ -67,6 +75,8 @@ export class RedisBus implements Bus {
     this.subscriber = connections.subscriber;
     this.inbox = new RedisInbox(nodeId, connections.publisher, connections.reader, keys, this.turn, metrics, logger);
     this.appender = new InboxAppender(connections.publisher, keys, INBOX_LENGTH, metrics);
+    this.subscriber.on('close', this.onSubscriberClosed);
+    this.subscriber.on('ready', this.onSubscriberReady);
   }
 
   /** False while the inbox reader gets no answers. */
@@ -94,6 +104,7 @@ export class RedisBus implements Bus {
     } catch (err) {
       throw toBackendError(err);
     }
+    this.subscribed = true;
     await this.inbox.start((envelope) => this.handler?.(envelope));
     clearInterval(this.probeTimer);
     this.probeTimer = setInterval(() => this.probe(), this.settings.probeIntervalMs);
@@ -122,7 +133,12 @@ export class RedisBus implements Bus {
     }
   }
 
+  onRoomGap(listener: () => void): void {
+    this.roomGapListeners.push(listener);
+  }
+
   async unsubscribe(): Promise<void> {
+    this.subscribed = false;
     clearInterval(this.probeTimer);
     this.inbox.stop();
     this.subscriber.off('message', this.onMessage);
@@ -172,6 +188,31 @@ export class RedisBus implements Bus {
     this.lastAnsweredSeq = this.probeSeq;
     // ioredis reconnects and re-subscribes to the same channels by itself.
     this.subscriber.disconnect(true);
+  }
+
+  private readonly onSubscriberClosed = (): void => {
+    if (this.subscribed) this.breaks++;
+  };
+
+  private readonly onSubscriberReady = (): void => {
+    if (this.breaks === this.reportedBreaks) return;
+    // ioredis writes its own SUBSCRIBE just after this event: ours, written
+    // next turn, is answered after it, when the subscription is back.
+    setImmediate(() => void this.reportGapOnceResubscribed());
+  };
+
+  private async reportGapOnceResubscribed(): Promise<void> {
+    const breaks = this.breaks;
+    try {
+      await this.subscriber.subscribe(this.keys.roomChannel, this.keys.nodeChannel(this.nodeId));
+    } catch {
+      return; // Broken again: its own ready event reports it.
+    }
+    if (!this.subscribed || breaks !== this.breaks || breaks === this.reportedBreaks) return;
+    this.reportedBreaks = breaks;
+    this.metrics.roomGap();
+    this.logger.warn('the redis subscription broke and is back: room messages may have been missed');
+    for (const listener of this.roomGapListeners) listener();
   }
 
   private onProbe(payload: string): void {
