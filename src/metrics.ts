@@ -23,6 +23,7 @@ export class Metrics {
   private readonly busDropped: Counter<'reason'>;
   private readonly reapedNodes: Counter;
   private readonly roomGaps: Counter;
+  private readonly roomRecovered: Counter;
   private readonly rejectedUpgrades: Counter<'reason'>;
 
   constructor(sources: MetricsSources) {
@@ -65,7 +66,12 @@ export class Metrics {
     this.reapedNodes = new Counter({ name: 'charla_reaped_nodes_total', help: 'Dead nodes reaped by this node', registers });
     this.roomGaps = new Counter({
       name: 'charla_room_gaps_total',
-      help: 'Times room messages for this node may have been lost (its subscription broke) and its users were told',
+      help: 'Times room messages for this node were lost (gone from the room log before it could read them) and its users were told',
+      registers,
+    });
+    this.roomRecovered = new Counter({
+      name: 'charla_room_recovered_total',
+      help: 'Room messages this node missed live (its subscription broke) and delivered late from the room log',
       registers,
     });
     this.rejectedUpgrades = new Counter({ name: 'charla_rejected_upgrades_total', help: 'WebSocket upgrades refused, by reason', labelNames: ['reason'], registers });
@@ -105,6 +111,10 @@ export class Metrics {
 
   roomGap(): void {
     this.roomGaps.inc();
+  }
+
+  roomMessagesRecovered(count: number): void {
+    this.roomRecovered.inc(count);
   }
 
   nodesReaped(count: number): void {

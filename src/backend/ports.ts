@@ -147,7 +147,11 @@ export interface Bus {
   readonly nodeId: string;
   /** Starts delivering envelopes for this node to `handler`. */
   subscribe(handler: EnvelopeHandler): Promise<void>;
-  /** Throws BackendUnavailableError when no node at all heard it. */
+  /**
+   * Resolves once the envelope is on its way to every node, late for those
+   * whose subscription is broken. Throws BackendUnavailableError when it
+   * surely did not leave, BackendOutcomeUnknownError when that is unknown.
+   */
   publishToAll(envelope: RoomEnvelope): Promise<void>;
   /**
    * Sends to the node that holds `envelope.to`, found and reached in one
@@ -172,11 +176,11 @@ export interface Bus {
    */
   caughtUp(): Promise<void>;
   /**
-   * Registers a callback for when room envelopes meant for this node may
-   * have been lost on the way (its subscription broke, and is back): the
-   * node's users must be told, and their view of presence refreshed.
-   * Called once the subscription is back, so nothing published from then
-   * on is missed.
+   * Registers a callback for when room envelopes meant for this node were
+   * lost for good: its subscription broke and the backend no longer keeps
+   * what was published meanwhile (trimmed, or lost by a restart). The
+   * node's users must be told, and their view of presence refreshed. Called
+   * once the subscription is back, before what was still kept is delivered.
    */
   onRoomGap(listener: () => void): void;
   unsubscribe(): Promise<void>;

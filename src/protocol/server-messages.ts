@@ -64,7 +64,7 @@ export class ServerMessages {
     });
   }
 
-  /** Room messages for this node's users may have been lost on the way; a fresh user list follows. */
+  /** Room messages for this node's users were lost on the way; a fresh user list follows. */
   messagesMissed(): string {
     return JSON.stringify({
       type: 'messages_missed',

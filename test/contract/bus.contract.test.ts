@@ -10,7 +10,9 @@ import { RedisPresenceStore } from '../../src/backend/redis/redis-presence-store
 import { Metrics } from '../../src/metrics.js';
 import { ServerMessages } from '../../src/protocol/server-messages.js';
 import { RedisKeys } from '../../src/backend/redis/keys.js';
+import { ROOM_LOG_LENGTH } from '../../src/backend/redis/room-feed.js';
 import { uniquePrefix } from '../support/redis-server.js';
+import { TcpProxy } from '../support/tcp-proxy.js';
 
 const silent = pino({ level: 'silent' });
 const messages = new ServerMessages();
@@ -229,12 +231,100 @@ describe.each(worlds)('Bus contract (%s)', (_name, makeWorld) => {
     await n2.caughtUp();
   });
 
-  it('refuses, as not delivered, a room message no node is listening for', async () => {
-    world = makeWorld();
-    const n1 = world.busFor('n1');
-    await expect(n1.publishToAll({ kind: 'room', origin: 'n1', frame: roomFrame(0) })).rejects.toBeInstanceOf(BackendUnavailableError);
+});
+
+describe('MemoryBus', () => {
+  it('refuses, as not delivered, a room message no node is listening for: nothing keeps it', async () => {
+    const bus = new MemoryBus('n1', new MemoryBusHub(), () => undefined);
+    await expect(bus.publishToAll({ kind: 'room', origin: 'n1', frame: roomFrame(0) })).rejects.toBeInstanceOf(BackendUnavailableError);
+  });
+});
+
+describe('RedisBus room log', () => {
+  /** A node n1 whose subscriber goes through a proxy that can cut it off, and a node n2 that publishes. */
+  interface CutOff {
+    readonly keys: RedisKeys;
+    readonly n1: RedisBus;
+    readonly n2: RedisBus;
+    readonly heard: ReturnType<typeof collector>;
+    readonly proxy: TcpProxy;
+    gaps: number;
+  }
+  let cleanup: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    await Promise.all(cleanup.map((step) => step()));
+    cleanup = [];
+  });
+  async function n1CutOffFromRoom(): Promise<CutOff> {
+    const url = inject('redisUrl');
+    const proxy = await TcpProxy.start(url);
+    const keys = new RedisKeys(uniquePrefix('room-log'));
+    const opened: Redis[] = [];
+    const connect = (to: string) => {
+      const redis = new Redis(to, { retryStrategy: () => 50 });
+      redis.on('error', () => undefined);
+      opened.push(redis);
+      return redis;
+    };
+    const n1 = new RedisBus('n1', { publisher: connect(url), subscriber: connect(proxy.url), reader: connect(url) }, keys, probe, metrics, silent);
+    const n2 = new RedisBus('n2', { publisher: connect(url), subscriber: connect(url), reader: connect(url) }, keys, probe, metrics, silent);
+    const heard = collector();
+    const world: CutOff = { keys, n1, n2, heard, proxy, gaps: 0 };
+    n1.onRoomGap(() => world.gaps++);
+    await n1.subscribe(heard.handler);
+    cleanup.push(async () => {
+      await proxy.restore().catch(() => undefined);
+      await Promise.all([n1.unsubscribe(), n2.unsubscribe()]);
+      opened.forEach((c) => c.disconnect());
+      await proxy.cut();
+    });
+    await n2.publishToAll({ kind: 'room', origin: 'n2', frame: roomFrame(0) });
+    await heard.waitFor(1);
+    await proxy.cut();
+    return world;
+  }
+  const room = (n: number) => ({ kind: 'room', origin: 'n2', frame: roomFrame(n) }) as const;
+  const contents = (envelopes: Envelope[]) => envelopes.map((e) => (JSON.parse(e.frame) as { content: string }).content);
+
+  it('gives a node whose subscription broke what was published meanwhile, once and in order, then what comes live', async () => {
+    const { n1, n2, heard, proxy, ...world } = await n1CutOffFromRoom();
+    // Nobody hears these live: the log keeps them, so they count as sent.
+    for (let n = 1; n <= 30; n++) await n2.publishToAll(room(n));
+    await proxy.restore();
+    await heard.waitFor(31);
+    for (let n = 31; n <= 40; n++) await n2.publishToAll(room(n));
+    await heard.waitFor(41);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(contents(heard.received)).toEqual(Array.from({ length: 41 }, (_, n) => `mensaje ${n}`));
+    expect(world.gaps).toBe(0);
+    expect(n1.subscriberHealthy).toBe(true);
   });
 
+  it('says once that envelopes were lost when the log no longer holds where the node was, and goes on from what it holds', async () => {
+    const world = await n1CutOffFromRoom();
+    const { keys, n2, heard, proxy } = world;
+    await n2.publishToAll(room(1));
+    // Redis lost the log (restarted empty): envelope 1 is gone for good.
+    const admin = new Redis(inject('redisUrl'));
+    await admin.del(keys.roomLog);
+    admin.disconnect();
+    await n2.publishToAll(room(2));
+    await proxy.restore();
+    await heard.waitFor(2);
+    await n2.publishToAll(room(3));
+    await heard.waitFor(3);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(contents(heard.received)).toEqual(['mensaje 0', 'mensaje 2', 'mensaje 3']);
+    expect(world.gaps).toBe(1);
+  });
+
+  it('keeps the room log bounded', async () => {
+    const { keys, n2 } = await n1CutOffFromRoom();
+    const admin = new Redis(inject('redisUrl'));
+    cleanup.push(async () => admin.disconnect());
+    await Promise.all(Array.from({ length: ROOM_LOG_LENGTH + 1000 }, (_, n) => n2.publishToAll(room(n))));
+    expect(await admin.xlen(keys.roomLog)).toBeLessThan(ROOM_LOG_LENGTH + 200);
+  });
 });
 
 describe('RedisBus', () => {

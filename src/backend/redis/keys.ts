@@ -52,6 +52,11 @@ export class RedisKeys {
     return `${this.prefix}bcast`;
   }
 
+  /** Stream of the latest room envelopes, read by a node whose subscription broke (room-feed.ts). */
+  get roomLog(): string {
+    return `${this.prefix}room:log`;
+  }
+
   /** What is addressed to users held by one node. */
   nodeChannel(nodeId: string): string {
     return `${this.prefix}node:${nodeId}`;

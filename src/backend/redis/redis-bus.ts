@@ -6,9 +6,9 @@ import { toBackendError } from './backend-error.js';
 import type { RedisKeys } from './keys.js';
 import { InboxAppender } from './inbox-appender.js';
 import { INBOX_LENGTH, RedisInbox } from './redis-inbox.js';
-import { timedPublish } from './timed-publish.js';
+import { RoomFeed } from './room-feed.js';
 import { TurnBatch } from './turn-batch.js';
-import { BackendUnavailableError, type Bus, type EnvelopeHandler, type LookedUp } from '../ports.js';
+import type { Bus, EnvelopeHandler, LookedUp } from '../ports.js';
 import { decodeEnvelope, encodeEnvelope, type DirectEnvelope, type RoomEnvelope } from '../envelope.js';
 
 /** Publishing and commands; subscriptions; blocking reads of the inbox. Each blocks the others' traffic if shared. */
@@ -31,15 +31,14 @@ const REBUILD_AFTER_PROBES = 3;
 
 /**
  * Fan-out over Redis: the room over pub/sub (one channel every node
- * subscribes to), direct messages through the target node's inbox stream
+ * subscribes to) backed by a log the node reads what it missed from
+ * (room-feed.ts), direct messages through the target node's inbox stream
  * (redis-inbox.ts), so a private message costs one delivery in the cluster
- * whatever its size, and none is lost to a subscriber being rebuilt.
+ * whatever its size. Neither loses anything to a subscriber being rebuilt.
  *
  * A subscriber connection can stay open yet deliver nothing (half-open TCP,
  * a failover that left it behind). The bus probes itself through its own
  * channel and rebuilds the subscriber when the probes stop coming back.
- * Whatever was published while the subscription was broken is lost to this
- * node: once it is back, the bus reports a room gap.
  */
 export class RedisBus implements Bus {
   private handler: EnvelopeHandler | undefined;
@@ -50,12 +49,13 @@ export class RedisBus implements Bus {
   private lastAnsweredSeq = 0;
   private readonly probeSentAt = new Map<number, number>();
   private subscriberSilent = false;
-  /** Set once subscribed: from then on a broken subscription may lose room envelopes. */
+  /** Set once subscribed: from then on a broken subscription means reading the room log. */
   private subscribed = false;
-  /** Times the subscription broke, and how many of those breaks were reported as a room gap. */
+  /** Times the subscription broke, and how many of those breaks the room feed caught up after. */
   private breaks = 0;
-  private reportedBreaks = 0;
+  private caughtUpBreaks = 0;
   private readonly roomGapListeners: (() => void)[] = [];
+  private readonly room: RoomFeed;
 
   private readonly publisher: Redis;
   private readonly subscriber: Redis;
@@ -75,6 +75,10 @@ export class RedisBus implements Bus {
     this.subscriber = connections.subscriber;
     this.inbox = new RedisInbox(nodeId, connections.publisher, connections.reader, keys, this.turn, metrics, logger);
     this.appender = new InboxAppender(connections.publisher, keys, INBOX_LENGTH, metrics);
+    this.room = new RoomFeed(connections.publisher, keys, metrics, logger, {
+      deliver: (payload) => this.deliver(keys.roomChannel, payload),
+      lost: () => this.roomGapListeners.forEach((listener) => listener()),
+    });
     this.subscriber.on('close', this.onSubscriberClosed);
     this.subscriber.on('ready', this.onSubscriberReady);
   }
@@ -100,11 +104,13 @@ export class RedisBus implements Bus {
     this.subscriber.off('message', this.onMessage);
     this.subscriber.on('message', this.onMessage);
     try {
+      await this.room.begin();
       await this.subscriber.subscribe(this.keys.roomChannel, this.keys.nodeChannel(this.nodeId));
     } catch (err) {
       throw toBackendError(err);
     }
     this.subscribed = true;
+    await this.room.catchUp();
     await this.inbox.start((envelope) => this.handler?.(envelope));
     clearInterval(this.probeTimer);
     this.probeTimer = setInterval(() => this.probe(), this.settings.probeIntervalMs);
@@ -114,7 +120,8 @@ export class RedisBus implements Bus {
   async publishToAll(envelope: RoomEnvelope): Promise<void> {
     const payload = encodeEnvelope(envelope);
     await this.turn.wait();
-    await this.publish(this.keys.roomChannel, payload);
+    // Heard live by nobody (every subscriber being rebuilt) is fine: each node reads the log once subscribed again.
+    await this.room.publish(payload);
   }
 
   publishToUser(envelope: DirectEnvelope): Promise<LookedUp | undefined> {
@@ -141,17 +148,12 @@ export class RedisBus implements Bus {
     this.subscribed = false;
     clearInterval(this.probeTimer);
     this.inbox.stop();
+    this.room.stop();
     this.subscriber.off('message', this.onMessage);
     this.handler = undefined;
     if (this.subscriber.status === 'ready') {
       await this.subscriber.unsubscribe().catch((err: unknown) => this.logger.warn({ err }, 'unsubscribe failed'));
     }
-  }
-
-  private async publish(channel: string, payload: string): Promise<void> {
-    const receivers = await timedPublish(this.metrics, () => this.publisher.publish(channel, payload));
-    // Redis took it and gave it to nobody (every subscriber was being rebuilt): not delivered.
-    if (receivers === 0) throw new BackendUnavailableError(new Error(`nobody listens on ${channel}`));
   }
 
   private probe(): void {
@@ -191,28 +193,29 @@ export class RedisBus implements Bus {
   }
 
   private readonly onSubscriberClosed = (): void => {
-    if (this.subscribed) this.breaks++;
+    if (!this.subscribed) return;
+    this.breaks++;
+    this.room.interrupted();
   };
 
   private readonly onSubscriberReady = (): void => {
-    if (this.breaks === this.reportedBreaks) return;
+    if (this.breaks === this.caughtUpBreaks) return;
     // ioredis writes its own SUBSCRIBE just after this event: ours, written
     // next turn, is answered after it, when the subscription is back.
-    setImmediate(() => void this.reportGapOnceResubscribed());
+    setImmediate(() => void this.catchUpOnceResubscribed());
   };
 
-  private async reportGapOnceResubscribed(): Promise<void> {
+  private async catchUpOnceResubscribed(): Promise<void> {
     const breaks = this.breaks;
     try {
       await this.subscriber.subscribe(this.keys.roomChannel, this.keys.nodeChannel(this.nodeId));
     } catch {
-      return; // Broken again: its own ready event reports it.
+      return; // Broken again: its own ready event catches up.
     }
-    if (!this.subscribed || breaks !== this.breaks || breaks === this.reportedBreaks) return;
-    this.reportedBreaks = breaks;
-    this.metrics.roomGap();
-    this.logger.warn('the redis subscription broke and is back: room messages may have been missed');
-    for (const listener of this.roomGapListeners) listener();
+    if (!this.subscribed || breaks !== this.breaks || breaks === this.caughtUpBreaks) return;
+    this.caughtUpBreaks = breaks;
+    this.logger.info('the redis subscription is back: reading the room messages it missed');
+    await this.room.catchUp();
   }
 
   private onProbe(payload: string): void {
@@ -234,6 +237,11 @@ export class RedisBus implements Bus {
       this.onProbe(payload);
       return;
     }
+    if (channel === this.keys.roomChannel) this.room.received(payload);
+    else this.deliver(channel, payload);
+  };
+
+  private deliver(channel: string, payload: string): void {
     const envelope = decodeEnvelope(payload);
     if (!envelope) {
       this.rejected++;
@@ -242,5 +250,5 @@ export class RedisBus implements Bus {
       return;
     }
     this.handler?.(envelope);
-  };
+  }
 }
