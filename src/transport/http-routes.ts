@@ -1,6 +1,7 @@
 import type { HttpResponse, TemplatedApp } from './uws.js';
 import { uwsRuntime } from './uws.js';
 import { asksForWebSocket, REFUSALS, type UpgradeRefusal } from './admit-upgrade.js';
+import type { RequestFraming } from './request-framing.js';
 import { serveStaticFile, type StaticSite } from './static-files.js';
 
 export interface Readiness {
@@ -20,6 +21,7 @@ export interface HttpRouteOptions {
   readonly metrics: MetricsExposition;
   /** The web client, served at `/`. */
   readonly site: StaticSite;
+  readonly framing: RequestFraming;
 }
 
 function json(res: HttpResponse, status: string, body: unknown): void {
@@ -38,14 +40,17 @@ export function writeRefusal(res: HttpResponse, { status, reason, headers = {} }
 }
 
 /** Health endpoints for load balancers and orchestrators, on the WebSocket port. */
-export function registerHttpRoutes(app: TemplatedApp, { nodeId, readiness, metrics, site }: HttpRouteOptions): void {
-  app.get('/healthz', (res) => json(res, '200 OK', { status: 'ok', node: nodeId, uws: uwsRuntime }));
-  app.get('/readyz', (res) => {
-    const reasons = readiness.notReadyReasons();
-    if (reasons.length === 0) json(res, '200 OK', { status: 'ready', node: nodeId });
-    else json(res, '503 Service Unavailable', { status: 'not ready', node: nodeId, reasons });
-  });
-  app.get('/metrics', (res) => {
+export function registerHttpRoutes(app: TemplatedApp, { nodeId, readiness, metrics, site, framing }: HttpRouteOptions): void {
+  app.get('/healthz', framing.guard((res) => json(res, '200 OK', { status: 'ok', node: nodeId, uws: uwsRuntime })));
+  app.get(
+    '/readyz',
+    framing.guard((res) => {
+      const reasons = readiness.notReadyReasons();
+      if (reasons.length === 0) json(res, '200 OK', { status: 'ready', node: nodeId });
+      else json(res, '503 Service Unavailable', { status: 'not ready', node: nodeId, reasons });
+    }),
+  );
+  app.get('/metrics', framing.guard((res) => {
     let aborted = false;
     res.onAborted(() => {
       aborted = true;
@@ -58,8 +63,8 @@ export function registerHttpRoutes(app: TemplatedApp, { nodeId, readiness, metri
         if (!aborted) json(res, '500 Internal Server Error', { error: 'metrics unavailable' });
       },
     );
-  });
-  app.any('/*', (res, req) => {
+  }));
+  app.any('/*', framing.guard((res, req) => {
     // A request for a WebSocket that still ends up here is a handshake uWS could not take (its key is malformed).
     if (asksForWebSocket(req.getHeader('upgrade'))) return writeRefusal(res, REFUSALS.badHandshake);
     if (serveStaticFile(res, req, site)) return;
@@ -71,5 +76,5 @@ export function registerHttpRoutes(app: TemplatedApp, { nodeId, readiness, metri
     } else {
       json(res, '404 Not Found', { error: 'not found' });
     }
-  });
+  }));
 }

@@ -8,6 +8,7 @@ import { tokenFromRequest, verifyToken, type TokenPolicy } from './auth-token.js
 import { resolveClientAddress } from './client-address.js';
 import { ConnectionLimits } from './connection-limits.js';
 import { registerHttpRoutes, writeRefusal, type Readiness } from './http-routes.js';
+import { RequestFraming } from './request-framing.js';
 import type { StaticSite } from './static-files.js';
 import { UwsConnection, type SocketData } from './uws-connection.js';
 import { UwsLocalDelivery } from './uws-local-delivery.js';
@@ -59,11 +60,12 @@ export class WebSocketServer<H extends ConnectionHandler> {
     this.delivery = new UwsLocalDelivery(this.app, options.metrics, (id) => this.open.get(id));
     this.limits = new ConnectionLimits(options.settings);
     this.handler = options.handlerFor(this.delivery);
-    registerHttpRoutes(this.app, { nodeId: options.nodeId, readiness: options.readiness, metrics: options.metrics, site: options.site });
-    this.serveWebSockets(this.handler);
+    const framing = new RequestFraming();
+    registerHttpRoutes(this.app, { nodeId: options.nodeId, readiness: options.readiness, metrics: options.metrics, site: options.site, framing });
+    this.serveWebSockets(this.handler, framing);
   }
 
-  private serveWebSockets(chat: ConnectionHandler): void {
+  private serveWebSockets(chat: ConnectionHandler, framing: RequestFraming): void {
     const { settings, logger, metrics, auth } = this.options;
     const trusted = trustedProxyList(settings.trustedProxies);
     const allowedOrigins = new Set(settings.allowedOrigins);
@@ -91,6 +93,10 @@ export class WebSocketServer<H extends ConnectionHandler> {
       closeOnBackpressureLimit: 0,
 
       upgrade: (res, req, context) => {
+        if (framing.refuse(res, req)) {
+          metrics.upgradeRejected('ambiguous_framing');
+          return;
+        }
         // Everything from `req` must be read before the first return or await.
         const key = req.getHeader('sec-websocket-key');
         const offered = req.getHeader('sec-websocket-protocol');

@@ -6,7 +6,7 @@ import { createLogger } from '../../src/logger.js';
 import { signToken } from '../../src/transport/auth-token.js';
 import { nodeEnv, startInProcessNode, type NodeEnv } from '../support/nodes.js';
 import { uniquePrefix } from '../support/redis-server.js';
-import { rawRequest, statusLine } from '../support/raw-http.js';
+import { rawExchange, rawRequest, statusLine } from '../support/raw-http.js';
 import { TestClient } from '../support/test-client.js';
 
 const SECRET = 'correct horse battery staple';
@@ -95,6 +95,49 @@ describe('security', () => {
       for (const headers of [{ Upgrade: undefined }, { Connection: 'keep-alive' }, { 'Sec-WebSocket-Key': 'this-is-24-chars-but-no!' }, { 'Sec-WebSocket-Key': 'c2hvcnQ=' }]) {
         expect(statusLine(await rawRequest(node!.port, handshake(headers))), JSON.stringify(headers)).toBe('HTTP/1.1 400 Bad Request');
       }
+    });
+  });
+
+  describe('reads each request one way only: an ambiguous length is refused and the connection closed', () => {
+    const hidden = 'GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n';
+    const statuses = (raw: string) => raw.match(/HTTP\/1\.1 \d{3}/g) ?? [];
+
+    it('two Content-Length fields: 400, the connection closed, and the body never served as a second request', async () => {
+      await start({});
+      for (const path of ['/', '/healthz', '/readyz', '/metrics', '/chat']) {
+        const request = `POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nContent-Length: ${hidden.length}\r\n\r\n${hidden}`;
+        const { response, closed } = await rawExchange(node!.port, request);
+        const answered = statuses(response);
+        expect(answered[0], path).toBe('HTTP/1.1 400');
+        // What uWS parsed behind it in the same read is refused too, never served.
+        expect(new Set(answered), path).toEqual(new Set(['HTTP/1.1 400']));
+        expect(response).not.toContain('charla_');
+        expect(closed, path).toBe(true);
+      }
+    });
+
+    it('Content-Length beside Transfer-Encoding: the connection closed, nothing served', async () => {
+      await start({});
+      const request = `POST / HTTP/1.1\r\nHost: x\r\nContent-Length: ${hidden.length}\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n${hidden}`;
+      const { response, closed } = await rawExchange(node!.port, request);
+      expect(statuses(response).filter((status) => status !== 'HTTP/1.1 400')).toEqual([]);
+      expect(response).not.toContain('charla_');
+      expect(closed).toBe(true);
+    });
+
+    it('a WebSocket handshake with two Content-Length fields is refused too', async () => {
+      await start({});
+      const request = `GET /chat HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nContent-Length: 0\r\nContent-Length: 0\r\n\r\n`;
+      const { response, closed } = await rawExchange(node!.port, request);
+      expect(statusLine(response)).toBe('HTTP/1.1 400 Bad Request');
+      expect(closed).toBe(true);
+    });
+
+    it('one Content-Length, with another request pipelined behind it, is read as usual', async () => {
+      await start({});
+      const { response, closed } = await rawExchange(node!.port, `POST /nothing HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhiGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n`);
+      expect(statuses(response)).toEqual(['HTTP/1.1 404', 'HTTP/1.1 200']);
+      expect(closed).toBe(false);
     });
   });
 
