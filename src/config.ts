@@ -32,7 +32,8 @@ const envSchema = z
     CHARLA_REAP_INTERVAL_MS: integer(100, 60_000, 1000),
     CHARLA_MAX_PAYLOAD_BYTES: integer(256, 16 * 1024 * 1024, 16 * 1024),
     CHARLA_MAX_CONTENT_LENGTH: integer(1, 1024 * 1024, 2000),
-    CHARLA_REGISTRATION_TIMEOUT_MS: integer(0, 3_600_000, 30_000),
+    // Long enough for a person typing a name after connecting, as several course clients ask for it.
+    CHARLA_REGISTRATION_TIMEOUT_MS: integer(0, 3_600_000, 60_000),
     CHARLA_KEEPALIVE_SECONDS: integer(0, 960, 32).refine((s) => s === 0 || s >= 8, 'must be 0 (off) or at least 8'),
     CHARLA_MAX_BACKPRESSURE_BYTES: integer(1024, 1024 * 1024 * 1024, 1024 * 1024),
     // At least a second: the drain must have time to close sockets and release presence.

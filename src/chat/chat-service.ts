@@ -204,7 +204,10 @@ export class ChatService implements ConnectionHandler {
   }
 
   private handle(session: Session, message: ClientMessage): void | Promise<void> {
-    if (message.type === 'register') return this.registrar.register(session, message.sender);
+    if (message.type === 'register') {
+      session.registrationAttempted(this.now());
+      return this.registrar.register(session, message.sender);
+    }
     const name = session.name;
     if (!name) throw new ChatError('NOT_REGISTERED');
     if (message.sender && message.sender !== name) throw new ChatError('SENDER_MISMATCH');

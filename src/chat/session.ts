@@ -12,6 +12,8 @@ export class Session {
   private lastFrameAt: number;
   private isClosed = false;
   private registrationExpired = false;
+  /** When the registration clock last started: at the opening, and again at each `register` sent. */
+  private registrationClockFrom: number;
   readonly openedAt: number;
   private log: { readonly user: string | undefined; readonly logger: Logger } | undefined;
   readonly rate: TokenBucket;
@@ -25,6 +27,7 @@ export class Session {
   ) {
     this.lastFrameAt = now;
     this.openedAt = now;
+    this.registrationClockFrom = now;
     this.rate = new TokenBucket(rateLimit, now);
     this.queue = new ConnectionQueue((err) => onTaskFailure(this, err));
   }
@@ -51,9 +54,18 @@ export class Session {
     return this.isClosed;
   }
 
-  /** Opened before `cutoff` and never registered: true once, for the registration timeout to act on. */
+  /**
+   * A `register` arrived: a client that is trying to register is not idle,
+   * and one whose name was refused gets the whole time again to send
+   * another (a person may be typing it).
+   */
+  registrationAttempted(now: number): void {
+    this.registrationClockFrom = now;
+  }
+
+  /** Unregistered, with no attempt to register since `cutoff`: true once, for the registration timeout to act on. */
   registrationOverdue(cutoff: number): boolean {
-    if (this.boundName !== undefined || this.isClosed || this.registrationExpired || this.openedAt > cutoff) return false;
+    if (this.boundName !== undefined || this.isClosed || this.registrationExpired || this.registrationClockFrom > cutoff) return false;
     this.registrationExpired = true;
     return true;
   }

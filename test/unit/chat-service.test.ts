@@ -86,6 +86,36 @@ describe('ChatService', () => {
     expect(ana.connection.closedWith).toBeUndefined();
   });
 
+  it('gives a connection whose name was refused the whole registration time again to send another', async () => {
+    await join('ana');
+    const retrying = new FakeConnection();
+    const session = chat.open(retrying);
+    clock += REGISTRATION_MS - 1000;
+    chat.receive(session, encode({ type: 'register', sender: 'ana' }), false);
+    await settle();
+    expect(retrying.ofType('error').map((f) => f['code'])).toEqual(['USERNAME_TAKEN']);
+    clock += REGISTRATION_MS - 1;
+    chat.sweepIdle();
+    expect(retrying.closedWith).toBeUndefined();
+    chat.receive(session, encode({ type: 'register', sender: 'ana2' }), false);
+    await settle();
+    expect(retrying.ofType('register_success')).toHaveLength(1);
+    clock += REGISTRATION_MS;
+    chat.sweepIdle();
+    expect(retrying.closedWith).toBeUndefined();
+  });
+
+  it('still times out a connection that sends anything but register', async () => {
+    const chatty = new FakeConnection();
+    const session = chat.open(chatty);
+    clock += REGISTRATION_MS - 1000;
+    chat.receive(session, encode({ type: 'list_users' }), false);
+    await settle();
+    clock += 1000;
+    chat.sweepIdle();
+    expect(chatty.closedWith).toBe('REGISTRATION_TIMEOUT');
+  });
+
   it('marks a user INACTIVO after the idle timeout, once, and ACTIVO on its next message', async () => {
     const ana = await join('ana');
     const luis = await join('luis');
