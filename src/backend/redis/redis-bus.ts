@@ -56,6 +56,8 @@ export class RedisBus implements Bus {
   private caughtUpBreaks = 0;
   private readonly roomGapListeners: (() => void)[] = [];
   private readonly room: RoomFeed;
+  /** Compared with the channel of every message: built once. */
+  private readonly roomChannel: string;
 
   private readonly publisher: Redis;
   private readonly subscriber: Redis;
@@ -75,6 +77,7 @@ export class RedisBus implements Bus {
     this.subscriber = connections.subscriber;
     this.inbox = new RedisInbox(nodeId, connections.publisher, connections.reader, keys, this.turn, metrics, logger);
     this.appender = new InboxAppender(connections.publisher, keys, INBOX_LENGTH, metrics);
+    this.roomChannel = keys.roomChannel;
     this.room = new RoomFeed(connections.publisher, keys, metrics, logger, {
       deliver: (payload) => this.deliver(keys.roomChannel, payload),
       lost: () => this.roomGapListeners.forEach((listener) => listener()),
@@ -237,7 +240,7 @@ export class RedisBus implements Bus {
       this.onProbe(payload);
       return;
     }
-    if (channel === this.keys.roomChannel) this.room.received(payload);
+    if (channel === this.roomChannel) this.room.received(payload);
     else this.deliver(channel, payload);
   };
 

@@ -7,6 +7,7 @@ import type { RedisKeys } from './keys.js';
 import { LuaScript } from './lua-script.js';
 import { timedPublish } from './timed-publish.js';
 import type { TurnBatch } from './turn-batch.js';
+import { compareEntryIds } from './entry-id.js';
 
 /** Entries a node's inbox keeps (approximately): far more than any reader lags behind. */
 export const INBOX_LENGTH = 10_000;
@@ -175,12 +176,4 @@ export class RedisInbox {
       handler(envelope);
     }
   }
-}
-
-/** Orders two stream entry ids (`ms-seq`) as Redis does. */
-export function compareEntryIds(a: string, b: string): number {
-  const [aMs = 0n, aSeq = 0n] = a.split('-').map(BigInt);
-  const [bMs = 0n, bSeq = 0n] = b.split('-').map(BigInt);
-  if (aMs !== bMs) return aMs < bMs ? -1 : 1;
-  return aSeq === bSeq ? 0 : aSeq < bSeq ? -1 : 1;
 }

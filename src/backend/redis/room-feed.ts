@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Metrics } from '../../metrics.js';
 import type { RedisKeys } from './keys.js';
 import { LuaScript } from './lua-script.js';
-import { compareEntryIds } from './redis-inbox.js';
+import { compareEntryIds } from './entry-id.js';
 import { timedPublish } from './timed-publish.js';
 
 /** Room envelopes the room log keeps (approximately): what a node can recover after its subscription broke. */
@@ -34,7 +34,8 @@ local newest = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)[1]
 if newest then return newest[1] end
 return redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'm', '')`);
 
-const ENTRY_PREFIX = /^\{"entry":"(\d+-\d+)",/;
+const ENTRY_FIELD = '{"entry":"';
+const ENTRY_ID = /^\d{1,20}-\d{1,20}$/;
 
 type LogEntry = [id: string, fields: string[]];
 
@@ -66,28 +67,32 @@ export class RoomFeed {
   private catchUpAgain = false;
   private retryTimer: NodeJS.Timeout | undefined;
   private stopped = false;
+  private readonly log: string;
+  private readonly channel: string;
 
   constructor(
     private readonly redis: Redis,
-    private readonly keys: RedisKeys,
+    keys: RedisKeys,
     private readonly metrics: Metrics,
     private readonly logger: Logger,
     private readonly events: RoomFeedEvents,
   ) {
     PUBLISH_TO_ROOM.defineOn(redis);
     ROOM_LOG_TAIL.defineOn(redis);
+    this.log = keys.roomLog;
+    this.channel = keys.roomChannel;
   }
 
   /** Takes the log's newest entry as where this node is; call before subscribing, then catchUp(). */
   async begin(): Promise<void> {
     this.stopped = false;
-    this.position = String(await ROOM_LOG_TAIL.run(this.redis, [this.keys.roomLog], [ROOM_LOG_LENGTH]));
+    this.position = String(await ROOM_LOG_TAIL.run(this.redis, [this.log], [ROOM_LOG_LENGTH]));
   }
 
   /** Logs and publishes one room envelope; → how many nodes heard it live (the others read it from the log). */
   publish(payload: string): Promise<number> {
     return timedPublish(this.metrics, async () =>
-      Number(await PUBLISH_TO_ROOM.run(this.redis, [this.keys.roomLog], [payload, this.keys.roomChannel, ROOM_LOG_LENGTH])),
+      Number(await PUBLISH_TO_ROOM.run(this.redis, [this.log], [payload, this.channel, ROOM_LOG_LENGTH])),
     );
   }
 
@@ -98,7 +103,7 @@ export class RoomFeed {
 
   /** An envelope from the room channel. */
   received(payload: string): void {
-    const id = ENTRY_PREFIX.exec(payload)?.[1];
+    const id = entryIdOf(payload);
     // A node of the version before publishes without the log: nothing to order it by.
     if (id === undefined) {
       this.events.deliver(payload);
@@ -172,7 +177,7 @@ export class RoomFeed {
 
   private async readLogToTail(): Promise<void> {
     this.heldOverflowed = false;
-    const tail = String(await ROOM_LOG_TAIL.run(this.redis, [this.keys.roomLog], [ROOM_LOG_LENGTH]));
+    const tail = String(await ROOM_LOG_TAIL.run(this.redis, [this.log], [ROOM_LOG_LENGTH]));
     if (this.position === undefined) throw new Error('the room feed was not begun');
     if (compareEntryIds(tail, this.position) < 0) {
       // The log was lost and begun again at an earlier id (a Redis whose clock is behind the old one).
@@ -184,7 +189,7 @@ export class RoomFeed {
     let inclusive = true;
     let recovered = 0;
     while (compareEntryIds(from, tail) < 0) {
-      const entries = (await this.redis.xrange(this.keys.roomLog, inclusive ? from : `(${from}`, tail, 'COUNT', READ_BATCH)) as LogEntry[];
+      const entries = (await this.redis.xrange(this.log, inclusive ? from : `(${from}`, tail, 'COUNT', READ_BATCH)) as LogEntry[];
       if (inclusive) {
         if (entries[0]?.[0] === from) entries.shift();
         else this.reportLost(from);
@@ -213,4 +218,12 @@ export class RoomFeed {
     this.logger.warn({ position }, 'room messages were lost: the room log no longer holds where this node was');
     this.events.lost();
   }
+}
+
+/** The log entry id a room payload starts with (`{"entry":"<id>",`), if any. */
+function entryIdOf(payload: string): string | undefined {
+  if (!payload.startsWith(ENTRY_FIELD)) return undefined;
+  const end = payload.indexOf('"', ENTRY_FIELD.length);
+  const id = payload.slice(ENTRY_FIELD.length, end);
+  return end > 0 && ENTRY_ID.test(id) ? id : undefined;
 }
