@@ -46,13 +46,16 @@ const envSchema = z
     CHARLA_REDIS_PROBE_MS: integer(100, 60_000, 500),
     CHARLA_RATE_LIMIT_PER_SECOND: integer(0, 1_000_000, 20),
     CHARLA_RATE_LIMIT_BURST: integer(1, 1_000_000, 40),
+    // Shared by every connection from one address: a campus behind one NAT chats well under it.
+    CHARLA_RATE_LIMIT_PER_IP_PER_SECOND: integer(0, 1_000_000, 100),
+    CHARLA_RATE_LIMIT_PER_IP_BURST: integer(1, 1_000_000, 200),
     // 'auto': what the process's open-file limit allows, with a margin (src/node/connection-cap.ts).
     CHARLA_MAX_CONNECTIONS: z
       .string()
       .default('auto')
       .refine((value) => value === 'auto' || (/^\d+$/.test(value) && Number(value) <= 10_000_000), "'auto' or a whole number of connections (0: no cap)")
       .transform((value) => (value === 'auto' ? ('auto' as const) : Number(value))),
-    CHARLA_MAX_CONNECTIONS_PER_IP: integer(0, 10_000_000, 0),
+    CHARLA_MAX_CONNECTIONS_PER_IP: integer(0, 10_000_000, 256),
     CHARLA_AUTH_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
     // Still accepted while clients move to tokens signed with CHARLA_AUTH_SECRET.
     CHARLA_AUTH_PREVIOUS_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
@@ -92,6 +95,8 @@ const configSchema = envSchema.transform((e) => ({
     maxContentLength: e.CHARLA_MAX_CONTENT_LENGTH,
     rateLimitPerSecond: e.CHARLA_RATE_LIMIT_PER_SECOND,
     rateLimitBurst: e.CHARLA_RATE_LIMIT_BURST,
+    addressRateLimitPerSecond: e.CHARLA_RATE_LIMIT_PER_IP_PER_SECOND,
+    addressRateLimitBurst: e.CHARLA_RATE_LIMIT_PER_IP_BURST,
   },
   presence: { heartbeatMs: e.CHARLA_HEARTBEAT_MS, leaseMs: e.CHARLA_LEASE_MS, reapIntervalMs: e.CHARLA_REAP_INTERVAL_MS },
   transport: {

@@ -9,6 +9,7 @@ import type { ServerMessages } from '../protocol/server-messages.js';
 import type { UserStatus } from '../protocol/status.js';
 import type { ClientConnection } from './client-connection.js';
 import type { ConnectionHandler } from './connection-handler.js';
+import { AddressBudgets } from './address-budgets.js';
 import { DepartureLedger } from './departure-ledger.js';
 import { admit } from './inbound-gate.js';
 import type { LocalDelivery } from './local-delivery.js';
@@ -32,6 +33,9 @@ export interface ChatSettings {
   /** Messages per second per connection (0: no limit) and the burst allowed above it. */
   readonly rateLimitPerSecond: number;
   readonly rateLimitBurst: number;
+  /** The same, shared by every connection from one client address. */
+  readonly addressRateLimitPerSecond: number;
+  readonly addressRateLimitBurst: number;
 }
 
 export interface ChatDependencies {
@@ -68,11 +72,13 @@ export class ChatService implements ConnectionHandler {
   private readonly room: Room;
   private readonly privates: PrivateRouter;
   private readonly replies: Replies;
+  private readonly addressBudgets: AddressBudgets;
   private readonly now: () => number;
 
   constructor(private readonly deps: ChatDependencies) {
     this.now = deps.now ?? Date.now;
     this.sessions = deps.sessions ?? new Sessions();
+    this.addressBudgets = new AddressBudgets({ perSecond: deps.settings.addressRateLimitPerSecond, burst: deps.settings.addressRateLimitBurst });
     this.room = new Room(deps.presence.nodeId, deps.bus, deps.messages);
     this.replies = new Replies(deps.messages, deps.metrics, deps.logger);
     this.departures = new DepartureLedger(deps.presence, this.room, deps.logger);
@@ -97,7 +103,9 @@ export class ChatService implements ConnectionHandler {
 
   open(connection: ClientConnection): Session {
     const rateLimit = { perSecond: this.deps.settings.rateLimitPerSecond, burst: this.deps.settings.rateLimitBurst };
-    const session = new Session(connection, this.now(), rateLimit, (failed, err) => this.replies.failure(failed, err));
+    const now = this.now();
+    const addressRate = this.addressBudgets.opened(connection.ip, now);
+    const session = new Session(connection, now, rateLimit, addressRate, (failed, err) => this.replies.failure(failed, err));
     this.sessions.add(session);
     return session;
   }
@@ -109,7 +117,7 @@ export class ChatService implements ConnectionHandler {
     this.deps.metrics.messageIn(decoded.ok ? decoded.message.type : 'invalid');
     session.touch(now);
     const admission = admit({
-      rate: session.rate.take(now),
+      rate: session.takeRate(now),
       queued: session.queue.depth,
       message: decoded.ok ? decoded.message : undefined,
       sender: session.name,
@@ -139,6 +147,7 @@ export class ChatService implements ConnectionHandler {
         await this.leave(session);
       } finally {
         this.sessions.delete(session);
+        this.addressBudgets.closed(session.connection.ip);
         this.recovery.forget(session);
       }
     });

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { UserStatus } from '../protocol/status.js';
 import type { ClientConnection } from './client-connection.js';
 import { ConnectionQueue } from './connection-queue.js';
-import { TokenBucket, type RateLimitSettings } from './rate-limiter.js';
+import { TokenBucket, type RateDecision, type RateLimitSettings } from './rate-limiter.js';
 
 /** The chat state of one connection on this node; changed only through its methods. */
 export class Session {
@@ -16,13 +16,15 @@ export class Session {
   private registrationClockFrom: number;
   readonly openedAt: number;
   private log: { readonly user: string | undefined; readonly logger: Logger } | undefined;
-  readonly rate: TokenBucket;
+  private readonly rate: TokenBucket;
   readonly queue: ConnectionQueue;
 
   constructor(
     readonly connection: ClientConnection,
     now: number,
     rateLimit: RateLimitSettings,
+    /** Shared with the other connections from the same address. */
+    private readonly addressRate: TokenBucket,
     onTaskFailure: (session: Session, err: unknown) => void,
   ) {
     this.lastFrameAt = now;
@@ -68,6 +70,17 @@ export class Session {
     if (this.boundName !== undefined || this.isClosed || this.registrationExpired || this.registrationClockFrom > cutoff) return false;
     this.registrationExpired = true;
     return true;
+  }
+
+  /**
+   * Spends one message of this connection's budget, then of its address's.
+   * An address out of budget refuses the message but never closes the
+   * connection: that is for a connection that ignores its own refusals.
+   */
+  takeRate(now: number): RateDecision {
+    const own = this.rate.take(now);
+    if (own !== 'allow') return own;
+    return this.addressRate.take(now) === 'allow' ? 'allow' : 'refuse';
   }
 
   /** A frame arrived: the user is active, whatever the frame says. */

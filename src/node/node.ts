@@ -174,6 +174,7 @@ function warnOfDefencesOff(config: Config, transport: TransportSettings, logger:
   if (transport.maxConnections === 0) logger.warn('CHARLA_MAX_CONNECTIONS is 0: nothing stops the node from running out of files');
   if (transport.maxConnectionsPerIp === 0) logger.warn('CHARLA_MAX_CONNECTIONS_PER_IP is 0: one address may take every connection');
   if (config.chat.rateLimitPerSecond === 0) logger.warn('CHARLA_RATE_LIMIT_PER_SECOND is 0: a client may send without limit');
+  if (config.chat.addressRateLimitPerSecond === 0) logger.warn('CHARLA_RATE_LIMIT_PER_IP_PER_SECOND is 0: one address may send without limit over many connections');
   if (config.chat.registrationTimeoutMs === 0) logger.warn('CHARLA_REGISTRATION_TIMEOUT_MS is 0: a connection that never registers is never closed');
   if (config.auth?.maxLifetimeSeconds === 0) logger.warn('CHARLA_AUTH_MAX_TOKEN_LIFETIME_SECONDS is 0: a token without exp is good forever');
 }

@@ -39,6 +39,8 @@ export interface WebSocketServerOptions<H extends ConnectionHandler> {
   readonly handlerFor: (local: LocalDelivery) => H;
 }
 
+const ADDRESS_FULL_WARNING_INTERVAL_MS = 60_000;
+
 /**
  * The uWS side of a node: upgrades on any path (with the admission checks
  * of the configuration), hands frames to the chat service and reports
@@ -55,6 +57,7 @@ export class WebSocketServer<H extends ConnectionHandler> {
   /** Open connections by id: the delivery finds the socket behind a chat connection here. */
   private readonly open = new Map<number, UwsConnection>();
   private backpressureTimer: NodeJS.Timeout | undefined;
+  private addressFullWarnedAt = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly options: WebSocketServerOptions<H>) {
     this.delivery = new UwsLocalDelivery(this.app, options.metrics, (id) => this.open.get(id));
@@ -122,7 +125,9 @@ export class WebSocketServer<H extends ConnectionHandler> {
         const upgrade = (allowedName: string | undefined): void => {
           if (!this.accepting) return refuse(res, REFUSALS.notServing);
           const ip = resolveClientAddress(peer, forwardedFor, trusted);
-          const full = capacityRefusal(this.limits.admit(ip));
+          const admission = this.limits.admit(ip);
+          if (admission === 'ip_full') this.warnAddressFull(ip);
+          const full = capacityRefusal(admission);
           if (full) return refuse(res, full);
           const protocol = offersProtocol(offered, SUBPROTOCOL) ? SUBPROTOCOL : '';
           const data: SocketData = allowedName === undefined ? { ip } : { ip, allowedName };
@@ -181,6 +186,21 @@ export class WebSocketServer<H extends ConnectionHandler> {
   }
 
   /** Closes clients whose unread output passed the limit: they do not keep up, and must not hold memory. */
+  /**
+   * An address reached its connection cap. Behind a load balancer that is
+   * not listed in CHARLA_TRUSTED_PROXIES every client has the balancer's
+   * address, and this is where an operator learns it: once a minute at most.
+   */
+  private warnAddressFull(ip: string): void {
+    const now = performance.now();
+    if (now - this.addressFullWarnedAt < ADDRESS_FULL_WARNING_INTERVAL_MS) return;
+    this.addressFullWarnedAt = now;
+    this.options.logger.warn(
+      { ip, maxConnectionsPerIp: this.options.settings.maxConnectionsPerIp },
+      'an address has as many connections as CHARLA_MAX_CONNECTIONS_PER_IP allows; more are refused (if it is a load balancer, list it in CHARLA_TRUSTED_PROXIES)',
+    );
+  }
+
   private checkBackpressure(): void {
     const limit = this.options.settings.maxBackpressureBytes;
     for (const connection of this.open.values()) {

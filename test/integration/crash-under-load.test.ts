@@ -16,6 +16,7 @@ describe('a node killed while traffic flows between three nodes', () => {
       REDIS_URL: inject('redisUrl'),
       CHARLA_KEY_PREFIX: uniquePrefix('load'),
       CHARLA_RATE_LIMIT_PER_SECOND: '0',
+      CHARLA_RATE_LIMIT_PER_IP_PER_SECOND: '0',
       CHARLA_HEARTBEAT_MS: '500',
       CHARLA_LEASE_MS: '1500',
     };

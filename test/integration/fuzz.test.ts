@@ -62,7 +62,7 @@ describe('random and mutated frames', () => {
   let badFramesSent = 0;
 
   beforeAll(async () => {
-    node = await startInProcessNode({ CHARLA_RATE_LIMIT_PER_SECOND: '0' });
+    node = await startInProcessNode({ CHARLA_RATE_LIMIT_PER_SECOND: '0', CHARLA_RATE_LIMIT_PER_IP_PER_SECOND: '0' });
     fuzzer = await TestClient.register(node.url, 'fuzzer');
     ana = await TestClient.register(node.url, 'ana');
     luis = await TestClient.register(node.url, 'luis');

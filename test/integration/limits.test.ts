@@ -117,8 +117,40 @@ describe('limits', () => {
     clients.push(await TestClient.connect(url, { localAddress: '127.0.0.3' }));
   });
 
+  it('by default takes 256 connections from one address and refuses the next with 429, while another address still gets in', async () => {
+    await start({});
+    const url = node!.url;
+    const opened = await Promise.all(Array.from({ length: 256 }, () => TestClient.connect(url)));
+    clients.push(...opened);
+    await expect(TestClient.connect(url)).rejects.toThrow(/HTTP 429/);
+    clients.push(await TestClient.connect(url, { localAddress: '127.0.0.2' }));
+  });
+
+  it('by default makes every connection from one address share one message budget, so more sockets do not buy more messages', async () => {
+    await start({});
+    const listener = await register('oyente', { localAddress: '127.0.0.2' });
+    const senders = await Promise.all(Array.from({ length: 30 }, (_, i) => register(`emisor${i}`)));
+    await new Promise((r) => setTimeout(r, 300));
+    listener.discardPending();
+    const startedAt = Date.now();
+    for (const sender of senders) for (let n = 0; n < 35; n++) sender.send({ type: 'broadcast', content: `mensaje ${n}` });
+    await new Promise((r) => setTimeout(r, 2000));
+    const seconds = (Date.now() - startedAt) / 1000;
+    const delivered = listener.pending('broadcast').length;
+    const refused = senders.flatMap((sender) => sender.pending('error')).map((f) => f.code);
+    // The address's burst (200) and its rate (100/s) over the wait, and nothing from one connection is over its own budget.
+    expect(delivered).toBeLessThanOrEqual(200 + Math.ceil(100 * seconds) + 20);
+    expect(refused.length).toBe(30 * 35 - delivered);
+    expect(new Set(refused)).toEqual(new Set(['RATE_LIMITED']));
+    expect(senders.every((sender) => sender.socket.readyState === WebSocket.OPEN)).toBe(true);
+
+    // Another address has a budget of its own.
+    listener.send({ type: 'broadcast', content: 'otra dirección' });
+    expect((await listener.nextMatching((f) => f.type === 'broadcast' && f.content === 'otra dirección', 'its own broadcast')).sender).toBe('oyente');
+  });
+
   it('closes a client that stops reading once its buffered output passes the limit; the others carry on', async () => {
-    await start({ CHARLA_MAX_BACKPRESSURE_BYTES: '65536', CHARLA_RATE_LIMIT_PER_SECOND: '0' });
+    await start({ CHARLA_MAX_BACKPRESSURE_BYTES: '65536', CHARLA_RATE_LIMIT_PER_SECOND: '0', CHARLA_RATE_LIMIT_PER_IP_PER_SECOND: '0' });
     const sleeper = await register('dormilon');
     const ana = await register('ana');
     const luis = await register('luis');

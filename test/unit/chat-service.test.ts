@@ -37,7 +37,7 @@ describe('ChatService', () => {
       bus,
       local: new FakeLocalDelivery(),
       messages: new ServerMessages(() => new Date(clock)),
-      settings: { idleTimeoutMs: IDLE_MS, registrationTimeoutMs: REGISTRATION_MS, maxContentLength: 100, rateLimitPerSecond: 0, rateLimitBurst: 1 },
+      settings: { idleTimeoutMs: IDLE_MS, registrationTimeoutMs: REGISTRATION_MS, maxContentLength: 100, rateLimitPerSecond: 0, rateLimitBurst: 1, addressRateLimitPerSecond: 0, addressRateLimitBurst: 1 },
       metrics: new Metrics({ connections: () => 0, registeredUsers: () => 0 }),
       logger: pino({ level: 'silent' }),
       now: () => clock,
