@@ -50,7 +50,8 @@ COPY --from=build /app/dist/web ./dist/web
 COPY web ./web
 # The image's "node" user, by number so Kubernetes can verify runAsNonRoot.
 USER 1000:1000
-EXPOSE 8080
+# The chat, the web client and the probes; metrics on their own port (CHARLA_METRICS_PORT).
+EXPOSE 8080 9464
 # No curl in the slim image: probe /healthz with node itself.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
   CMD ["node", "-e", "require('node:http').get({ host: '127.0.0.1', port: process.env.PORT || 8080, path: '/healthz', timeout: 2000 }, (res) => process.exit(res.statusCode === 200 ? 0 : 1)).on('timeout', () => process.exit(1)).on('error', () => process.exit(1))"]

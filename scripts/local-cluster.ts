@@ -81,7 +81,7 @@ function printSummary(cluster: LocalCluster): void {
     `  chat:   ${cluster.url}`,
     `  stats:  ${cluster.statsUrl}`,
     `  redis:  ${cluster.redisUrl} (key prefix ${cluster.keyPrefix})`,
-    ...cluster.nodes.map((node) => `  node:   ${node.id.padEnd(9)} ${node.httpUrl}  pid ${String(node.pid)}`),
+    ...cluster.nodes.map((node) => `  node:   ${node.id.padEnd(9)} ${node.httpUrl}  metrics ${node.metricsUrl}  pid ${String(node.pid)}`),
     'Ctrl-C stops everything.',
   ];
   process.stdout.write(`${lines.join('\n')}\n`);

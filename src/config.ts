@@ -17,6 +17,9 @@ const envSchema = z
   .object({
     PORT: integer(0, 65535, 8080),
     HOST: z.string().min(1).default('0.0.0.0'),
+    // Prometheus exporters' habit: metrics on a port of their own, which no public balancer routes to.
+    CHARLA_METRICS_PORT: integer(0, 65535, 9464),
+    CHARLA_METRICS_HOST: z.string().min(1).optional(),
     REDIS_URL: z
       .string()
       .regex(/^rediss?:\/\/\S+$/, 'must be a redis:// or rediss:// URL')
@@ -88,6 +91,7 @@ const configSchema = envSchema.transform((e) => ({
   nodeId: e.CHARLA_NODE_ID ?? defaultNodeId(),
   host: e.HOST,
   port: e.PORT,
+  metrics: { host: e.CHARLA_METRICS_HOST ?? e.HOST, port: e.CHARLA_METRICS_PORT },
   ...(e.REDIS_URL ? { redis: { url: e.REDIS_URL, keyPrefix: e.CHARLA_KEY_PREFIX, probeIntervalMs: e.CHARLA_REDIS_PROBE_MS } } : {}),
   chat: {
     idleTimeoutMs: e.CHARLA_IDLE_TIMEOUT_MS,

@@ -109,6 +109,8 @@ function nodeEnvironment(port: number, nodeId: string, tag: string, redisUrl: st
   return {
     PORT: String(port),
     HOST: '127.0.0.1',
+    // Several nodes share this machine: each takes any free port for its metrics.
+    CHARLA_METRICS_PORT: '0',
     LOG_LEVEL: 'warn',
     CHARLA_NODE_ID: nodeId,
     CHARLA_KEY_PREFIX: `bench:${tag}:`,

@@ -37,6 +37,8 @@ export interface LocalClusterNode {
   readonly pid: number | undefined;
   /** http://127.0.0.1:PORT: the node itself, bypassing the balancer. */
   readonly httpUrl: string;
+  /** http://127.0.0.1:PORT/metrics: the node's metrics, on their own port. */
+  readonly metricsUrl: string;
   readonly exited: Promise<ExitStatus>;
   kill(signal: NodeJS.Signals): Promise<ExitStatus>;
 }
@@ -88,7 +90,9 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
   if (!Number.isInteger(nodeCount) || nodeCount < 1) throw new Error(`nodes must be a positive whole number, not ${nodeCount}`);
   const onLine = options.onLine ?? (() => undefined);
   const keyPrefix = options.keyPrefix ?? 'charla:';
-  const [redisPort, freeBalancerPort, freeStatsPort, ...nodePorts] = await freePorts(3 + nodeCount, HOST);
+  const [redisPort, freeBalancerPort, freeStatsPort, ...nodeAndMetricsPorts] = await freePorts(3 + 2 * nodeCount, HOST);
+  const nodePorts = nodeAndMetricsPorts.slice(0, nodeCount);
+  const metricsPorts = nodeAndMetricsPorts.slice(nodeCount);
   const port = options.port ?? freeBalancerPort!;
   const statsPort = options.statsPort ?? freeStatsPort!;
   const processes = new ClusterProcesses();
@@ -106,7 +110,7 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
       redisUrl = `redis://${HOST}:${redisPort}`;
     }
     const settings = { ...options.nodeEnv, REDIS_URL: redisUrl, CHARLA_KEY_PREFIX: keyPrefix };
-    const nodes = nodePorts.map((nodePort, i) => spawnNode(`local-${i + 1}`, nodePort, settings, onLine));
+    const nodes = nodePorts.map((nodePort, i) => spawnNode(`local-${i + 1}`, { http: nodePort, metrics: metricsPorts[i]! }, settings, onLine));
     processes.nodes.push(...nodes.map(({ process }) => process));
     await Promise.all(
       nodes.map(({ process, handle }) => waitUntil('readiness (/readyz)', () => answersOk(`${handle.httpUrl}/readyz`), process, START_TIMEOUT_MS)),
@@ -135,7 +139,8 @@ interface SpawnedNode {
   readonly handle: LocalClusterNode;
 }
 
-function spawnNode(id: string, port: number, settings: Readonly<Record<string, string>>, onLine: LineSink): SpawnedNode {
+function spawnNode(id: string, ports: { readonly http: number; readonly metrics: number }, settings: Readonly<Record<string, string>>, onLine: LineSink): SpawnedNode {
+  const port = ports.http;
   const node = new ManagedProcess({
     name: id,
     command: process.execPath,
@@ -147,14 +152,16 @@ function spawnNode(id: string, port: number, settings: Readonly<Record<string, s
       CHARLA_NODE_ID: id,
       HOST,
       PORT: String(port),
+      CHARLA_METRICS_PORT: String(ports.metrics),
       // HAProxy connects from here and passes the client's address on.
       CHARLA_TRUSTED_PROXIES: HOST,
     },
     onLine,
   });
   const httpUrl = `http://${HOST}:${port}`;
+  const metricsUrl = `http://${HOST}:${ports.metrics}/metrics`;
   return {
     process: node,
-    handle: { id, port, httpUrl, pid: node.pid, exited: node.exited, kill: (signal) => node.kill(signal) },
+    handle: { id, port, httpUrl, metricsUrl, pid: node.pid, exited: node.exited, kill: (signal) => node.kill(signal) },
   };
 }

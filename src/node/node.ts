@@ -11,6 +11,7 @@ import { ServerMessages } from '../protocol/server-messages.js';
 import { createRedisBackend } from '../backend/redis/redis-backend.js';
 import { loadStaticSite } from '../transport/static-files.js';
 import { reportUwsRuntime } from '../transport/uws.js';
+import { MetricsServer } from '../transport/metrics-server.js';
 import { WebSocketServer, type TransportSettings } from '../transport/websocket-server.js';
 import { connectionCapFor, readOpenFileLimit } from './connection-cap.js';
 
@@ -45,9 +46,11 @@ export class CharlaNode {
   readonly chat: ChatService;
   private readonly backend: Backend;
   private readonly server: WebSocketServer<ChatService>;
+  private readonly metricsServer: MetricsServer;
   private readonly upkeep: NodeUpkeep;
   private phase: Phase = 'created';
   private listeningPort: number | undefined;
+  private listeningMetricsPort: number | undefined;
   private stopping: Promise<void> | undefined;
 
   constructor(private readonly options: NodeOptions) {
@@ -83,6 +86,7 @@ export class CharlaNode {
         }),
     });
     this.chat = this.server.handler;
+    this.metricsServer = new MetricsServer(this.metrics);
     this.upkeep = new NodeUpkeep(
       this.chat,
       this.backend.presence,
@@ -104,6 +108,12 @@ export class CharlaNode {
     return this.listeningPort;
   }
 
+  /** The port metrics are served on, once started. */
+  get metricsPort(): number {
+    if (this.listeningMetricsPort === undefined) throw new Error('the node has not started');
+    return this.listeningMetricsPort;
+  }
+
   /** Empty when ready to take traffic. */
   notReadyReasons(): string[] {
     return [...(this.phase === 'serving' ? [] : [this.phase]), ...this.backend.notReadyReasons(), ...this.upkeep.notReadyReasons()];
@@ -115,7 +125,9 @@ export class CharlaNode {
     this.phase = 'starting';
     const { config, logger } = this.options;
     reportUwsRuntime(logger);
-    // The HTTP port opens first so probes see a live, not-ready node while the backend connects.
+    // The ports open first so probes see a live, not-ready node while the backend connects.
+    this.listeningMetricsPort = await this.metricsServer.listen(config.metrics.host, config.metrics.port);
+    logger.info({ host: config.metrics.host, port: this.listeningMetricsPort }, 'metrics port open');
     const port = await this.server.listen(config.host, config.port);
     this.listeningPort = port;
     logger.info({ host: config.host, port }, 'http port open');
@@ -140,6 +152,7 @@ export class CharlaNode {
       await this.backend.presence.retire().catch((err: unknown) => logger.warn({ err }, 'could not withdraw the node lease'));
       await this.backend.bus.unsubscribe();
       await this.backend.close();
+      this.metricsServer.close();
       this.phase = 'stopped';
       logger.info('charla node stopped');
     })();

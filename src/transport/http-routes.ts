@@ -9,16 +9,9 @@ export interface Readiness {
   notReadyReasons(): string[];
 }
 
-/** The Prometheus exposition of the node's metrics. */
-export interface MetricsExposition {
-  readonly contentType: string;
-  render(): Promise<string>;
-}
-
 export interface HttpRouteOptions {
   readonly nodeId: string;
   readonly readiness: Readiness;
-  readonly metrics: MetricsExposition;
   /** The web client, served at `/`. */
   readonly site: StaticSite;
   readonly framing: RequestFraming;
@@ -39,8 +32,8 @@ export function writeRefusal(res: HttpResponse, { status, reason, headers = {} }
   });
 }
 
-/** Health endpoints for load balancers and orchestrators, on the WebSocket port. */
-export function registerHttpRoutes(app: TemplatedApp, { nodeId, readiness, metrics, site, framing }: HttpRouteOptions): void {
+/** Health endpoints for load balancers and orchestrators, and the web client, on the WebSocket port (metrics have a port of their own). */
+export function registerHttpRoutes(app: TemplatedApp, { nodeId, readiness, site, framing }: HttpRouteOptions): void {
   app.get('/healthz', framing.guard((res) => json(res, '200 OK', { status: 'ok', node: nodeId, uws: uwsRuntime })));
   app.get(
     '/readyz',
@@ -50,20 +43,6 @@ export function registerHttpRoutes(app: TemplatedApp, { nodeId, readiness, metri
       else json(res, '503 Service Unavailable', { status: 'not ready', node: nodeId, reasons });
     }),
   );
-  app.get('/metrics', framing.guard((res) => {
-    let aborted = false;
-    res.onAborted(() => {
-      aborted = true;
-    });
-    metrics.render().then(
-      (body) => {
-        if (!aborted) res.cork(() => res.writeHeader('content-type', metrics.contentType).end(body));
-      },
-      () => {
-        if (!aborted) json(res, '500 Internal Server Error', { error: 'metrics unavailable' });
-      },
-    );
-  }));
   app.any('/*', framing.guard((res, req) => {
     // A request for a WebSocket that still ends up here is a handshake uWS could not take (its key is malformed).
     if (asksForWebSocket(req.getHeader('upgrade'))) return writeRefusal(res, REFUSALS.badHandshake);

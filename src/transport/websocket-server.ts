@@ -64,7 +64,7 @@ export class WebSocketServer<H extends ConnectionHandler> {
     this.limits = new ConnectionLimits(options.settings);
     this.handler = options.handlerFor(this.delivery);
     const framing = new RequestFraming();
-    registerHttpRoutes(this.app, { nodeId: options.nodeId, readiness: options.readiness, metrics: options.metrics, site: options.site, framing });
+    registerHttpRoutes(this.app, { nodeId: options.nodeId, readiness: options.readiness, site: options.site, framing });
     this.serveWebSockets(this.handler, framing);
   }
 

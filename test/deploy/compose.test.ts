@@ -51,9 +51,10 @@ describe('docker-compose.yml', () => {
     expect(charlaEnv['CHARLA_NODE_ID'], 'each replica must name itself').toBeUndefined();
   });
 
-  it('listens on the port the image exposes', () => {
+  it('listens on the ports the image exposes: the chat, and the metrics apart', () => {
     const exposed = parseDockerfile(readRepoFile('Dockerfile')).instructions.find((i) => i.keyword === 'EXPOSE')?.args;
-    expect(String(loadConfig(charlaEnv).port)).toBe(exposed);
+    const config = loadConfig(charlaEnv);
+    expect(`${config.port} ${config.metrics.port}`).toBe(exposed);
   });
 
   it('trusts X-Forwarded-For only from HAProxy\u2019s fixed address, not the gateway or the rest of the network', () => {
@@ -114,7 +115,7 @@ describe('docker-compose.yml', () => {
     };
     const job = prometheus.scrape_configs.find((j) => j.job_name === 'charla');
     expect(job?.metrics_path ?? '/metrics').toBe('/metrics');
-    expect(job?.dns_sd_configs).toEqual([expect.objectContaining({ names: ['charla'], type: 'A', port: loadConfig(charlaEnv).port })]);
+    expect(job?.dns_sd_configs).toEqual([expect.objectContaining({ names: ['charla'], type: 'A', port: loadConfig(charlaEnv).metrics.port })]);
     expect(networksOf(service('prometheus'))).toEqual(networksOf(charla));
   });
 });

@@ -85,9 +85,10 @@ describe('the container image (Dockerfile)', () => {
     expect(Number(gid ?? uid)).toBeGreaterThan(0);
   });
 
-  it('exposes the port the server listens on by default', () => {
+  it('exposes the ports the server listens on by default: the chat, and the metrics apart', () => {
     expect(dockerfile.instructions.some((i) => i.keyword === 'ENV' && /\bPORT=/.test(i.args))).toBe(false);
-    expect(only('EXPOSE')).toBe(String(loadConfig({}).port));
+    const config = loadConfig({});
+    expect(only('EXPOSE')).toBe(`${config.port} ${config.metrics.port}`);
   });
 
   describe('HEALTHCHECK', () => {

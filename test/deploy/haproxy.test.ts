@@ -163,7 +163,8 @@ describe.each(configs)('HAProxy config $name', ({ text, runnable }) => {
       for (const path of ['/metrics', '/readyz', '/healthz', '/metrics?name=x']) {
         expect((await fetch(`http://127.0.0.1:${ports.chat}${path}`)).status, `${path} through HAProxy`).toBe(404);
       }
-      for (const path of ['/metrics', '/readyz', '/healthz']) expect((await fetch(`http://127.0.0.1:${node.port}${path}`)).status, `${path} on the node`).toBe(200);
+      for (const path of ['/readyz', '/healthz']) expect((await fetch(`http://127.0.0.1:${node.port}${path}`)).status, `${path} on the node`).toBe(200);
+      expect((await fetch(`http://127.0.0.1:${node.metricsPort}/metrics`)).status, '/metrics on the node\'s metrics port').toBe(200);
     } finally {
       haproxy.kill('SIGTERM');
       if (haproxy.exitCode === null && haproxy.signalCode === null) await once(haproxy, 'exit');

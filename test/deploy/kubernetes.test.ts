@@ -99,10 +99,24 @@ describeNeeding([TOOLS.kubectl], 'Kubernetes overlays, rendered by kubectl kusto
       expect(config.nodeId).toBe(POD_NAME);
     });
 
-    it('opens the port the server listens on and the image exposes', () => {
-      expect(container.ports?.map((p) => p.containerPort)).toEqual([config.port]);
-      expect(dockerfile.instructions.find((i) => i.keyword === 'EXPOSE')?.args).toBe(String(config.port));
-      expect(pod.metadata.annotations?.['prometheus.io/port']).toBe(String(config.port));
+    it('opens the ports the server listens on and the image exposes, and has Prometheus scrape the metrics port', () => {
+      expect(container.ports?.map((p) => p.containerPort)).toEqual([config.port, config.metrics.port]);
+      expect(config.metrics.port).not.toBe(config.port);
+      expect(dockerfile.instructions.find((i) => i.keyword === 'EXPOSE')?.args).toBe(`${config.port} ${config.metrics.port}`);
+      expect(portNumber('metrics')).toBe(config.metrics.port);
+      expect(pod.metadata.annotations?.['prometheus.io/port']).toBe(String(config.metrics.port));
+      expect(pod.metadata.annotations?.['prometheus.io/path']).toBe('/metrics');
+    });
+
+    it('lets anyone reach the chat port and only the monitoring namespace the metrics port', () => {
+      type Rule = { from?: { namespaceSelector?: { matchLabels: Record<string, string> } }[]; ports: { port: string | number }[] };
+      const policy = find<Manifest & { spec: { podSelector: { matchLabels: Record<string, string> }; policyTypes: string[]; ingress: Rule[] } }>(manifests, 'NetworkPolicy', 'charla')!;
+      expect(selects(policy.spec.podSelector.matchLabels, pod.metadata.labels ?? {})).toBe(true);
+      expect(policy.spec.policyTypes).toEqual(['Ingress']);
+      const byPort = new Map(policy.spec.ingress.flatMap((rule) => rule.ports.map((p) => [portNumber(p.port), rule.from] as const)));
+      expect([...byPort.keys()].sort()).toEqual([config.port, config.metrics.port].sort());
+      expect(byPort.get(config.port)).toBeUndefined(); // from anywhere
+      expect(byPort.get(config.metrics.port)).toEqual([{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }]);
     });
 
     it('probes readiness on /readyz and liveness on /healthz, on that port', async () => {
@@ -167,7 +181,7 @@ describeNeeding([TOOLS.kubectl], 'Kubernetes overlays, rendered by kubectl kusto
 
       const service = find<Manifest & { spec: { selector: Record<string, string>; ports: { name: string; targetPort: string | number }[] } }>(manifests, 'Service', 'charla')!;
       expect(selects(service.spec.selector, labels)).toBe(true);
-      expect(service.spec.ports.map((p) => portNumber(p.targetPort))).toEqual([config.port]);
+      expect(service.spec.ports.map((p) => portNumber(p.targetPort))).toEqual([config.port, config.metrics.port]);
 
       const pdb = find<Manifest & { spec: { maxUnavailable?: number; selector: { matchLabels: Record<string, string> } } }>(manifests, 'PodDisruptionBudget', 'charla')!;
       expect(selects(pdb.spec.selector.matchLabels, labels)).toBe(true);

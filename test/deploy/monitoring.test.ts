@@ -57,7 +57,7 @@ describe('monitoring: Prometheus alerts and the Grafana dashboard', () => {
   beforeAll(async () => {
     const node = await startInProcessNode({ REDIS_URL: inject('redisUrl'), CHARLA_KEY_PREFIX: uniquePrefix('metrics') });
     try {
-      const response = await fetch(`http://127.0.0.1:${node.port}/metrics`);
+      const response = await fetch(`http://127.0.0.1:${node.metricsPort}/metrics`);
       expect(response.status).toBe(200);
       exposition = await response.text();
     } finally {

@@ -165,7 +165,7 @@ describe('limits', () => {
       received++;
     }
     expect((await luis.next('user_disconnected', 10_000)).content).toBe('dormilon ha salido');
-    const closes = await fetch(`http://127.0.0.1:${node!.port}/metrics`).then((r) => r.text());
+    const closes = await fetch(`http://127.0.0.1:${node!.metricsPort}/metrics`).then((r) => r.text());
     expect(closes).toMatch(/charla_closes_total\{code="1013"\} 1/);
     expect(node!.stats().sessions).toBe(2);
   });

@@ -10,7 +10,7 @@ const metricValue = (body: string, series: string): number | undefined => {
   return line === undefined ? undefined : Number(line.slice(series.length + 1));
 };
 
-describe('/metrics', () => {
+describe('metrics', () => {
   let node: Node;
   const clients: TestClient[] = [];
   afterEach(async () => {
@@ -34,7 +34,7 @@ describe('/metrics', () => {
     await anonymous.close();
     await new Promise((r) => setTimeout(r, 350));
 
-    const response = await fetch(`http://127.0.0.1:${node.port}/metrics`);
+    const response = await fetch(`http://127.0.0.1:${node.metricsPort}/metrics`);
     expect(response.headers.get('content-type')).toMatch(/text\/plain/);
     const body = await response.text();
     expect(metricValue(body, 'charla_connections')).toBe(2);
@@ -54,12 +54,31 @@ describe('/metrics', () => {
     }
   });
 
+  it('are served on a port of their own: the chat port does not answer /metrics, and the metrics port serves nothing else', async () => {
+    node = await startInProcessNode({});
+    expect(node.metricsPort).not.toBe(node.port);
+    const onChatPort = await fetch(`http://127.0.0.1:${node.port}/metrics`);
+    expect(onChatPort.status).toBe(404);
+    expect(await onChatPort.text()).not.toContain('charla_');
+    expect((await fetch(`http://127.0.0.1:${node.metricsPort}/metrics`)).status).toBe(200);
+    for (const path of ['/', '/chat', '/healthz', '/readyz', '/index.html']) {
+      expect((await fetch(`http://127.0.0.1:${node.metricsPort}${path}`)).status, path).toBe(404);
+    }
+    await expect(TestClient.connect(`ws://127.0.0.1:${node.metricsPort}/chat`)).rejects.toThrow();
+  });
+
+  it('listen where CHARLA_METRICS_HOST says, apart from the chat port', async () => {
+    node = await startInProcessNode({ HOST: '127.0.0.1', CHARLA_METRICS_HOST: '127.0.0.2' });
+    expect((await fetch(`http://127.0.0.2:${node.metricsPort}/metrics`)).status).toBe(200);
+    await expect(fetch(`http://127.0.0.1:${node.metricsPort}/metrics`)).rejects.toThrow();
+  });
+
   it('counts closes by a bounded set of codes, whatever codes clients choose', async () => {
     node = await startInProcessNode({});
     const closers = await Promise.all(Array.from({ length: 40 }, () => TestClient.connect(node.url)));
     await Promise.all(closers.map((client, i) => client.close(4100 + i)));
     await new Promise((r) => setTimeout(r, 200));
-    const body = await (await fetch(`http://127.0.0.1:${node.port}/metrics`)).text();
+    const body = await (await fetch(`http://127.0.0.1:${node.metricsPort}/metrics`)).text();
     const series = body.split('\n').filter((line) => line.startsWith('charla_closes_total{'));
     expect(series).toEqual(['charla_closes_total{code="application"} 40']);
   });

@@ -12,7 +12,7 @@ export type NodeEnv = Record<string, string>;
 
 /** Environment for a test node: port 0, quiet logs, the given backend. */
 export function nodeEnv(env: NodeEnv = {}): NodeEnv {
-  return { PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env };
+  return { PORT: '0', HOST: '127.0.0.1', CHARLA_METRICS_PORT: '0', LOG_LEVEL: 'warn', ...env };
 }
 
 /** A node in this process, configured through the same environment parsing as production. */
@@ -26,6 +26,8 @@ export async function startInProcessNode(env: NodeEnv = {}, memory?: MemoryClust
 export interface ChildNode {
   readonly process: ChildProcess;
   readonly port: number;
+  /** Where it serves /metrics. */
+  readonly metricsPort: number;
   readonly url: string;
   readonly nodeId: string;
   readonly logs: string[];
@@ -54,12 +56,14 @@ export async function startChildNode(env: NodeEnv = {}, { untilPortOpen = false,
     child.once('exit', (code, signal) => resolve(signal ?? code)),
   );
   createInterface({ input: child.stderr! }).on('line', (line) => logs.push(line));
+  let metricsPort = 0;
   const listening = new Promise<{ port: number; nodeId: string }>((resolve, reject) => {
     createInterface({ input: child.stdout! }).on('line', (line) => {
       logs.push(line);
       try {
         const entry = JSON.parse(line) as { msg?: string; port?: number; node?: string };
         const awaited = untilPortOpen ? 'http port open' : 'charla node listening';
+        if (entry.msg === 'metrics port open' && entry.port) metricsPort = entry.port;
         if (entry.msg === awaited && entry.port) resolve({ port: entry.port, nodeId: entry.node ?? '' });
       } catch {
         // not a JSON log line
@@ -72,6 +76,7 @@ export async function startChildNode(env: NodeEnv = {}, { untilPortOpen = false,
   return {
     process: child,
     port,
+    metricsPort,
     nodeId,
     url: `ws://127.0.0.1:${port}/chat`,
     logs,
