@@ -1,7 +1,7 @@
 import type { PresenceStore } from '../backend/ports.js';
 import { ChatError } from '../protocol/errors.js';
 import type { ServerMessages } from '../protocol/server-messages.js';
-import { isValidUsername } from '../protocol/username.js';
+import { usernameProblem } from '../protocol/username.js';
 import type { DepartureLedger } from './departure-ledger.js';
 import type { LocalDelivery } from './local-delivery.js';
 import type { Room } from './room.js';
@@ -56,9 +56,10 @@ export class Registrar {
 
   async register(session: Session, name: string): Promise<void> {
     if (session.name) throw new ChatError('ALREADY_REGISTERED');
-    if (!isValidUsername(name)) throw new ChatError('INVALID_USERNAME');
+    const problem = usernameProblem(name);
+    if (problem !== undefined) throw new ChatError('INVALID_USERNAME', problem);
     const allowed = session.connection.allowedName;
-    if (allowed !== undefined && name !== allowed) throw new ChatError('NAME_NOT_ALLOWED');
+    if (allowed !== undefined && name !== allowed.normalize('NFKC')) throw new ChatError('NAME_NOT_ALLOWED');
     // Held here, or left while the backend was away: not free, whatever the backend says.
     if (this.localNames.has(name) || this.deps.departures.holds(name)) throw new ChatError('USERNAME_TAKEN');
     this.localNames.add(name);

@@ -5,20 +5,23 @@ import { USER_STATUSES } from './status.js';
  * Schemas for every message a client may send. Unknown fields are accepted
  * and dropped; `timestamp` is never read (client clocks are not trusted).
  * `sender` is optional after registration: the name bound to the connection
- * is what counts, and a differing one is refused by the chat rules.
+ * is what counts, and a differing one is refused by the chat rules. Names
+ * are NFKC-normalised before anything looks at them, so a name typed with a
+ * decomposed accent or in fullwidth letters is the plain one.
  */
-const optionalSender = z.string().nullish();
+const name = z.string().transform((value) => value.normalize('NFKC'));
+const optionalSender = name.nullish();
 
-const register = z.object({ type: z.literal('register'), sender: z.string() });
+const register = z.object({ type: z.literal('register'), sender: name });
 const broadcast = z.object({ type: z.literal('broadcast'), sender: optionalSender, content: z.string() });
 const privateMessage = z.object({
   type: z.literal('private'),
   sender: optionalSender,
-  target: z.string(),
+  target: name,
   content: z.string(),
 });
 const listUsers = z.object({ type: z.literal('list_users'), sender: optionalSender });
-const userInfo = z.object({ type: z.literal('user_info'), sender: optionalSender, target: z.string() });
+const userInfo = z.object({ type: z.literal('user_info'), sender: optionalSender, target: name });
 const changeStatus = z.object({ type: z.literal('change_status'), sender: optionalSender, content: z.enum(USER_STATUSES) });
 const disconnect = z.object({ type: z.literal('disconnect'), sender: optionalSender, content: z.unknown().optional() });
 

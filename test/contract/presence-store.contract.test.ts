@@ -60,6 +60,48 @@ describe.each(factories)('PresenceStore contract (%s)', (_name, makeFactory) => 
     expect(results.filter(Boolean)).toHaveLength(1);
   });
 
+  it('refuses a name that looks like one held, on any node: the pairs that fooled people before', async () => {
+    const pairs: [string, string][] = [
+      ['José', 'Jose\u0301'],
+      ['pavel', 'раvеl'],
+      ['eva', 'eva\u034f'],
+      ['eva2', 'eva2\ufe0f'],
+      ['nombre', 'nombre\u180b'],
+      ['rn', 'm'],
+    ];
+    for (const [first, second] of pairs) {
+      expect(await a.claim({ name: first, ip: '1' }), first).toBe(true);
+      expect(await b.claim({ name: second, ip: '2' }), JSON.stringify(second)).toBe(false);
+      expect(await a.claim({ name: second, ip: '1' }), JSON.stringify(second)).toBe(false);
+    }
+    // Case is not a look: Ana and ana are two users.
+    expect(await a.claim({ name: 'Ana', ip: '1' })).toBe(true);
+    expect(await b.claim({ name: 'ana', ip: '2' })).toBe(true);
+  });
+
+  it('frees a look with its name, when released and when reaped', async () => {
+    await a.claim({ name: 'pavel', ip: '1' });
+    await a.release('pavel');
+    expect(await b.claim({ name: 'раvеl', ip: '2' })).toBe(true);
+    const c = storeFor('node-c');
+    await c.heartbeat();
+    await sleep(LEASE_MS + 100);
+    await c.heartbeat();
+    await c.reapDeadNodes();
+    // node-b (holding раvеl) stopped beating and was reaped: the look is free again.
+    expect(await c.claim({ name: 'pavel', ip: '3' })).toBe(true);
+  });
+
+  it('does not let a look-alike take a name back that its node lost', async () => {
+    await a.claim({ name: 'pavel', ip: '1' });
+    await sleep(LEASE_MS + 100);
+    await b.heartbeat();
+    await b.reapDeadNodes();
+    expect(await b.claim({ name: 'раvеl', ip: '2' })).toBe(true);
+    expect(await a.heartbeat()).not.toBe('alive');
+    expect(await a.reclaim({ name: 'pavel', ip: '1', status: 'ACTIVO', auto: false })).toBe('taken');
+  });
+
   it('records node, ip, status and registration time', async () => {
     const before = Date.now();
     await a.claim({ name: 'ana', ip: '203.0.113.9' });

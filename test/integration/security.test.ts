@@ -141,6 +141,33 @@ describe('security', () => {
     });
   });
 
+  it('refuses names that pose as the server or show nobody, and takes a good one on the same connection after', async () => {
+    await start({});
+    const client = await TestClient.connect(url());
+    clients.push(client);
+    for (const name of ['ｓｅｒｖｅｒ', 'ѕеrvеr', 'server\u034f', 'ſerver', '\u3164', '\u0301', `a${'\u0301\u0300\u0302'.repeat(10)}`]) {
+      client.send({ type: 'register', sender: name });
+      const refusal = await client.nextError();
+      expect(refusal.code, JSON.stringify(name)).toBe('INVALID_USERNAME');
+    }
+    client.send({ type: 'register', sender: 'Jose\u0301' });
+    expect((await client.next('register_success')).type).toBe('register_success');
+    client.send({ type: 'broadcast', sender: 'Jose\u0301', content: 'hola' });
+    expect((await client.next('broadcast')).sender).toBe('José');
+  });
+
+  it('lets nobody take a name that looks like one in use, and keeps names of different case apart', async () => {
+    await start({});
+    clients.push(await TestClient.register(url(), 'pavel'), await TestClient.register(url(), 'eva'), await TestClient.register(url(), 'Ana'));
+    for (const lookAlike of ['раvеl', 'eva\u034f', 'ｅｖａ']) {
+      const impostor = await TestClient.connect(url());
+      clients.push(impostor);
+      impostor.send({ type: 'register', sender: lookAlike });
+      expect((await impostor.nextError()).code, JSON.stringify(lookAlike)).toMatch(/USERNAME_TAKEN|INVALID_USERNAME/);
+    }
+    clients.push(await TestClient.register(url(), 'ana'));
+  });
+
   it('refuses browsers from origins not on the allowed list with 403, and lets other clients in', async () => {
     await start({ CHARLA_ALLOWED_ORIGINS: 'https://chat.example.com' });
     await expect(TestClient.connect(url(), { headers: { Origin: 'https://evil.example.net' } })).rejects.toThrow(/HTTP 403/);

@@ -9,6 +9,7 @@ import {
   type ReclaimRequest,
   type ReclaimResult,
 } from '../ports.js';
+import { usernameSkeleton } from '../../protocol/username.js';
 
 export interface LeaseSettings {
   /** How long a node and its users stay alive without a heartbeat. */
@@ -30,6 +31,8 @@ export class MemoryPresenceRegistry {
   readonly users = new Map<string, HeldUser>();
   readonly nodeLeases = new Map<string, number>();
   readonly nodeUsers = new Map<string, Set<string>>();
+  /** Look (a name's UTS #39 skeleton) → the name holding it: no two look-alikes held at once. */
+  readonly looks = new Map<string, string>();
   /** The generation each node acts under, and what set it last (as in Redis: see redis-presence-scripts.ts). */
   readonly fences = new Map<string, { gen: number; by: 'join' | 'reap' | 'retire' }>();
 
@@ -39,6 +42,23 @@ export class MemoryPresenceRegistry {
   nodeOf(name: string): string | undefined {
     const held = this.users.get(name);
     return held && held.leaseUntil >= this.now() ? held.entry.node : undefined;
+  }
+
+  /** Whether `name` may hold its look: nobody holds it, or only `name` itself, or a name no longer live. */
+  lookFreeFor(name: string): boolean {
+    const holder = this.looks.get(usernameSkeleton(name));
+    return holder === undefined || holder === name || this.nodeOf(holder) === undefined;
+  }
+
+  takeLook(name: string): void {
+    this.looks.set(usernameSkeleton(name), name);
+  }
+
+  /** Removes a user and, if it still holds it, its look. */
+  remove(name: string): void {
+    this.users.delete(name);
+    const look = usernameSkeleton(name);
+    if (this.looks.get(look) === name) this.looks.delete(look);
   }
 
   usersOf(nodeId: string): Set<string> {
@@ -65,7 +85,8 @@ export class MemoryPresenceStore implements PresenceStore {
 
   async claim({ name, ip }: ClaimRequest): Promise<boolean> {
     this.checkFence('claim');
-    if (this.registry.users.has(name)) return false;
+    if (this.registry.users.has(name) || !this.registry.lookFreeFor(name)) return false;
+    this.registry.takeLook(name);
     const now = this.registry.now();
     const entry: PresenceEntry = { name, node: this.nodeId, ip, status: 'ACTIVO', auto: false, since: now };
     this.registry.users.set(name, { entry, leaseUntil: now + this.settings.leaseMs });
@@ -77,6 +98,8 @@ export class MemoryPresenceStore implements PresenceStore {
     this.checkFence('reclaim');
     const held = this.registry.users.get(name);
     if (held && held.entry.node !== this.nodeId) return 'taken';
+    if (!this.registry.lookFreeFor(name)) return 'taken';
+    this.registry.takeLook(name);
     const now = this.registry.now();
     const since = held?.entry.since ?? now;
     const entry: PresenceEntry = { name, node: this.nodeId, ip, status, auto, since };
@@ -89,7 +112,7 @@ export class MemoryPresenceStore implements PresenceStore {
     this.checkFence('release');
     const held = this.registry.users.get(name);
     if (!held || held.entry.node !== this.nodeId) return false;
-    this.registry.users.delete(name);
+    this.registry.remove(name);
     this.registry.usersOf(this.nodeId).delete(name);
     return true;
   }
@@ -143,7 +166,7 @@ export class MemoryPresenceStore implements PresenceStore {
       nodes++;
       for (const name of this.registry.usersOf(nodeId)) {
         if (this.registry.users.get(name)?.entry.node !== nodeId) continue;
-        this.registry.users.delete(name);
+        this.registry.remove(name);
         departed.push(name);
       }
       this.registry.nodeUsers.delete(nodeId);

@@ -7,6 +7,11 @@ export class RedisKeys {
     return `${this.prefix}user:${name}`;
   }
 
+  /** String: the name that holds this look (a name's UTS #39 skeleton), so no look-alike can be held beside it. */
+  look(skeleton: string): string {
+    return `${this.prefix}look:${skeleton}`;
+  }
+
   /** Sorted set: user name → lease expiry (ms). */
   get users(): string {
     return `${this.prefix}users`;

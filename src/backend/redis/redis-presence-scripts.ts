@@ -20,11 +20,37 @@ const fencedBy = (fenceKey: string, genArg: string): string =>
 /** Reply of a script that refused a command of a generation that is no longer current. */
 export const FENCED = -1;
 
-/** KEYS: user, users, nodeUsers, fence. ARGV: name, node, ip, leaseMs, hashTtlMs, gen. → 1 claimed, 0 taken, -1 fenced. */
+/*
+ * Looks: a name's UTS #39 skeleton (protocol/username.ts) is claimed with
+ * it, in `look:{skeleton}` → the name, so two names that look alike cannot
+ * be held at once. The user hash keeps its look (field `look`) so that
+ * whoever removes the user removes the look with it. A look whose holder
+ * is no longer live (its lease ran out unreaped) blocks nobody.
+ */
+
+/** Lua: 0 (taken) when the look in KEYS[n] is held by another live name; ARGV: name, users key, user key prefix. */
+const lookFreeFor = (lookKey: string, nameArg: string, usersKey: string, userPrefixArg: string): string => `
+local looker = redis.call('GET', ${lookKey})
+if looker and looker ~= ${nameArg} then
+  local lookerLease = redis.call('ZSCORE', ${usersKey}, looker)
+  if lookerLease and tonumber(lookerLease) >= now and redis.call('EXISTS', ${userPrefixArg} .. looker) == 1 then return 0 end
+end`;
+
+/** Lua: deletes the look of the user hash in KEYS[n] if it still points at the name in ARGV[m]. */
+const dropLookOf = (userKey: string, nameArg: string, lookPrefixArg: string): string => `
+local look = redis.call('HGET', ${userKey}, 'look')
+if look and redis.call('GET', ${lookPrefixArg} .. look) == ${nameArg} then redis.call('DEL', ${lookPrefixArg} .. look) end`;
+
+/**
+ * KEYS: user, users, nodeUsers, fence, look. ARGV: name, node, ip, leaseMs, hashTtlMs, gen, look, userKeyPrefix.
+ * → 1 claimed, 0 taken (the name, or a name that looks the same), -1 fenced.
+ */
 export const CLAIM = new LuaScript('claim', `${NOW_MS}
 ${fencedBy('KEYS[4]', 'ARGV[6]')}
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], 'node', ARGV[2], 'ip', ARGV[3], 'status', 'ACTIVO', 'auto', '0', 'since', now)
+${lookFreeFor('KEYS[5]', 'ARGV[1]', 'KEYS[2]', 'ARGV[8]')}
+redis.call('SET', KEYS[5], ARGV[1])
+redis.call('HSET', KEYS[1], 'node', ARGV[2], 'ip', ARGV[3], 'status', 'ACTIVO', 'auto', '0', 'since', now, 'look', ARGV[7])
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
 redis.call('ZADD', KEYS[2], now + tonumber(ARGV[4]), ARGV[1])
 redis.call('SADD', KEYS[3], ARGV[1])
@@ -32,14 +58,18 @@ redis.call('PEXPIRE', KEYS[3], ARGV[5])
 return 1`);
 
 /**
- * KEYS: user, users, nodeUsers, fence. ARGV: name, node, ip, leaseMs, hashTtlMs, status, auto (0|1), gen.
+ * KEYS: user, users, nodeUsers, fence, look. ARGV: name, node, ip, leaseMs, hashTtlMs, status, auto (0|1), gen, look, userKeyPrefix.
  * Like CLAIM, but a name this node still holds is renewed, keeping its
- * registration time. → 1 taken back, 2 still held by this node, 0 held by another, -1 fenced.
+ * registration time. → 1 taken back, 2 still held by this node, 0 held by
+ * another (or a look-alike taken meanwhile), -1 fenced.
  */
 export const RECLAIM = new LuaScript('reclaim', `${NOW_MS}
 ${fencedBy('KEYS[4]', 'ARGV[8]')}
 local owner = redis.call('HGET', KEYS[1], 'node')
 if owner and owner ~= ARGV[2] then return 0 end
+${lookFreeFor('KEYS[5]', 'ARGV[1]', 'KEYS[2]', 'ARGV[10]')}
+redis.call('SET', KEYS[5], ARGV[1])
+redis.call('HSET', KEYS[1], 'look', ARGV[9])
 if not owner then redis.call('HSET', KEYS[1], 'node', ARGV[2], 'since', now) end
 redis.call('HSET', KEYS[1], 'ip', ARGV[3], 'status', ARGV[6], 'auto', ARGV[7])
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
@@ -49,11 +79,12 @@ redis.call('PEXPIRE', KEYS[3], ARGV[5])
 if owner then return 2 end
 return 1`);
 
-/** KEYS: user, users, nodeUsers, fence. ARGV: name, node, gen. → 1 released, 0 not held by this node, -1 fenced. */
+/** KEYS: user, users, nodeUsers, fence. ARGV: name, node, gen, lookKeyPrefix. → 1 released, 0 not held by this node, -1 fenced. */
 export const RELEASE = new LuaScript('release', `
 ${fencedBy('KEYS[4]', 'ARGV[3]')}
 redis.call('SREM', KEYS[3], ARGV[1])
 if redis.call('HGET', KEYS[1], 'node') ~= ARGV[2] then return 0 end
+${dropLookOf('KEYS[1]', 'ARGV[1]', 'ARGV[4]')}
 redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
 return 1`);
@@ -143,7 +174,7 @@ export const EXPIRED_NODES = new LuaScript('expired_nodes', `${NOW_MS}
 return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. now, 'LIMIT', 0, ARGV[1])`);
 
 /**
- * KEYS: nodes, node, nodeUsers, users, fence, inbox, legacyReapedMarker, parkedInbox. ARGV: dead node, userKeyPrefix, fenceTtlMs, parkedTtlMs.
+ * KEYS: nodes, node, nodeUsers, users, fence, inbox, legacyReapedMarker, parkedInbox. ARGV: dead node, userKeyPrefix, fenceTtlMs, parkedTtlMs, lookKeyPrefix.
  * Claims a dead node for the caller: only the first caller finds it still
  * listed and expired. Fences it, so that nothing it sent before can change
  * anything now, and a node that was only cut off learns at its next beat
@@ -162,6 +193,7 @@ for _, name in ipairs(redis.call('SMEMBERS', KEYS[3])) do
   local key = ARGV[2] .. name
   local owner = redis.call('HGET', key, 'node')
   if owner == ARGV[1] or not owner then
+    ${dropLookOf('key', 'name', 'ARGV[5]')}
     redis.call('DEL', key)
     redis.call('ZREM', KEYS[4], name)
     table.insert(gone, name)

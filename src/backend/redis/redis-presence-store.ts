@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { isUserStatus, type UserStatus } from '../../protocol/status.js';
+import { usernameSkeleton } from '../../protocol/username.js';
 import { toBackendError } from './backend-error.js';
 import type { RedisKeys } from './keys.js';
 import { LuaScript } from './lua-script.js';
@@ -58,19 +59,21 @@ export class RedisPresenceStore implements PresenceStore {
   }
 
   async claim({ name, ip }: ClaimRequest): Promise<boolean> {
+    const look = usernameSkeleton(name);
     const claimed = await this.run(
       scripts.CLAIM,
-      [this.keys.user(name), this.keys.users, this.keys.nodeUsers(this.nodeId), this.keys.nodeFence(this.nodeId)],
-      [name, this.nodeId, ip, this.settings.leaseMs, this.hashTtlMs, this.currentGeneration()],
+      [this.keys.user(name), this.keys.users, this.keys.nodeUsers(this.nodeId), this.keys.nodeFence(this.nodeId), this.keys.look(look)],
+      [name, this.nodeId, ip, this.settings.leaseMs, this.hashTtlMs, this.currentGeneration(), look, this.keys.user('')],
     );
     return claimed === 1;
   }
 
   async reclaim({ name, ip, status, auto }: ReclaimRequest): Promise<ReclaimResult> {
+    const look = usernameSkeleton(name);
     const outcome = await this.run(
       scripts.RECLAIM,
-      [this.keys.user(name), this.keys.users, this.keys.nodeUsers(this.nodeId), this.keys.nodeFence(this.nodeId)],
-      [name, this.nodeId, ip, this.settings.leaseMs, this.hashTtlMs, status, auto ? 1 : 0, this.currentGeneration()],
+      [this.keys.user(name), this.keys.users, this.keys.nodeUsers(this.nodeId), this.keys.nodeFence(this.nodeId), this.keys.look(look)],
+      [name, this.nodeId, ip, this.settings.leaseMs, this.hashTtlMs, status, auto ? 1 : 0, this.currentGeneration(), look, this.keys.user('')],
     );
     return outcome === 1 ? 'reclaimed' : outcome === 2 ? 'held' : 'taken';
   }
@@ -79,7 +82,7 @@ export class RedisPresenceStore implements PresenceStore {
     const released = await this.run(
       scripts.RELEASE,
       [this.keys.user(name), this.keys.users, this.keys.nodeUsers(this.nodeId), this.keys.nodeFence(this.nodeId)],
-      [name, this.nodeId, this.currentGeneration()],
+      [name, this.nodeId, this.currentGeneration(), this.keys.look('')],
     );
     return released === 1;
   }
@@ -182,7 +185,7 @@ export class RedisPresenceStore implements PresenceStore {
             this.keys.legacyReapedMarker(deadNode),
             this.keys.parkedInbox(deadNode),
           ],
-          [deadNode, this.keys.user(''), this.fenceTtlMs, this.parkedInboxTtlMs],
+          [deadNode, this.keys.user(''), this.fenceTtlMs, this.parkedInboxTtlMs, this.keys.look('')],
         )) as string[] | null;
       } catch (err) {
         // The nodes reaped so far are gone from Redis: their users must still be announced.
