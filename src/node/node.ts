@@ -147,6 +147,7 @@ export class CharlaNode {
       this.phase = 'draining';
       this.server.stopListening();
       await this.chat.shutdown();
+      this.server.stopChecking();
       await this.upkeep.stop();
       await this.chat.departures.retry();
       await this.backend.presence.retire().catch((err: unknown) => logger.warn({ err }, 'could not withdraw the node lease'));

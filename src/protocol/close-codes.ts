@@ -17,6 +17,8 @@ export const CLOSE_CODES = {
   NAME_LOST: { code: 4001, reason: 'Tu nombre fue tomado durante una caída' },
   /** The connection did not register within CHARLA_REGISTRATION_TIMEOUT_MS. */
   REGISTRATION_TIMEOUT: { code: 4002, reason: 'Tiempo de registro agotado' },
+  /** Nothing came from the peer, not even a pong, for CHARLA_KEEPALIVE_SECONDS. */
+  UNRESPONSIVE: { code: 4003, reason: 'Sin respuesta a los pings' },
 } as const satisfies Record<string, { code: number; reason: string }>;
 
 export type CloseKind = keyof typeof CLOSE_CODES;

@@ -8,6 +8,7 @@ import { tokenFromRequest, verifyToken, type TokenPolicy } from './auth-token.js
 import { resolveClientAddress } from './client-address.js';
 import { ConnectionLimits } from './connection-limits.js';
 import { registerHttpRoutes, writeRefusal, type Readiness } from './http-routes.js';
+import { KeepAlive } from './keep-alive.js';
 import { RequestFraming } from './request-framing.js';
 import type { StaticSite } from './static-files.js';
 import { UwsConnection, type SocketData } from './uws-connection.js';
@@ -21,7 +22,7 @@ export interface TransportStats {
   readonly countedConnections: number;
   readonly countedAddresses: number;
 }
-const BACKPRESSURE_CHECK_MS = 1000;
+const CONNECTION_CHECK_MS = 1000;
 
 /** The transport's configuration, with the connection cap resolved to a number (0: none). */
 export type TransportSettings = Omit<Config['transport'], 'maxConnections'> & { readonly maxConnections: number };
@@ -56,12 +57,14 @@ export class WebSocketServer<H extends ConnectionHandler> {
   private accepting = false;
   /** Open connections by id: the delivery finds the socket behind a chat connection here. */
   private readonly open = new Map<number, UwsConnection>();
-  private backpressureTimer: NodeJS.Timeout | undefined;
+  private connectionCheckTimer: NodeJS.Timeout | undefined;
+  private readonly keepAlive: KeepAlive;
   private addressFullWarnedAt = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly options: WebSocketServerOptions<H>) {
     this.delivery = new UwsLocalDelivery(this.app, options.metrics, (id) => this.open.get(id));
     this.limits = new ConnectionLimits(options.settings);
+    this.keepAlive = new KeepAlive(options.settings.keepAliveSeconds * 1000);
     this.handler = options.handlerFor(this.delivery);
     const framing = new RequestFraming();
     registerHttpRoutes(this.app, { nodeId: options.nodeId, readiness: options.readiness, site: options.site, framing });
@@ -86,8 +89,10 @@ export class WebSocketServer<H extends ConnectionHandler> {
     this.app.ws<SocketData>('/*', {
       compression: uWS.DISABLED,
       maxPayloadLength: hardPayloadCeiling(settings.maxPayloadBytes),
-      idleTimeout: settings.keepAliveSeconds,
-      sendPingsAutomatically: settings.keepAliveSeconds > 0,
+      // Pings and silent peers are the keep-alive's (checked every second):
+      // uWS's own idle timeout would drop the TCP connection without a close frame.
+      idleTimeout: 0,
+      sendPingsAutomatically: false,
       // Slow readers are closed with 1013 by checkBackpressure (every second)
       // once past the configured limit. Until then uWS buffers up to twice that and skips
       // the socket beyond, which bounds memory during a burst; it is not told
@@ -162,9 +167,13 @@ export class WebSocketServer<H extends ConnectionHandler> {
 
       message: (ws, message, isBinary) => {
         const { session, connection } = ws.getUserData();
+        connection?.heard();
         if (message.byteLength > settings.maxPayloadBytes) connection?.close('FRAME_TOO_LARGE');
         else if (session) chat.receive(session, message, isBinary);
       },
+
+      pong: (ws) => ws.getUserData().connection?.heard(),
+      ping: (ws) => ws.getUserData().connection?.heard(),
 
       close: (ws, code) => {
         const data = ws.getUserData();
@@ -201,6 +210,12 @@ export class WebSocketServer<H extends ConnectionHandler> {
     );
   }
 
+  /** Every second: slow readers, silent peers, and closes nobody answered. */
+  private checkConnections(): void {
+    this.checkBackpressure();
+    this.keepAlive.sweep(this.open.values(), Date.now());
+  }
+
   private checkBackpressure(): void {
     const limit = this.options.settings.maxBackpressureBytes;
     for (const connection of this.open.values()) {
@@ -220,8 +235,8 @@ export class WebSocketServer<H extends ConnectionHandler> {
           return;
         }
         this.listenSocket = socket;
-        this.backpressureTimer = setInterval(() => this.checkBackpressure(), BACKPRESSURE_CHECK_MS);
-        this.backpressureTimer.unref();
+        this.connectionCheckTimer = setInterval(() => this.checkConnections(), CONNECTION_CHECK_MS);
+        this.connectionCheckTimer.unref();
         resolve(uWS.us_socket_local_port(socket));
       });
     });
@@ -232,12 +247,20 @@ export class WebSocketServer<H extends ConnectionHandler> {
     this.accepting = true;
   }
 
-  /** Stops accepting connections; open ones are left to the caller to close. */
+  /**
+   * Stops accepting connections; open ones are left to the caller to close.
+   * The connection checks go on, so a client that does not answer its close
+   * frame is dropped and the drain ends.
+   */
   stopListening(): void {
     this.accepting = false;
-    clearInterval(this.backpressureTimer);
     if (this.listenSocket) uWS.us_listen_socket_close(this.listenSocket);
     this.listenSocket = undefined;
+  }
+
+  /** Once every connection is closed: nothing left to check. */
+  stopChecking(): void {
+    clearInterval(this.connectionCheckTimer);
   }
 }
 
