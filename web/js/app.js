@@ -80,12 +80,16 @@ function startChat(client, self, users) {
     notice(describe(err), { problem: true, key: state.active });
     render();
   };
-  /** Fills in the statuses of users listed without one. @param {readonly string[]} names */
-  const lookUpStatuses = (names) => {
+  /**
+   * Fills in the statuses of users listed without one, or of every listed
+   * user when those known may be stale (after room messages were lost).
+   * @param {readonly string[]} names @param {boolean} [refresh]
+   */
+  const lookUpStatuses = (names, refresh = false) => {
     for (const name of names.filter((user) => user !== self).slice(0, MAX_STATUS_LOOKUPS)) {
       client.userInfo(name).then(
         (info) => {
-          if (state.users.has(name) && state.users.get(name) === undefined) state.users.set(name, info.status);
+          if (state.users.has(name) && (refresh || state.users.get(name) === undefined)) state.users.set(name, info.status);
           render();
         },
         (err) => {
@@ -136,7 +140,8 @@ function startChat(client, self, users) {
     state.setUsers(names);
     state.users.set(self, state.users.get(self) ?? 'ACTIVO');
     render();
-    lookUpStatuses(names);
+    // Status changes may have been lost with the room messages: ask again for every status shown.
+    lookUpStatuses(names, true);
   });
   client.on('error', ({ content }) => {
     notice(content, { problem: true, key: state.active });
