@@ -92,7 +92,13 @@ export class ChatService implements ConnectionHandler {
       replies: this.replies,
     });
     this.routes = new Routes(deps.presence.nodeId);
-    this.roomGaps = new RoomGapNotice({ presence: deps.presence, messages: deps.messages, toRoom: (frame) => this.toRoom(frame), logger: deps.logger });
+    this.roomGaps = new RoomGapNotice({
+      presence: deps.presence,
+      messages: deps.messages,
+      toRoom: (frame) => this.toRoom(frame),
+      localNames: () => this.sessions.registeredNames(),
+      logger: deps.logger,
+    });
     this.privates = new PrivateRouter({ nodeId: deps.presence.nodeId, bus: deps.bus, local: deps.local, registrar: this.registrar, routes: this.routes });
   }
 

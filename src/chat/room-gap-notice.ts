@@ -11,6 +11,8 @@ export interface RoomGapNoticeDependencies {
   readonly messages: ServerMessages;
   /** Sends a frame to every user of this node, as room traffic is sent. */
   readonly toRoom: (frame: string) => void;
+  /** The users registered on this node: online, whether or not the cluster has heard of them again yet. */
+  readonly localNames: () => string[];
   readonly logger: Logger;
 }
 
@@ -48,7 +50,10 @@ export class RoomGapNotice {
 
   private async tell(): Promise<void> {
     this.deps.toRoom(this.deps.messages.messagesMissed());
-    this.deps.toRoom(this.deps.messages.listUsersResponse(await this.currentList()));
+    // After Redis lost its data, the list may be read before this node has
+    // claimed its users again, and a user is never told of its own return.
+    const listed = new Set([...(await this.currentList()), ...this.deps.localNames()]);
+    this.deps.toRoom(this.deps.messages.listUsersResponse([...listed].sort()));
   }
 
   private async currentList(): Promise<string[]> {

@@ -360,6 +360,15 @@ describe('ChatService', () => {
       expect(anonymous.frames).toEqual([]);
     });
 
+    it('lists this node\'s own users even when the store has not heard of them again yet (Redis restarted empty)', async () => {
+      const ana = await join('ana');
+      ana.connection.frames.length = 0;
+      presence.list = async () => [];
+      chat.roomGaps.missed();
+      await chat.roomGaps.settled();
+      expect(ana.connection.ofType('list_users_response')[0]!['content']).toEqual(['ana']);
+    });
+
     it('still gives the user list when the backend fails the first times it is asked', async () => {
       const ana = await join('ana');
       ana.connection.frames.length = 0;
