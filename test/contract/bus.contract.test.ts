@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import pino from 'pino';
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import { BackendUnavailableError, type Bus, type PresenceStore } from '../../src/backend/ports.js';
+import { BackendUnavailableError, NodeFencedError, type Bus, type PresenceStore } from '../../src/backend/ports.js';
 import type { Envelope } from '../../src/backend/envelope.js';
 import { MemoryBus, MemoryBusHub } from '../../src/backend/memory/memory-bus.js';
 import { RedisBus } from '../../src/backend/redis/redis-bus.js';
@@ -316,6 +316,30 @@ describe('RedisBus room log', () => {
     await new Promise((r) => setTimeout(r, 100));
     expect(contents(heard.received)).toEqual(['mensaje 0', 'mensaje 2', 'mensaje 3']);
     expect(world.gaps).toBe(1);
+  });
+
+  it('refuses, and logs nothing of, a room message from a node whose generation is no longer current', async () => {
+    const url = inject('redisUrl');
+    const keys = new RedisKeys(uniquePrefix('room-fence'));
+    const [publisher, subscriber, reader, admin] = [new Redis(url), new Redis(url), new Redis(url), new Redis(url)];
+    cleanup.push(async () => [publisher, subscriber, reader, admin].forEach((c) => c.disconnect()));
+    let fenced = 0;
+    const fence = { generation: () => '7', onFenced: () => fenced++ };
+    const bus = new RedisBus('n1', { publisher, subscriber, reader }, keys, { ...probe, fence }, metrics, silent);
+    const heard = collector();
+    await bus.subscribe(heard.handler);
+    cleanup.push(() => bus.unsubscribe());
+    await admin.hset(keys.nodeFence('n1'), 'gen', '7');
+    await bus.publishToAll(room(1));
+    // Reaped while cut off: the reaper moved the generation on.
+    await admin.hset(keys.nodeFence('n1'), 'gen', '8');
+    const before = await admin.xlen(keys.roomLog);
+    await expect(bus.publishToAll(room(2))).rejects.toBeInstanceOf(NodeFencedError);
+    expect(fenced).toBe(1);
+    expect(await admin.xlen(keys.roomLog)).toBe(before);
+    await heard.waitFor(1);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(contents(heard.received)).toEqual(['mensaje 1']);
   });
 
   it('keeps the room log bounded', async () => {

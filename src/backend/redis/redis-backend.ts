@@ -52,9 +52,12 @@ export function createRedisBackend(nodeId: string, settings: RedisBackendSetting
   const stopDetectingHangs = detectHangs(commands, `charla:${nodeId}:commands`, logger);
 
   const keys = new RedisKeys(settings.keyPrefix);
-  const bus = new RedisBus(nodeId, { publisher: commands, subscriber, reader }, keys, { probeIntervalMs: settings.probeIntervalMs }, metrics, logger);
+  const presence = new RedisPresenceStore(nodeId, commands, keys, { leaseMs: settings.leaseMs, onFenced: recovered });
+  // Room publishes act for this node like presence scripts do: under its generation.
+  const fence = { generation: () => presence.fencingGeneration(), onFenced: recovered };
+  const bus = new RedisBus(nodeId, { publisher: commands, subscriber, reader }, keys, { probeIntervalMs: settings.probeIntervalMs, fence }, metrics, logger);
   return {
-    presence: new RedisPresenceStore(nodeId, commands, keys, { leaseMs: settings.leaseMs, onFenced: recovered }),
+    presence,
     bus,
     connected,
     notReadyReasons: () => [

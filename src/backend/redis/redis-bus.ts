@@ -6,7 +6,7 @@ import { toBackendError } from './backend-error.js';
 import type { RedisKeys } from './keys.js';
 import { InboxAppender } from './inbox-appender.js';
 import { INBOX_LENGTH, RedisInbox } from './redis-inbox.js';
-import { RoomFeed } from './room-feed.js';
+import { RoomFeed, type NodeFence } from './room-feed.js';
 import { TurnBatch } from './turn-batch.js';
 import type { Bus, EnvelopeHandler, LookedUp } from '../ports.js';
 import { decodeEnvelope, encodeEnvelope, type DirectEnvelope, type RoomEnvelope } from '../envelope.js';
@@ -21,6 +21,8 @@ export interface RedisBusConnections {
 export interface RedisBusSettings {
   /** How often the subscriber is probed; three unanswered probes mean it is stuck. */
   readonly probeIntervalMs: number;
+  /** The node's fencing generation, checked by every room publish; without it, publishes are not fenced. */
+  readonly fence?: NodeFence;
 }
 
 const PROBE_PREFIX = 'probe:';
@@ -78,10 +80,18 @@ export class RedisBus implements Bus {
     this.inbox = new RedisInbox(nodeId, connections.publisher, connections.reader, keys, this.turn, metrics, logger);
     this.appender = new InboxAppender(connections.publisher, keys, INBOX_LENGTH, metrics);
     this.roomChannel = keys.roomChannel;
-    this.room = new RoomFeed(connections.publisher, keys, metrics, logger, {
-      deliver: (payload) => this.deliver(keys.roomChannel, payload),
-      lost: () => this.roomGapListeners.forEach((listener) => listener()),
-    });
+    this.room = new RoomFeed(
+      connections.publisher,
+      keys,
+      nodeId,
+      metrics,
+      logger,
+      {
+        deliver: (payload) => this.deliver(keys.roomChannel, payload),
+        lost: () => this.roomGapListeners.forEach((listener) => listener()),
+      },
+      settings.fence,
+    );
     this.subscriber.on('close', this.onSubscriberClosed);
     this.subscriber.on('ready', this.onSubscriberReady);
   }

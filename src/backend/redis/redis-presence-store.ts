@@ -209,6 +209,11 @@ export class RedisPresenceStore implements PresenceStore {
     this.generation = undefined;
   }
 
+  /** The generation this node acts under, for other scripts that act for it (room publishes). */
+  fencingGeneration(): string {
+    return this.currentGeneration();
+  }
+
   /** The generation commands carry; none before the first join, which no fence matches. */
   private currentGeneration(): Generation {
     return this.generation ?? 'none';

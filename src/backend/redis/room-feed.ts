@@ -5,6 +5,8 @@ import type { RedisKeys } from './keys.js';
 import { LuaScript } from './lua-script.js';
 import { compareEntryIds } from './entry-id.js';
 import { timedPublish } from './timed-publish.js';
+import { NodeFencedError } from '../ports.js';
+import { FENCED } from './redis-presence-scripts.js';
 
 /** Room envelopes the room log keeps (approximately): what a node can recover after its subscription broke. */
 export const ROOM_LOG_LENGTH = 10_000;
@@ -14,13 +16,18 @@ const HELD_LIMIT = 10_000;
 const RETRY_MS = 500;
 
 /**
- * KEYS: room log. ARGV: payload (an envelope's JSON), room channel, log
- * length. Appends the envelope to the log and publishes it with its log
- * entry id spliced in first (`{"entry":"<id>",...`: nodes of the version
- * before ignore the field), in one step, so the log and the channel carry
- * the room in the same order. → how many subscribers heard it.
+ * KEYS: room log, the publishing node's fence. ARGV: payload (an envelope's
+ * JSON), room channel, log length, the node's generation ('' unchecked).
+ * Appends the envelope to the log and publishes it with its log entry id
+ * spliced in first (`{"entry":"<id>",...`: nodes of the version before
+ * ignore the field), in one step, so the log and the channel carry the room
+ * in the same order. A node that was fenced (reaped while cut off) changes
+ * nothing: what it sent before the reap and Redis gets late is dropped,
+ * since everyone was told its users left. → how many subscribers heard it,
+ * or -1 fenced.
  */
 const PUBLISH_TO_ROOM = new LuaScript('publish_to_room', `
+if ARGV[4] ~= '' and redis.call('HGET', KEYS[2], 'gen') ~= ARGV[4] then return -1 end
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], '*', 'e', ARGV[1])
 return redis.call('PUBLISH', ARGV[2], '{"entry":"' .. id .. '",' .. string.sub(ARGV[1], 2))`);
 
@@ -38,6 +45,12 @@ const ENTRY_FIELD = '{"entry":"';
 const ENTRY_ID = /^\d{1,20}-\d{1,20}$/;
 
 type LogEntry = [id: string, fields: string[]];
+
+/** The generation this node acts under (see redis-presence-scripts.ts), and what to do when it is refused. */
+export interface NodeFence {
+  generation(): string;
+  onFenced(): void;
+}
 
 export interface RoomFeedEvents {
   /** A room envelope's JSON, in room order, once. */
@@ -69,18 +82,22 @@ export class RoomFeed {
   private stopped = false;
   private readonly log: string;
   private readonly channel: string;
+  private readonly fenceKey: string;
 
   constructor(
     private readonly redis: Redis,
     keys: RedisKeys,
+    nodeId: string,
     private readonly metrics: Metrics,
     private readonly logger: Logger,
     private readonly events: RoomFeedEvents,
+    private readonly fence?: NodeFence,
   ) {
     PUBLISH_TO_ROOM.defineOn(redis);
     ROOM_LOG_TAIL.defineOn(redis);
     this.log = keys.roomLog;
     this.channel = keys.roomChannel;
+    this.fenceKey = keys.nodeFence(nodeId);
   }
 
   /** Takes the log's newest entry as where this node is; call before subscribing, then catchUp(). */
@@ -89,11 +106,21 @@ export class RoomFeed {
     this.position = String(await ROOM_LOG_TAIL.run(this.redis, [this.log], [ROOM_LOG_LENGTH]));
   }
 
-  /** Logs and publishes one room envelope; → how many nodes heard it live (the others read it from the log). */
-  publish(payload: string): Promise<number> {
-    return timedPublish(this.metrics, async () =>
-      Number(await PUBLISH_TO_ROOM.run(this.redis, [this.log], [payload, this.channel, ROOM_LOG_LENGTH])),
+  /**
+   * Logs and publishes one room envelope; → how many nodes heard it live
+   * (the others read it from the log). Throws NodeFencedError when this
+   * node's generation is no longer current.
+   */
+  async publish(payload: string): Promise<number> {
+    const generation = this.fence?.generation() ?? '';
+    const heard = await timedPublish(this.metrics, async () =>
+      Number(await PUBLISH_TO_ROOM.run(this.redis, [this.log, this.fenceKey], [payload, this.channel, ROOM_LOG_LENGTH, generation])),
     );
+    if (heard === FENCED) {
+      this.fence?.onFenced();
+      throw new NodeFencedError('a room message');
+    }
+    return heard;
   }
 
   /** The subscription broke: what comes live from now on waits until the log has been read. */
