@@ -10,11 +10,6 @@ export class AddressBudgets {
 
   constructor(private readonly settings: RateLimitSettings) {}
 
-  /** Addresses with a connection open. */
-  get size(): number {
-    return this.byAddress.size;
-  }
-
   /** A connection from `address` opened: the budget it draws on. */
   opened(address: string, now: number): TokenBucket {
     const budget = this.byAddress.get(address) ?? { bucket: new TokenBucket(this.settings, now), connections: 0 };

@@ -15,8 +15,9 @@ const LEADING_MARK = /^\p{M}/u;
 /** Scripts in NFD keep up to three marks on a letter (Vietnamese two, Hebrew and Thai up to three); zalgo piles dozens. */
 const MAX_MARKS_PER_LETTER = 4;
 const PILED_MARKS = new RegExp(`\\p{M}{${MAX_MARKS_PER_LETTER + 1},}`, 'u');
-const RIGHT_TO_LEFT = /[\p{Script=Arabic}\p{Script=Hebrew}\p{Script=Syriac}\p{Script=Thaana}\p{Script=Nko}\p{Script=Samaritan}\p{Script=Mandaic}\p{Script=Adlam}]/u;
-const LEFT_TO_RIGHT = /(?![\p{Script=Arabic}\p{Script=Hebrew}\p{Script=Syriac}\p{Script=Thaana}\p{Script=Nko}\p{Script=Samaritan}\p{Script=Mandaic}\p{Script=Adlam}])\p{L}/u;
+const RIGHT_TO_LEFT_SCRIPTS = ['Arabic', 'Hebrew', 'Syriac', 'Thaana', 'Nko', 'Samaritan', 'Mandaic', 'Adlam'].map((script) => `\\p{Script=${script}}`).join('');
+const RIGHT_TO_LEFT = new RegExp(`[${RIGHT_TO_LEFT_SCRIPTS}]`, 'u');
+const LEFT_TO_RIGHT = new RegExp(`(?![${RIGHT_TO_LEFT_SCRIPTS}])\\p{L}`, 'u');
 
 export const MAX_USERNAME_LENGTH = 32;
 
@@ -47,8 +48,4 @@ export function usernameProblem(name: string): string | undefined {
     return 'es, o parece, un nombre reservado (server, all)';
   }
   return undefined;
-}
-
-export function isValidUsername(name: string): boolean {
-  return usernameProblem(name) === undefined;
 }

@@ -87,7 +87,7 @@ export class RedisBus implements Bus {
       metrics,
       logger,
       {
-        deliver: (payload) => this.deliver(keys.roomChannel, payload),
+        deliver: (payload) => this.deliver(this.roomChannel, payload),
         lost: () => this.roomGapListeners.forEach((listener) => listener()),
       },
       settings.fence,

@@ -103,7 +103,12 @@ export class RoomFeed {
   /** Takes the log's newest entry as where this node is; call before subscribing, then catchUp(). */
   async begin(): Promise<void> {
     this.stopped = false;
-    this.position = String(await ROOM_LOG_TAIL.run(this.redis, [this.log], [ROOM_LOG_LENGTH]));
+    this.position = await this.tail();
+  }
+
+  /** The log's newest entry, made to exist if the log is empty. */
+  private async tail(): Promise<string> {
+    return String(await ROOM_LOG_TAIL.run(this.redis, [this.log], [ROOM_LOG_LENGTH]));
   }
 
   /**
@@ -204,7 +209,7 @@ export class RoomFeed {
 
   private async readLogToTail(): Promise<void> {
     this.heldOverflowed = false;
-    const tail = String(await ROOM_LOG_TAIL.run(this.redis, [this.log], [ROOM_LOG_LENGTH]));
+    const tail = await this.tail();
     if (this.position === undefined) throw new Error('the room feed was not begun');
     if (compareEntryIds(tail, this.position) < 0) {
       // The log was lost and begun again at an earlier id (a Redis whose clock is behind the old one).
