@@ -37,6 +37,8 @@ const envSchema = z
     CHARLA_MAX_CONTENT_LENGTH: integer(1, 1024 * 1024, 2000),
     // Long enough for a person typing a name after connecting, as several course clients ask for it.
     CHARLA_REGISTRATION_TIMEOUT_MS: integer(0, 3_600_000, 60_000),
+    /** How long a resumable user's name waits for its client after the connection drops (0: sessions are not resumable). */
+    CHARLA_RESUME_WINDOW_MS: integer(0, 3_600_000, 15_000),
     CHARLA_KEEPALIVE_SECONDS: integer(0, 960, 32).refine((s) => s === 0 || s >= 8, 'must be 0 (off) or at least 8'),
     CHARLA_MAX_BACKPRESSURE_BYTES: integer(1024, 1024 * 1024 * 1024, 1024 * 1024),
     // At least a second: the drain must have time to close sockets and release presence.
@@ -96,6 +98,7 @@ const configSchema = envSchema.transform((e) => ({
   chat: {
     idleTimeoutMs: e.CHARLA_IDLE_TIMEOUT_MS,
     registrationTimeoutMs: e.CHARLA_REGISTRATION_TIMEOUT_MS,
+    resumeWindowMs: e.CHARLA_RESUME_WINDOW_MS,
     maxContentLength: e.CHARLA_MAX_CONTENT_LENGTH,
     rateLimitPerSecond: e.CHARLA_RATE_LIMIT_PER_SECOND,
     rateLimitBurst: e.CHARLA_RATE_LIMIT_BURST,

@@ -25,11 +25,14 @@ export const envelopeSchema = z.discriminatedUnion('kind', [
   }),
   /** For one user, on the node that holds it. */
   z.object({ kind: z.literal('direct'), origin: nodeId, to: username, frame }),
+  /** To the node that held `user`: its client resumed on `origin`, so it lets go of the user without a departure. */
+  z.object({ kind: z.literal('moved'), origin: nodeId, user: username }),
 ]);
 
 export type Envelope = z.infer<typeof envelopeSchema>;
 export type RoomEnvelope = Extract<Envelope, { kind: 'room' }>;
 export type DirectEnvelope = Extract<Envelope, { kind: 'direct' }>;
+export type MovedEnvelope = Extract<Envelope, { kind: 'moved' }>;
 
 export function encodeEnvelope(envelope: Envelope): string {
   return JSON.stringify(envelope);

@@ -52,6 +52,33 @@ export interface PresenceEntry {
 export interface ClaimRequest {
   readonly name: string;
   readonly ip: string;
+  /** Given when the user's client may resume: what it must show to take the name back. */
+  readonly resumable?: ResumeGrant;
+}
+
+/** What a resumable user's client holds (as a hash here) to take its name back after its connection dropped. */
+export interface ResumeGrant {
+  /** SHA-256 of the token the client was given; the token itself is never stored. */
+  readonly tokenHash: string;
+  /** How long the name waits for its client after the connection dropped. */
+  readonly windowMs: number;
+}
+
+export interface ResumeRequest {
+  readonly name: string;
+  readonly ip: string;
+  /** SHA-256 of the token the client shows. */
+  readonly tokenHash: string;
+  /** The grant that replaces the one shown: each token serves once. */
+  readonly renewed: ResumeGrant;
+}
+
+/** A resumable user taken over by this node, with the state the cluster kept for it. */
+export interface Resumed {
+  /** The node that held it; empty when that node is gone (reaped, or retired). */
+  readonly from: string;
+  readonly status: UserStatus;
+  readonly auto: boolean;
 }
 
 /** A user of this node whose presence the cluster lost, with the state it had. */
@@ -107,6 +134,28 @@ export interface PresenceStore {
    * repeated after a partial failure.
    */
   reclaim(request: ReclaimRequest): Promise<ReclaimResult>;
+  /**
+   * A resumable user of this node lost its connection: the name stays
+   * listed, with its status, for its window, and is the client's to take
+   * back on any node. Should this node die meanwhile, the name still waits
+   * for the rest of the window. False when the name is no longer this
+   * node's (its client resumed elsewhere already).
+   */
+  suspend(name: string): Promise<boolean>;
+  /**
+   * Takes a resumable user's name for this node, from whichever node held
+   * it (alive, dead or gone), when the token shown is the one granted;
+   * the grant is replaced. Undefined when refused: wrong token, not a
+   * resumable user, or its window ran out and its departure was announced.
+   */
+  resume(request: ResumeRequest): Promise<Resumed | undefined>;
+  /**
+   * The window of a suspended user of this node ran out: its grant is
+   * withdrawn, so it can no longer be resumed, and the caller announces the
+   * departure and releases the name. False when the name is no longer this
+   * node's (resumed elsewhere, or left to the reaper), and nothing is done.
+   */
+  endSuspension(name: string): Promise<boolean>;
   /** Frees a name this node holds; false when it no longer held it (e.g. reaped). */
   release(name: string): Promise<boolean>;
   setStatus(name: string, status: UserStatus, auto: boolean): Promise<void>;
@@ -121,9 +170,11 @@ export interface PresenceStore {
    * wins per dead node) and removes their users. Returns the names removed,
    * so the caller can announce each departure exactly once. A node found
    * alive after all learns at its next heartbeat that it was reaped.
+   * Resumable users of a dead or retired node are not removed until their
+   * window has passed without a resume: they are returned then, once.
    */
   reapDeadNodes(): Promise<ReapResult>;
-  /** Withdraws this node's lease (graceful shutdown, after its users left). */
+  /** Withdraws this node's lease (graceful shutdown, after its users left); its suspended users wait out their window. */
   retire(): Promise<void>;
 }
 
@@ -183,6 +234,12 @@ export interface Bus {
    * once the subscription is back, before what was still kept is delivered.
    */
   onRoomGap(listener: () => void): void;
+  /**
+   * Tells `node` that `user`, which it held, resumed elsewhere: it lets go
+   * of the user without a departure. Best effort: a node that misses it
+   * learns when the backend refuses it the name.
+   */
+  tellMoved(node: string, user: string): Promise<void>;
   unsubscribe(): Promise<void>;
 }
 

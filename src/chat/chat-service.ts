@@ -22,12 +22,15 @@ import { RoomGapNotice } from './room-gap-notice.js';
 import { Routes } from './routes.js';
 import { Session } from './session.js';
 import { Sessions } from './sessions.js';
+import { Suspensions } from './suspensions.js';
 
 export interface ChatSettings {
   /** A user silent this long while ACTIVO becomes INACTIVO. */
   readonly idleTimeoutMs: number;
   /** A connection that has not registered this long after opening is told so and closed (0: never). */
   readonly registrationTimeoutMs: number;
+  /** How long a resumable user's name waits for its client after the connection drops (0: no resumable sessions). */
+  readonly resumeWindowMs: number;
   /** Longest `content` accepted in broadcast and private messages, in characters. */
   readonly maxContentLength: number;
   /** Messages per second per connection (0: no limit) and the burst allowed above it. */
@@ -68,6 +71,8 @@ export class ChatService implements ConnectionHandler {
   readonly routes: Routes;
   /** Tells this node's users when room messages for them may have been lost. */
   readonly roomGaps: RoomGapNotice;
+  /** Resumable users of this node whose connection dropped, waiting for their client. */
+  readonly suspensions = new Suspensions();
   private readonly registrar: Registrar;
   private readonly room: Room;
   private readonly privates: PrivateRouter;
@@ -82,7 +87,14 @@ export class ChatService implements ConnectionHandler {
     this.room = new Room(deps.presence.nodeId, deps.bus, deps.messages);
     this.replies = new Replies(deps.messages, deps.metrics, deps.logger);
     this.departures = new DepartureLedger(deps.presence, this.room, deps.logger);
-    this.registrar = new Registrar({ ...deps, room: this.room, departures: this.departures });
+    this.registrar = new Registrar({
+      ...deps,
+      room: this.room,
+      departures: this.departures,
+      suspensions: this.suspensions,
+      letGo: (name) => this.letGo(name),
+      awaitClient: (name, windowMs) => this.awaitClient(name, windowMs),
+    });
     this.recovery = new PresenceRecovery({
       ...deps,
       sessions: this.sessions,
@@ -145,12 +157,13 @@ export class ChatService implements ConnectionHandler {
     }
   }
 
-  /** The connection is gone, whatever the reason: the user leaves once. */
+  /** The connection is gone, whatever the reason: the user leaves once, or, when resumable, waits for its client. */
   closed(session: Session): Promise<void> {
     session.markClosed();
     return session.queue.run(async () => {
       try {
-        await this.leave(session);
+        if (session.resumeWindowMs === undefined) await this.leave(session);
+        else await this.suspend(session, session.resumeWindowMs);
       } finally {
         this.sessions.delete(session);
         this.addressBudgets.closed(session.connection.ip);
@@ -173,6 +186,10 @@ export class ChatService implements ConnectionHandler {
           this.deps.metrics.busMessageDropped('absent_user');
           this.deps.logger.debug({ to: envelope.to, origin: envelope.origin }, 'direct message for a user no longer here');
         }
+        return;
+      case 'moved':
+        this.deps.logger.info({ user: envelope.user, to: envelope.origin }, 'a user of this node resumed on another node');
+        this.letGo(envelope.user);
         return;
       default:
         assertNever(envelope);
@@ -208,7 +225,11 @@ export class ChatService implements ConnectionHandler {
     await this.room.left(name);
   }
 
-  /** Closes every connection for a node shutdown and waits until each user has left. */
+  /**
+   * Closes every connection for a node shutdown and waits until each user
+   * has left; resumable users are left waiting for their client, in the
+   * backend, which keeps their window after this node is gone.
+   */
   async shutdown(): Promise<void> {
     const departures: Promise<void>[] = [];
     for (const session of [...this.sessions]) {
@@ -216,12 +237,13 @@ export class ChatService implements ConnectionHandler {
       departures.push(this.closed(session));
     }
     await Promise.all(departures);
+    this.suspensions.abandon();
   }
 
   private handle(session: Session, message: ClientMessage): void | Promise<void> {
     if (message.type === 'register') {
       session.registrationAttempted(this.now());
-      return this.registrar.register(session, message.sender);
+      return this.register(session, message.sender, message.resume);
     }
     const name = session.name;
     if (!name) throw new ChatError('NOT_REGISTERED');
@@ -241,6 +263,62 @@ export class ChatService implements ConnectionHandler {
         return this.disconnect(session);
       default:
         assertNever(message);
+    }
+  }
+
+  /** Resumable sessions only when the client asks (the original protocol never does) and the node allows them. */
+  private register(session: Session, name: string, resume: boolean | { token: string } | undefined): Promise<void> {
+    const windowMs = this.deps.settings.resumeWindowMs;
+    if (!resume || windowMs === 0) return this.registrar.register(session, name);
+    if (resume === true) return this.registrar.register(session, name, windowMs);
+    return this.registrar.resume(session, name, resume.token, windowMs);
+  }
+
+  /** A resumable user's connection dropped: the name waits for its client, and nobody is told it left. */
+  private async suspend(session: Session, windowMs: number): Promise<void> {
+    const name = this.registrar.unregister(session);
+    if (!name) return;
+    this.awaitClient(name, windowMs);
+    let held: boolean;
+    try {
+      held = await this.deps.presence.suspend(name);
+    } catch (err) {
+      // The local wait still ends it: the departure then goes through the ledger, retried until recorded.
+      session.logger(this.deps.logger).warn({ err }, 'could not record the suspension in the backend');
+      return;
+    }
+    // Resumed on another node already: it is not this node's to end.
+    if (!held) this.suspensions.take(name);
+  }
+
+  /** `name` waits here for its client for `windowMs`; then its departure is announced, unless it resumed meanwhile. */
+  private awaitClient(name: string, windowMs: number): void {
+    this.suspensions.start(name, windowMs, () => void this.endSuspension(name, windowMs));
+  }
+
+  private async endSuspension(name: string, windowMs: number): Promise<void> {
+    let ended: boolean;
+    try {
+      ended = await this.deps.presence.endSuspension(name);
+    } catch (err) {
+      this.deps.logger.warn({ err, user: name }, 'could not end a suspension in the backend; trying again shortly');
+      this.suspensions.start(name, Math.min(windowMs, SUSPENSION_RETRY_MS), () => void this.endSuspension(name, windowMs));
+      return;
+    }
+    if (ended) await this.departures.leave(name);
+  }
+
+  /**
+   * `name` resumed on another connection, here or on another node: a local
+   * suspension ends unannounced, and a stale connection still holding the
+   * name is closed without a departure.
+   */
+  private letGo(name: string): void {
+    if (this.suspensions.take(name)) return;
+    for (const session of this.sessions) {
+      if (session.name !== name) continue;
+      this.registrar.unregister(session);
+      session.connection.close('SESSION_MOVED');
     }
   }
 
@@ -297,6 +375,9 @@ export class ChatService implements ConnectionHandler {
     }
   }
 }
+
+/** How soon a suspension the backend could not end is tried again. */
+const SUSPENSION_RETRY_MS = 1000;
 
 function assertNever(value: never): never {
   throw new Error(`unhandled variant: ${JSON.stringify(value)}`);

@@ -1,11 +1,14 @@
-import type { PresenceStore } from '../backend/ports.js';
+import type { Bus, PresenceStore, ResumeGrant } from '../backend/ports.js';
+import type { Logger } from 'pino';
 import { ChatError } from '../protocol/errors.js';
 import type { ServerMessages } from '../protocol/server-messages.js';
 import { usernameProblem } from '../protocol/username.js';
 import type { DepartureLedger } from './departure-ledger.js';
 import type { LocalDelivery } from './local-delivery.js';
+import { newResumeToken, resumeTokenHash } from './resume-token.js';
 import type { Room } from './room.js';
 import type { Session } from './session.js';
+import type { Suspensions } from './suspensions.js';
 
 /** A registration in progress. */
 interface Arrival {
@@ -17,6 +20,13 @@ interface Arrival {
 
 export interface RegistrarDependencies {
   readonly presence: PresenceStore;
+  readonly bus: Bus;
+  readonly suspensions: Suspensions;
+  /** Lets go of a local holder of `name` (a suspension, or a stale connection) once its client resumed on another connection. */
+  readonly letGo: (name: string) => void;
+  /** `name` may now be this node's with no connection (a resume whose answer was lost): it waits for its client like a suspended user. */
+  readonly awaitClient: (name: string, windowMs: number) => void;
+  readonly logger: Logger;
   readonly room: Room;
   readonly local: LocalDelivery;
   readonly departures: DepartureLedger;
@@ -54,14 +64,13 @@ export class Registrar {
     return name;
   }
 
-  async register(session: Session, name: string): Promise<void> {
-    if (session.name) throw new ChatError('ALREADY_REGISTERED');
-    const problem = usernameProblem(name);
-    if (problem !== undefined) throw new ChatError('INVALID_USERNAME', problem);
-    const allowed = session.connection.allowedName;
-    if (allowed !== undefined && name !== allowed.normalize('NFKC')) throw new ChatError('NAME_NOT_ALLOWED');
-    // Held here, or left while the backend was away: not free, whatever the backend says.
-    if (this.localNames.has(name) || this.deps.departures.holds(name)) throw new ChatError('USERNAME_TAKEN');
+  /** Registers a new user; resumable (its client given a session) when `resumeWindowMs` is set. */
+  async register(session: Session, name: string, resumeWindowMs?: number): Promise<void> {
+    this.checkName(session, name);
+    // Held here, waiting for its client, or left while the backend was away: not free, whatever the backend says.
+    if (this.localNames.has(name) || this.deps.suspensions.holds(name) || this.deps.departures.holds(name)) throw new ChatError('USERNAME_TAKEN');
+    const token = resumeWindowMs === undefined ? undefined : newResumeToken();
+    const resumable: ResumeGrant | undefined = token && resumeWindowMs !== undefined ? { tokenHash: token.hash, windowMs: resumeWindowMs } : undefined;
     this.localNames.add(name);
     // Room traffic is held from before the user list is read until the user
     // is attached, so every join between the two reaches the newcomer: as a
@@ -75,7 +84,7 @@ export class Registrar {
       const listing = this.deps.presence.list();
       listing.catch(() => undefined); // awaited below only if the claim succeeds
       mayHoldName = true;
-      if (!(await this.deps.presence.claim({ name, ip: session.connection.ip }))) {
+      if (!(await this.deps.presence.claim({ name, ip: session.connection.ip, ...(resumable ? { resumable } : {}) }))) {
         mayHoldName = false;
         throw new ChatError('USERNAME_TAKEN');
       }
@@ -85,9 +94,10 @@ export class Registrar {
       // node: whoever registers here after this user's register_success
       // already knows of it, and gets no late join notice.
       await this.deps.room.untilReturned(await this.deps.room.arrived(name, 'ACTIVO'));
-      session.bind(name);
+      session.bind(name, resumeWindowMs);
       const userList = others.includes(name) ? others : [...others, name].sort();
-      session.connection.send(this.deps.messages.registerSuccess(userList));
+      const grant = token && resumeWindowMs !== undefined ? { token: token.token, windowMs: resumeWindowMs, resumed: false } : undefined;
+      session.connection.send(this.deps.messages.registerSuccess(userList, grant));
       this.deps.local.attach(name, session.connection);
       for (const frame of arrival.held) session.connection.send(frame);
     } catch (err) {
@@ -99,6 +109,63 @@ export class Registrar {
       if (session.name !== name) this.localNames.delete(name);
       if (claimToGiveBack && session.name !== name) await this.deps.departures.giveBack(name);
     }
+  }
+
+  /**
+   * Takes a resumable user's name for this connection, from whichever node
+   * held it, when the token is the one granted: nobody sees the user leave
+   * or come back. Refused (RESUME_REFUSED) when the token is not the
+   * current one, or the window ran out; the client then registers anew.
+   */
+  async resume(session: Session, name: string, token: string, resumeWindowMs: number): Promise<void> {
+    this.checkName(session, name);
+    // Leaving from here right now, or being registered on another connection here: not to be taken over.
+    if (this.deps.departures.holds(name) || this.isArriving(name)) throw new ChatError('RESUME_REFUSED');
+    const arrival: Arrival = { name: undefined, held: [] };
+    this.arrivals.set(session, arrival);
+    try {
+      // Read before the name moves: once it has, nothing may fail before the client learns its new token.
+      const others = await this.deps.presence.list();
+      const renewed = newResumeToken();
+      const resumed = await this.deps.presence.resume({
+        name,
+        ip: session.connection.ip,
+        tokenHash: resumeTokenHash(token),
+        renewed: { tokenHash: renewed.hash, windowMs: resumeWindowMs },
+      });
+      if (!resumed) throw new ChatError('RESUME_REFUSED');
+      arrival.name = name;
+      this.deps.letGo(name);
+      if (resumed.from !== '' && resumed.from !== this.deps.presence.nodeId) {
+        this.deps.bus.tellMoved(resumed.from, name).catch((err: unknown) => {
+          this.deps.logger.warn({ err, user: name, from: resumed.from }, 'could not tell the node a user left that it resumed here');
+        });
+      }
+      this.localNames.add(name);
+      session.bind(name, resumeWindowMs, resumed.status, resumed.auto);
+      const userList = others.includes(name) ? others : [...others, name].sort();
+      session.connection.send(this.deps.messages.registerSuccess(userList, { token: renewed.token, windowMs: resumeWindowMs, resumed: true }));
+      this.deps.local.attach(name, session.connection);
+      for (const frame of arrival.held) session.connection.send(frame);
+    } catch (err) {
+      if (!(err instanceof ChatError)) this.deps.awaitClient(name, resumeWindowMs);
+      throw err;
+    } finally {
+      this.arrivals.delete(session);
+    }
+  }
+
+  private checkName(session: Session, name: string): void {
+    if (session.name) throw new ChatError('ALREADY_REGISTERED');
+    const problem = usernameProblem(name);
+    if (problem !== undefined) throw new ChatError('INVALID_USERNAME', problem);
+    const allowed = session.connection.allowedName;
+    if (allowed !== undefined && name !== allowed.normalize('NFKC')) throw new ChatError('NAME_NOT_ALLOWED');
+  }
+
+  private isArriving(name: string): boolean {
+    for (const arrival of this.arrivals.values()) if (arrival.name === name) return true;
+    return false;
   }
 
   isRegistering(session: Session): boolean {

@@ -7,6 +7,8 @@ import { TokenBucket, type RateDecision, type RateLimitSettings } from './rate-l
 /** The chat state of one connection on this node; changed only through its methods. */
 export class Session {
   private boundName: string | undefined;
+  /** Set for a resumable user: how long its name waits for it once the connection drops. */
+  private resumeWindow: number | undefined;
   private currentStatus: UserStatus = 'ACTIVO';
   private statusByIdleTimer = false;
   private lastFrameAt: number;
@@ -88,11 +90,17 @@ export class Session {
     this.lastFrameAt = now;
   }
 
-  /** Registration succeeded: a new user is ACTIVO. */
-  bind(name: string): void {
+  /** Set when the user is resumable: how long its name waits for it once this connection drops. */
+  get resumeWindowMs(): number | undefined {
+    return this.resumeWindow;
+  }
+
+  /** Registration succeeded: a new user is ACTIVO; a resumed one keeps the status it had. */
+  bind(name: string, resumeWindowMs?: number, status: UserStatus = 'ACTIVO', byIdleTimer = false): void {
     this.boundName = name;
-    this.currentStatus = 'ACTIVO';
-    this.statusByIdleTimer = false;
+    this.resumeWindow = resumeWindowMs;
+    this.currentStatus = status;
+    this.statusByIdleTimer = byIdleTimer && status === 'INACTIVO';
   }
 
   /** The user left or lost its name; returns the name it had. */

@@ -12,7 +12,13 @@ import { USER_STATUSES } from './status.js';
 const name = z.string().transform((value) => value.normalize('NFKC'));
 const optionalSender = name.nullish();
 
-const register = z.object({ type: z.literal('register'), sender: name });
+/**
+ * Opting in to resumable sessions (an extension, see docs/protocol-notes.md):
+ * `true` asks for a session; `{token}` resumes the one granted before.
+ * `false`, or no field, is the original protocol.
+ */
+const resume = z.union([z.boolean(), z.object({ token: z.string().min(1).max(128) })]).optional();
+const register = z.object({ type: z.literal('register'), sender: name, resume });
 const broadcast = z.object({ type: z.literal('broadcast'), sender: optionalSender, content: z.string() });
 const privateMessage = z.object({
   type: z.literal('private'),

@@ -19,6 +19,8 @@ export const CLOSE_CODES = {
   REGISTRATION_TIMEOUT: { code: 4002, reason: 'Tiempo de registro agotado' },
   /** Nothing came from the peer, not even a pong, for CHARLA_KEEPALIVE_SECONDS. */
   UNRESPONSIVE: { code: 4003, reason: 'Sin respuesta a los pings' },
+  /** The client resumed its session on another connection: this one is stale. */
+  SESSION_MOVED: { code: 4004, reason: 'Sesión reanudada en otra conexión' },
 } as const satisfies Record<string, { code: number; reason: string }>;
 
 export type CloseKind = keyof typeof CLOSE_CODES;

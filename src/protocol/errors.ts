@@ -20,6 +20,7 @@ export const ERROR_CATALOGUE = {
   NAME_NOT_ALLOWED: 'Tu credencial no permite ese nombre',
   REGISTRATION_TIMEOUT: 'Tiempo de registro agotado',
   NAME_LOST: 'Otro usuario tomó tu nombre mientras el servidor estaba aislado',
+  RESUME_REFUSED: 'No se pudo reanudar la sesión: regístrate de nuevo',
   BACKEND_UNAVAILABLE: 'Servicio no disponible, inténtalo de nuevo',
   OUTCOME_UNKNOWN: 'No se sabe si se hizo: compruébalo antes de repetir',
   INTERNAL_ERROR: 'Error interno del servidor',

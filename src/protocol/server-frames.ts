@@ -16,6 +16,18 @@ export interface RegisterSuccessFrame extends ServerFrameBase {
   readonly content: string;
   /** Everyone registered, the new user included, sorted. */
   readonly userList: readonly string[];
+  /** Only for a client that asked to be resumable: what it shows to resume. */
+  readonly session?: SessionGrant;
+}
+
+/** A resumable client's session, as `register_success` grants it. */
+export interface SessionGrant {
+  /** Shown in the next `register` to resume; each token serves once. */
+  readonly token: string;
+  /** How long the name waits for the client after its connection drops. */
+  readonly windowMs: number;
+  /** True when this registration resumed the session the client showed. */
+  readonly resumed: boolean;
 }
 
 export interface BroadcastFrame extends ServerFrameBase {
@@ -104,11 +116,16 @@ type FrameReader = (fields: Fields, timestamp: string) => ServerFrame | undefine
 const isString = (value: unknown): value is string => typeof value === 'string';
 const isStringList = (value: unknown): value is string[] => Array.isArray(value) && value.every(isString);
 const isFields = (value: unknown): value is Fields => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isSessionGrant = (value: unknown): value is SessionGrant =>
+  isFields(value) && isString(value['token']) && typeof value['windowMs'] === 'number' && typeof value['resumed'] === 'boolean';
 
 /** One reader per frame type: the shape it needs, or undefined when the frame lacks it. */
 const READERS: { readonly [T in ServerFrameType]: FrameReader } = {
-  register_success: ({ content, userList }, timestamp) =>
-    isStringList(userList) ? { type: 'register_success', content: isString(content) ? content : '', userList, timestamp } : undefined,
+  register_success: ({ content, userList, session }, timestamp) => {
+    if (!isStringList(userList)) return undefined;
+    const frame = { type: 'register_success', content: isString(content) ? content : '', userList, timestamp } as const;
+    return isSessionGrant(session) ? { ...frame, session } : frame;
+  },
   broadcast: ({ sender, content }, timestamp) =>
     isString(sender) && isString(content) ? { type: 'broadcast', sender, content, timestamp } : undefined,
   private: ({ sender, target, content }, timestamp) =>

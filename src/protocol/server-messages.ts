@@ -1,5 +1,5 @@
 import { errorText, type ErrorCode } from './errors.js';
-import { isFrameType } from './server-frames.js';
+import { isFrameType, type SessionGrant } from './server-frames.js';
 import type { UserStatus } from './status.js';
 
 /**
@@ -19,14 +19,16 @@ export class ServerMessages {
     return this.clock().toISOString();
   }
 
-  registerSuccess(userList: readonly string[]): string {
-    return JSON.stringify({
+  /** With `session` only for a client that asked to be resumable: every other client gets the protocol's frame as is. */
+  registerSuccess(userList: readonly string[], session?: SessionGrant): string {
+    const frame = {
       type: 'register_success',
       sender: SERVER_SENDER,
       content: 'Registro exitoso',
       userList,
       timestamp: this.now(),
-    });
+    };
+    return JSON.stringify(session ? { ...frame, session } : frame);
   }
 
   broadcast(sender: string, content: string): string {

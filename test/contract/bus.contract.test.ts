@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import pino from 'pino';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { BackendUnavailableError, NodeFencedError, type Bus, type PresenceStore } from '../../src/backend/ports.js';
-import type { Envelope } from '../../src/backend/envelope.js';
+import type { Envelope, MovedEnvelope } from '../../src/backend/envelope.js';
 import { MemoryBus, MemoryBusHub } from '../../src/backend/memory/memory-bus.js';
 import { RedisBus } from '../../src/backend/redis/redis-bus.js';
 import { MemoryPresenceRegistry, MemoryPresenceStore } from '../../src/backend/memory/memory-presence-store.js';
@@ -74,16 +74,30 @@ const worlds: [string, () => BusWorld][] = [
   ],
 ];
 
-function collector(): { received: Envelope[]; handler: (e: Envelope) => void; waitFor: (n: number) => Promise<void> } {
-  const received: Envelope[] = [];
+type FramedEnvelope = Exclude<Envelope, MovedEnvelope>;
+
+function collector(): { received: FramedEnvelope[]; moved: MovedEnvelope[]; handler: (e: Envelope) => void; waitFor: (n: number) => Promise<void> } {
+  const received: FramedEnvelope[] = [];
+  const moved: MovedEnvelope[] = [];
   return {
     received,
-    handler: (e) => received.push(e),
+    moved,
+    handler: (e) => (e.kind === 'moved' ? moved.push(e) : received.push(e)),
     waitFor: async (n) => {
       const deadline = Date.now() + 3000;
       while (received.length < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     },
   };
+}
+
+/** Three nodes' buses, each subscribed with a collector. */
+async function threeListeningNodes(world: BusWorld) {
+  const [n1, n2, n3] = ['n1', 'n2', 'n3'].map((id) => world.busFor(id)) as [Bus, Bus, Bus];
+  const [i1, i2, i3] = [collector(), collector(), collector()];
+  await n1.subscribe(i1.handler);
+  await n2.subscribe(i2.handler);
+  await n3.subscribe(i3.handler);
+  return { n1, n2, n3, i1, i2, i3 };
 }
 
 describe.each(worlds)('Bus contract (%s)', (_name, makeWorld) => {
@@ -103,13 +117,20 @@ describe.each(worlds)('Bus contract (%s)', (_name, makeWorld) => {
     }
   });
 
+  it('tells a node, and only it, that a user it held resumed elsewhere', async () => {
+    world = makeWorld();
+    const { n2, i1, i2, i3 } = await threeListeningNodes(world);
+    await n2.tellMoved('n1', 'ana');
+    const deadline = Date.now() + 3000;
+    while (i1.moved.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(i1.moved).toEqual([{ kind: 'moved', origin: 'n2', user: 'ana' }]);
+    expect([...i2.moved, ...i3.moved, ...i1.received, ...i2.received, ...i3.received]).toEqual([]);
+  });
+
   it('delivers direct envelopes to the node holding the user only, and says when nobody does', async () => {
     world = makeWorld();
-    const [n1, n2, n3] = ['n1', 'n2', 'n3'].map((id) => world.busFor(id)) as [Bus, Bus, Bus];
-    const [i1, i2, i3] = [collector(), collector(), collector()];
-    await n1.subscribe(i1.handler);
-    await n2.subscribe(i2.handler);
-    await n3.subscribe(i3.handler);
+    const { n1, i1, i2, i3 } = await threeListeningNodes(world);
     const holder = world.presenceFor('n2');
     await holder.heartbeat();
     await holder.claim({ name: 'ana', ip: '192.0.2.1' });
@@ -284,7 +305,7 @@ describe('RedisBus room log', () => {
     return world;
   }
   const room = (n: number) => ({ kind: 'room', origin: 'n2', frame: roomFrame(n) }) as const;
-  const contents = (envelopes: Envelope[]) => envelopes.map((e) => (JSON.parse(e.frame) as { content: string }).content);
+  const contents = (envelopes: FramedEnvelope[]) => envelopes.map((e) => (JSON.parse(e.frame) as { content: string }).content);
 
   it('gives a node whose subscription broke what was published meanwhile, once and in order, then what comes live', async () => {
     const { n1, n2, heard, proxy, ...world } = await n1CutOffFromRoom();

@@ -255,4 +255,75 @@ describe.each(factories)('PresenceStore contract (%s)', (_name, makeFactory) => 
     await b.heartbeat();
     expect((await b.reapDeadNodes()).users).toEqual([]);
   });
+
+  describe('resumable users', () => {
+    const WINDOW_MS = 1500;
+    const grant = (tokenHash: string) => ({ tokenHash, windowMs: WINDOW_MS });
+    const resumeAna = (store: PresenceStore, tokenHash: string, next = 'next') =>
+      store.resume({ name: 'ana', ip: '192.0.2.9', tokenHash, renewed: grant(next) });
+
+    it('keeps a suspended user listed, and lets the holder of its token, and only it, take it to another node, once', async () => {
+      await a.claim({ name: 'ana', ip: '1', resumable: grant('t1') });
+      await a.setStatus('ana', 'OCUPADO', false);
+      expect(await a.suspend('ana')).toBe(true);
+      expect(await b.list()).toEqual(['ana']);
+      expect(await resumeAna(b, 'wrong')).toBeUndefined();
+      expect(await resumeAna(b, 't1', 't2')).toEqual({ from: 'node-a', status: 'OCUPADO', auto: false });
+      expect(await b.get('ana')).toMatchObject({ node: 'node-b', ip: '192.0.2.9', status: 'OCUPADO' });
+      // Each token serves once: the old one takes nothing back.
+      expect(await resumeAna(a, 't1')).toBeUndefined();
+      // The node it left can no longer suspend, end or release it.
+      expect(await a.suspend('ana')).toBe(false);
+      expect(await a.endSuspension('ana')).toBe(false);
+      expect(await a.release('ana')).toBe(false);
+      expect(await b.list()).toEqual(['ana']);
+      expect(await resumeAna(a, 't2', 't3')).toMatchObject({ from: 'node-b' });
+    });
+
+    it('resumes nobody who did not ask to be resumable, and nobody whose suspension ended', async () => {
+      await a.claim({ name: 'ana', ip: '1' });
+      expect(await a.suspend('ana')).toBe(false);
+      expect(await resumeAna(b, '')).toBeUndefined();
+      await a.claim({ name: 'eva', ip: '1', resumable: grant('t1') });
+      expect(await a.suspend('eva')).toBe(true);
+      expect(await b.endSuspension('eva')).toBe(false);
+      expect(await a.endSuspension('eva')).toBe(true);
+      expect(await b.resume({ name: 'eva', ip: '2', tokenHash: 't1', renewed: grant('t2') })).toBeUndefined();
+      expect(await a.release('eva')).toBe(true);
+    });
+
+    it('holds a dead node\'s resumable users for their window, then reaps each once', async () => {
+      await a.claim({ name: 'ana', ip: '1', resumable: grant('t1') });
+      await a.claim({ name: 'bob', ip: '1' });
+      await a.claim({ name: 'eva', ip: '1', resumable: grant('t1') });
+      await sleep(LEASE_MS + 100);
+      await b.heartbeat();
+      expect(await b.reapDeadNodes()).toEqual({ nodes: 1, users: ['bob'] });
+      expect(await b.list()).toEqual(['ana', 'eva']);
+      expect(await b.get('ana')).toMatchObject({ node: '', status: 'ACTIVO' });
+      // Nobody else takes the name meanwhile; its client does.
+      expect(await b.claim({ name: 'ana', ip: '2' })).toBe(false);
+      expect(await resumeAna(b, 't1')).toMatchObject({ from: '' });
+      for (let waited = 0; waited < WINDOW_MS; waited += LEASE_MS / 2) {
+        await sleep(LEASE_MS / 2);
+        await b.heartbeat();
+      }
+      const c = storeFor('node-c');
+      await c.heartbeat();
+      const [byB, byC] = await Promise.all([b.reapDeadNodes(), c.reapDeadNodes()]);
+      expect([...byB.users, ...byC.users]).toEqual(['eva']);
+      expect(await b.reapDeadNodes()).toEqual({ nodes: 0, users: [] });
+      expect(await b.list()).toEqual(['ana']);
+      expect(await c.claim({ name: 'eva', ip: '3' })).toBe(true);
+    });
+
+    it('lets the resumable users of a retiring node wait out their window', async () => {
+      await a.claim({ name: 'ana', ip: '1', resumable: grant('t1') });
+      expect(await a.suspend('ana')).toBe(true);
+      await a.retire();
+      expect(await b.list()).toEqual(['ana']);
+      expect(await resumeAna(b, 't1')).toMatchObject({ from: '' });
+      expect(await b.get('ana')).toMatchObject({ node: 'node-b' });
+    });
+  });
 });

@@ -10,6 +10,7 @@ import { FakeConnection, FakeLocalDelivery } from '../support/fake-connection.js
 
 const IDLE_MS = 60_000;
 const REGISTRATION_MS = 30_000;
+const RESUME_WINDOW_MS = 500;
 const encode = (message: Record<string, unknown>) => new TextEncoder().encode(JSON.stringify(message));
 const settle = () => new Promise((r) => setTimeout(r, 0));
 
@@ -37,7 +38,7 @@ describe('ChatService', () => {
       bus,
       local: new FakeLocalDelivery(),
       messages: new ServerMessages(() => new Date(clock)),
-      settings: { idleTimeoutMs: IDLE_MS, registrationTimeoutMs: REGISTRATION_MS, maxContentLength: 100, rateLimitPerSecond: 0, rateLimitBurst: 1, addressRateLimitPerSecond: 0, addressRateLimitBurst: 1 },
+      settings: { idleTimeoutMs: IDLE_MS, registrationTimeoutMs: REGISTRATION_MS, maxContentLength: 100, rateLimitPerSecond: 0, rateLimitBurst: 1, addressRateLimitPerSecond: 0, addressRateLimitBurst: 1, resumeWindowMs: RESUME_WINDOW_MS },
       metrics: new Metrics({ connections: () => 0, registeredUsers: () => 0 }),
       logger: pino({ level: 'silent' }),
       now: () => clock,
@@ -484,6 +485,103 @@ describe('ChatService', () => {
       expect(luis.ofType('register_success').map((f) => f['userList'])).toEqual([['ana', 'luis']]);
       expect(luis.ofType('status_update')).toEqual([]);
       expect(ana.ofType('status_update').map((f) => f['content'])).toEqual([{ user: 'luis', status: 'ACTIVO' }]);
+    });
+  });
+
+  describe('resumable sessions', () => {
+    interface Grant {
+      token: string;
+      windowMs: number;
+      resumed: boolean;
+    }
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+    async function registerWith(name: string, resume: unknown): Promise<{ connection: FakeConnection; session: ReturnType<ChatService['open']> }> {
+      const connection = new FakeConnection();
+      const session = chat.open(connection);
+      chat.receive(session, encode({ type: 'register', sender: name, resume }), false);
+      await settle();
+      return { connection, session };
+    }
+    const grantOf = (connection: FakeConnection): Grant => connection.ofType('register_success').at(-1)?.['session'] as Grant;
+
+    it('gives a session only to a client that asks for one', async () => {
+      const plain = await join('luis');
+      expect(plain.connection.ofType('register_success')[0]).not.toHaveProperty('session');
+      const refused = await registerWith('eva', 'yes');
+      expect(refused.connection.ofType('error').map((f) => f['content'])).toEqual(["Mensaje inválido: campo 'resume' inválido"]);
+      const ana = await registerWith('ana', true);
+      expect(grantOf(ana.connection)).toEqual({ token: expect.stringMatching(/^[\w-]{32}$/), windowMs: RESUME_WINDOW_MS, resumed: false });
+    });
+
+    it('keeps a user whose connection dropped listed, unannounced, and resumes it on a new connection with its status', async () => {
+      const luis = await join('luis');
+      const ana = await registerWith('ana', true);
+      chat.receive(ana.session, encode({ type: 'change_status', content: 'OCUPADO' }), false);
+      await settle();
+      luis.connection.frames.length = 0;
+      await chat.closed(ana.session);
+      await settle();
+      expect(await presence.list()).toEqual(['ana', 'luis']);
+      // Nobody else may take the name while it waits.
+      expect(await refusedRegistration('ana')).toEqual(['USERNAME_TAKEN']);
+      const back = await registerWith('ana', { token: grantOf(ana.connection).token });
+      const grant = grantOf(back.connection);
+      expect(grant).toMatchObject({ windowMs: RESUME_WINDOW_MS, resumed: true });
+      expect(grant.token).not.toBe(grantOf(ana.connection).token);
+      expect(back.connection.ofType('register_success')[0]?.['userList']).toEqual(['ana', 'luis']);
+      expect(back.session.status).toBe('OCUPADO');
+      chat.receive(luis.session, encode({ type: 'private', target: 'ana', content: 'hola' }), false);
+      await settle();
+      expect(back.connection.ofType('private').map((f) => f['content'])).toEqual(['hola']);
+      await sleep(RESUME_WINDOW_MS + 100);
+      expect(luis.connection.frames.map((f) => f['type'])).toEqual([]);
+      expect(await presence.list()).toEqual(['ana', 'luis']);
+    });
+
+    it('announces the departure once when the client does not come back within its window', async () => {
+      const luis = await join('luis');
+      const ana = await registerWith('ana', true);
+      await chat.closed(ana.session);
+      await sleep(RESUME_WINDOW_MS / 2);
+      expect(luis.connection.ofType('user_disconnected')).toEqual([]);
+      await sleep(RESUME_WINDOW_MS / 2 + 100);
+      expect(luis.connection.ofType('user_disconnected').map((f) => f['content'])).toEqual(['ana ha salido']);
+      expect(await presence.list()).toEqual(['luis']);
+      const late = await registerWith('ana', { token: grantOf(ana.connection).token });
+      expect(late.connection.ofType('error').map((f) => f['code'])).toEqual(['RESUME_REFUSED']);
+      expect((await registerWith('ana', true)).connection.ofType('register_success')).toHaveLength(1);
+    });
+
+    it('refuses a wrong token, and leaves the name waiting for its own client', async () => {
+      const ana = await registerWith('ana', true);
+      await chat.closed(ana.session);
+      const thief = await registerWith('ana', { token: 'x'.repeat(32) });
+      expect(thief.connection.ofType('error').map((f) => f['code'])).toEqual(['RESUME_REFUSED']);
+      const back = await registerWith('ana', { token: grantOf(ana.connection).token });
+      expect(grantOf(back.connection)).toMatchObject({ resumed: true });
+    });
+
+    it('closes a stale connection of a user that resumed on another, without a departure', async () => {
+      const luis = await join('luis');
+      const ana = await registerWith('ana', true);
+      const back = await registerWith('ana', { token: grantOf(ana.connection).token });
+      expect(grantOf(back.connection)).toMatchObject({ resumed: true });
+      expect(ana.connection.closedWith).toBe('SESSION_MOVED');
+      await chat.closed(ana.session);
+      await sleep(RESUME_WINDOW_MS + 100);
+      expect(luis.connection.ofType('user_disconnected')).toEqual([]);
+      expect(await presence.list()).toEqual(['ana', 'luis']);
+    });
+
+    it('lets a resumable user that says disconnect leave at once', async () => {
+      const luis = await join('luis');
+      const ana = await registerWith('ana', true);
+      chat.receive(ana.session, encode({ type: 'disconnect' }), false);
+      await settle();
+      await chat.closed(ana.session);
+      expect(luis.connection.ofType('user_disconnected').map((f) => f['content'])).toEqual(['ana ha salido']);
+      expect(await presence.list()).toEqual(['luis']);
     });
   });
 });

@@ -54,7 +54,7 @@ describe('NodeUpkeep', () => {
       bus,
       local: new FakeLocalDelivery(),
       messages: new ServerMessages(),
-      settings: { idleTimeoutMs: 60_000, registrationTimeoutMs: 30_000, maxContentLength: 100, rateLimitPerSecond: 0, rateLimitBurst: 1, addressRateLimitPerSecond: 0, addressRateLimitBurst: 1 },
+      settings: { idleTimeoutMs: 60_000, registrationTimeoutMs: 30_000, maxContentLength: 100, rateLimitPerSecond: 0, rateLimitBurst: 1, addressRateLimitPerSecond: 0, addressRateLimitBurst: 1, resumeWindowMs: 0 },
       metrics,
       logger,
     });
@@ -88,7 +88,7 @@ describe('NodeUpkeep', () => {
       bus: new MemoryBus(presence.nodeId, new MemoryBusHub(), () => undefined),
       local: new FakeLocalDelivery(),
       messages: new ServerMessages(),
-      settings: { idleTimeoutMs: 60_000, registrationTimeoutMs: 30_000, maxContentLength: 100, rateLimitPerSecond: 0, rateLimitBurst: 1, addressRateLimitPerSecond: 0, addressRateLimitBurst: 1 },
+      settings: { idleTimeoutMs: 60_000, registrationTimeoutMs: 30_000, maxContentLength: 100, rateLimitPerSecond: 0, rateLimitBurst: 1, addressRateLimitPerSecond: 0, addressRateLimitBurst: 1, resumeWindowMs: 0 },
       metrics,
       logger,
     });

@@ -46,7 +46,7 @@ describe('private messages between nodes', () => {
       bus,
       local: new FakeLocalDelivery(),
       messages: new ServerMessages(),
-      settings: { idleTimeoutMs: 60_000, registrationTimeoutMs: 0, maxContentLength: 100, rateLimitPerSecond: 0, rateLimitBurst: 1, addressRateLimitPerSecond: 0, addressRateLimitBurst: 1 },
+      settings: { idleTimeoutMs: 60_000, registrationTimeoutMs: 0, maxContentLength: 100, rateLimitPerSecond: 0, rateLimitBurst: 1, addressRateLimitPerSecond: 0, addressRateLimitBurst: 1, resumeWindowMs: 0 },
       metrics: new Metrics({ connections: () => 0, registeredUsers: () => 0 }),
       logger: pino({ level: 'silent' }),
     });

@@ -1,5 +1,5 @@
 import { BackendUnavailableError, type Bus, type EnvelopeHandler, type LookedUp } from '../ports.js';
-import type { DirectEnvelope, RoomEnvelope } from '../envelope.js';
+import type { DirectEnvelope, MovedEnvelope, RoomEnvelope } from '../envelope.js';
 
 /** Runs a function later; the hub's deliveries wait for it. */
 export type Scheduler = (run: () => void) => void;
@@ -77,6 +77,11 @@ export class MemoryBus implements Bus {
   /** Deliveries run in publish order: once one queued now has run, so has everything before it. */
   caughtUp(): Promise<void> {
     return new Promise((resolve) => this.hub.deliverLater(resolve));
+  }
+
+  async tellMoved(node: string, user: string): Promise<void> {
+    const envelope: MovedEnvelope = { kind: 'moved', origin: this.nodeId, user };
+    this.hub.deliverLater(() => this.hub.handlers.get(node)?.(envelope));
   }
 
   /** Nothing is lost between nodes of one process: no gap ever opens. */

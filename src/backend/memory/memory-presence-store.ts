@@ -8,6 +8,9 @@ import {
   type ReapResult,
   type ReclaimRequest,
   type ReclaimResult,
+  type ResumeGrant,
+  type ResumeRequest,
+  type Resumed,
 } from '../ports.js';
 import { usernameSkeleton } from '../../protocol/username.js';
 
@@ -17,8 +20,11 @@ export interface LeaseSettings {
 }
 
 interface HeldUser {
+  /** `entry.node` is empty while the user is orphaned (its node gone, its window running). */
   entry: PresenceEntry;
   leaseUntil: number;
+  /** Set for a resumable user: its grant, and when its window ends while its connection is gone. */
+  resumable?: ResumeGrant & { deadline?: number };
 }
 
 /**
@@ -54,6 +60,14 @@ export class MemoryPresenceRegistry {
     this.looks.set(usernameSkeleton(name), name);
   }
 
+  /** Orphans a resumable user whose node is gone: listed until its window ends, then reaped. */
+  orphan(held: HeldUser, grant: ResumeGrant & { deadline?: number }): void {
+    const deadline = grant.deadline ?? this.now() + grant.windowMs;
+    held.entry = { ...held.entry, node: '' };
+    held.leaseUntil = deadline;
+    held.resumable = { ...grant, deadline };
+  }
+
   /** Removes a user and, if it still holds it, its look. */
   remove(name: string): void {
     this.users.delete(name);
@@ -83,27 +97,57 @@ export class MemoryPresenceStore implements PresenceStore {
     registry.nodeLeases.set(nodeId, registry.now() + settings.leaseMs);
   }
 
-  async claim({ name, ip }: ClaimRequest): Promise<boolean> {
+  async claim({ name, ip, resumable }: ClaimRequest): Promise<boolean> {
     this.checkFence('claim');
     if (this.registry.users.has(name) || !this.registry.lookFreeFor(name)) return false;
     this.registry.takeLook(name);
     const now = this.registry.now();
     const entry: PresenceEntry = { name, node: this.nodeId, ip, status: 'ACTIVO', auto: false, since: now };
-    this.registry.users.set(name, { entry, leaseUntil: now + this.settings.leaseMs });
+    this.registry.users.set(name, { entry, leaseUntil: now + this.settings.leaseMs, ...(resumable ? { resumable: { ...resumable } } : {}) });
     this.registry.usersOf(this.nodeId).add(name);
+    return true;
+  }
+
+  async suspend(name: string): Promise<boolean> {
+    this.checkFence('suspend');
+    const held = this.registry.users.get(name);
+    if (held?.entry.node !== this.nodeId || !held.resumable) return false;
+    held.resumable = { ...held.resumable, deadline: this.registry.now() + held.resumable.windowMs };
+    return true;
+  }
+
+  async resume({ name, ip, tokenHash, renewed }: ResumeRequest): Promise<Resumed | undefined> {
+    this.checkFence('resume');
+    const held = this.registry.users.get(name);
+    if (!held?.resumable || held.resumable.tokenHash !== tokenHash) return undefined;
+    const from = held.entry.node;
+    if (from !== '' && from !== this.nodeId) this.registry.usersOf(from).delete(name);
+    held.entry = { ...held.entry, node: this.nodeId, ip };
+    held.leaseUntil = this.registry.now() + this.settings.leaseMs;
+    held.resumable = { ...renewed };
+    this.registry.usersOf(this.nodeId).add(name);
+    return { from, status: held.entry.status, auto: held.entry.auto };
+  }
+
+  async endSuspension(name: string): Promise<boolean> {
+    this.checkFence('end_suspension');
+    const held = this.registry.users.get(name);
+    if (held?.entry.node !== this.nodeId) return false;
+    delete held.resumable;
     return true;
   }
 
   async reclaim({ name, ip, status, auto }: ReclaimRequest): Promise<ReclaimResult> {
     this.checkFence('reclaim');
     const held = this.registry.users.get(name);
-    if (held && held.entry.node !== this.nodeId) return 'taken';
+    if (held && held.entry.node !== this.nodeId && held.entry.node !== '') return 'taken';
     if (!this.registry.lookFreeFor(name)) return 'taken';
     this.registry.takeLook(name);
     const now = this.registry.now();
     const since = held?.entry.since ?? now;
     const entry: PresenceEntry = { name, node: this.nodeId, ip, status, auto, since };
-    this.registry.users.set(name, { entry, leaseUntil: now + this.settings.leaseMs });
+    const grant = held?.resumable && { tokenHash: held.resumable.tokenHash, windowMs: held.resumable.windowMs };
+    this.registry.users.set(name, { entry, leaseUntil: now + this.settings.leaseMs, ...(grant ? { resumable: grant } : {}) });
     this.registry.usersOf(this.nodeId).add(name);
     return held ? 'held' : 'reclaimed';
   }
@@ -165,11 +209,21 @@ export class MemoryPresenceStore implements PresenceStore {
       this.fence(nodeId, 'reap');
       nodes++;
       for (const name of this.registry.usersOf(nodeId)) {
-        if (this.registry.users.get(name)?.entry.node !== nodeId) continue;
+        const held = this.registry.users.get(name);
+        if (held?.entry.node !== nodeId) continue;
+        if (held.resumable) {
+          this.registry.orphan(held, held.resumable);
+          continue;
+        }
         this.registry.remove(name);
         departed.push(name);
       }
       this.registry.nodeUsers.delete(nodeId);
+    }
+    for (const [name, held] of this.registry.users) {
+      if (held.entry.node !== '' || held.leaseUntil >= now) continue;
+      this.registry.remove(name);
+      departed.push(name);
     }
     return { nodes, users: departed };
   }
@@ -177,6 +231,10 @@ export class MemoryPresenceStore implements PresenceStore {
   async retire(): Promise<void> {
     if (this.generation === undefined) return;
     this.checkFence('retire');
+    for (const name of this.registry.usersOf(this.nodeId)) {
+      const held = this.registry.users.get(name);
+      if (held?.entry.node === this.nodeId && held.resumable) this.registry.orphan(held, held.resumable);
+    }
     this.registry.nodeLeases.delete(this.nodeId);
     this.registry.nodeUsers.delete(this.nodeId);
     this.fence(this.nodeId, 'retire');

@@ -17,6 +17,11 @@ export class RedisKeys {
     return `${this.prefix}users`;
   }
 
+  /** Sorted set: resumable user whose node is gone → when its window ends (ms). */
+  get orphans(): string {
+    return `${this.prefix}orphans`;
+  }
+
   /** Plain key whose TTL is the node's lease. */
   node(nodeId: string): string {
     return `${this.prefix}node:${nodeId}`;

@@ -153,6 +153,14 @@ export class RedisBus implements Bus {
     }
   }
 
+  async tellMoved(node: string, user: string): Promise<void> {
+    try {
+      await this.publisher.publish(this.keys.nodeChannel(node), encodeEnvelope({ kind: 'moved', origin: this.nodeId, user }));
+    } catch (err) {
+      throw toBackendError(err);
+    }
+  }
+
   onRoomGap(listener: () => void): void {
     this.roomGapListeners.push(listener);
   }

@@ -41,8 +41,27 @@ const dropLookOf = (userKey: string, nameArg: string, lookPrefixArg: string): st
 local look = redis.call('HGET', ${userKey}, 'look')
 if look and redis.call('GET', ${lookPrefixArg} .. look) == ${nameArg} then redis.call('DEL', ${lookPrefixArg} .. look) end`;
 
+/*
+ * Resumable users: their hash also keeps the grant (`rtok`, the SHA-256 of
+ * the client's token; `rwin`, the window) and, while their connection is
+ * gone, when the window ends (`rdl`). A resumable user whose node died or
+ * retired is not removed but orphaned: `node` is empty, and it stays listed
+ * until its window ends (`users` and `orphans` scores), when the reaper
+ * removes it and its departure is announced.
+ */
+
+/** Lua: orphans the resumable user of the hash in `keyVar` until its window ends; KEYS/ARGV given for users, orphans, hashTtlMs. */
+const orphan = (keyVar: string, nameVar: string, usersKey: string, orphansKey: string, hashTtlArg: string): string => `
+do
+  local deadline = tonumber(redis.call('HGET', ${keyVar}, 'rdl') or (now + tonumber(redis.call('HGET', ${keyVar}, 'rwin'))))
+  redis.call('HSET', ${keyVar}, 'node', '', 'rdl', string.format('%d', deadline))
+  redis.call('PEXPIRE', ${keyVar}, math.max(deadline - now, 0) + tonumber(${hashTtlArg}))
+  redis.call('ZADD', ${usersKey}, deadline, ${nameVar})
+  redis.call('ZADD', ${orphansKey}, deadline, ${nameVar})
+end`;
+
 /**
- * KEYS: user, users, nodeUsers, fence, look. ARGV: name, node, ip, leaseMs, hashTtlMs, gen, look, userKeyPrefix.
+ * KEYS: user, users, nodeUsers, fence, look. ARGV: name, node, ip, leaseMs, hashTtlMs, gen, look, userKeyPrefix, tokenHash ('' when not resumable), windowMs.
  * → 1 claimed, 0 taken (the name, or a name that looks the same), -1 fenced.
  */
 export const CLAIM = new LuaScript('claim', `${NOW_MS}
@@ -51,6 +70,7 @@ if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 ${lookFreeFor('KEYS[5]', 'ARGV[1]', 'KEYS[2]', 'ARGV[8]')}
 redis.call('SET', KEYS[5], ARGV[1])
 redis.call('HSET', KEYS[1], 'node', ARGV[2], 'ip', ARGV[3], 'status', 'ACTIVO', 'auto', '0', 'since', now, 'look', ARGV[7])
+if ARGV[9] ~= '' then redis.call('HSET', KEYS[1], 'rtok', ARGV[9], 'rwin', ARGV[10]) end
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
 redis.call('ZADD', KEYS[2], now + tonumber(ARGV[4]), ARGV[1])
 redis.call('SADD', KEYS[3], ARGV[1])
@@ -58,20 +78,23 @@ redis.call('PEXPIRE', KEYS[3], ARGV[5])
 return 1`);
 
 /**
- * KEYS: user, users, nodeUsers, fence, look. ARGV: name, node, ip, leaseMs, hashTtlMs, status, auto (0|1), gen, look, userKeyPrefix.
+ * KEYS: user, users, nodeUsers, fence, look, orphans. ARGV: name, node, ip, leaseMs, hashTtlMs, status, auto (0|1), gen, look, userKeyPrefix.
  * Like CLAIM, but a name this node still holds is renewed, keeping its
- * registration time. → 1 taken back, 2 still held by this node, 0 held by
- * another (or a look-alike taken meanwhile), -1 fenced.
+ * registration time, and so is one orphaned while this node was cut off
+ * (nobody saw it leave). → 1 taken back, 2 still held by this node (or
+ * orphaned), 0 held by another (or a look-alike taken meanwhile), -1 fenced.
  */
 export const RECLAIM = new LuaScript('reclaim', `${NOW_MS}
 ${fencedBy('KEYS[4]', 'ARGV[8]')}
 local owner = redis.call('HGET', KEYS[1], 'node')
-if owner and owner ~= ARGV[2] then return 0 end
+if owner and owner ~= '' and owner ~= ARGV[2] then return 0 end
 ${lookFreeFor('KEYS[5]', 'ARGV[1]', 'KEYS[2]', 'ARGV[10]')}
 redis.call('SET', KEYS[5], ARGV[1])
 redis.call('HSET', KEYS[1], 'look', ARGV[9])
-if not owner then redis.call('HSET', KEYS[1], 'node', ARGV[2], 'since', now) end
-redis.call('HSET', KEYS[1], 'ip', ARGV[3], 'status', ARGV[6], 'auto', ARGV[7])
+if not owner then redis.call('HSET', KEYS[1], 'since', now) end
+redis.call('HSET', KEYS[1], 'node', ARGV[2], 'ip', ARGV[3], 'status', ARGV[6], 'auto', ARGV[7])
+redis.call('HDEL', KEYS[1], 'rdl')
+redis.call('ZREM', KEYS[6], ARGV[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
 redis.call('ZADD', KEYS[2], now + tonumber(ARGV[4]), ARGV[1])
 redis.call('SADD', KEYS[3], ARGV[1])
@@ -96,7 +119,7 @@ if redis.call('HGET', KEYS[1], 'node') ~= ARGV[1] then return 0 end
 redis.call('HSET', KEYS[1], 'status', ARGV[2], 'auto', ARGV[3])
 return 1`);
 
-/** KEYS: user, users. ARGV: name. → [node, ip, status, auto, since] of a live user, or nil. */
+/** KEYS: user, users. ARGV: name. → [node ('' when orphaned), ip, status, auto, since] of a live user, or nil. */
 export const GET = new LuaScript('get', `${NOW_MS}
 local lease = redis.call('ZSCORE', KEYS[2], ARGV[1])
 if not lease or tonumber(lease) < now then return false end
@@ -174,15 +197,15 @@ export const EXPIRED_NODES = new LuaScript('expired_nodes', `${NOW_MS}
 return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. now, 'LIMIT', 0, ARGV[1])`);
 
 /**
- * KEYS: nodes, node, nodeUsers, users, fence, inbox, legacyReapedMarker, parkedInbox. ARGV: dead node, userKeyPrefix, fenceTtlMs, parkedTtlMs, lookKeyPrefix.
+ * KEYS: nodes, node, nodeUsers, users, fence, inbox, legacyReapedMarker, parkedInbox, orphans. ARGV: dead node, userKeyPrefix, fenceTtlMs, parkedTtlMs, lookKeyPrefix, hashTtlMs.
  * Claims a dead node for the caller: only the first caller finds it still
  * listed and expired. Fences it, so that nothing it sent before can change
  * anything now, and a node that was only cut off learns at its next beat
  * that its users' departures were announced. Its inbox is parked, not
  * dropped: nothing more can be appended (senders learn the node is gone),
  * and a node that was only cut off gets back, when it joins again, what was
- * sent to its users before. → the names it removed, or nil when another
- * node won.
+ * sent to its users before. Its resumable users are orphaned, not
+ * removed. → the names it removed, or nil when another node won.
  */
 export const REAP = new LuaScript('reap', `${NOW_MS}
 local lease = redis.call('ZSCORE', KEYS[1], ARGV[1])
@@ -192,7 +215,9 @@ local gone = {}
 for _, name in ipairs(redis.call('SMEMBERS', KEYS[3])) do
   local key = ARGV[2] .. name
   local owner = redis.call('HGET', key, 'node')
-  if owner == ARGV[1] or not owner then
+  if owner == ARGV[1] and redis.call('HEXISTS', key, 'rwin') == 1 then
+    ${orphan('key', 'name', 'KEYS[4]', 'KEYS[9]', 'ARGV[6]')}
+  elseif owner == ARGV[1] or not owner then
     ${dropLookOf('key', 'name', 'ARGV[5]')}
     redis.call('DEL', key)
     redis.call('ZREM', KEYS[4], name)
@@ -212,13 +237,88 @@ redis.call('SET', KEYS[7], '1', 'PX', ARGV[3])
 return gone`);
 
 /**
- * KEYS: node, nodes, nodeUsers, inbox, fence. ARGV: node, gen, fenceTtlMs.
- * Withdraws a node that is shutting down, and fences it. → 1, or -1 fenced.
+ * KEYS: node, nodes, nodeUsers, inbox, fence, users, orphans. ARGV: node, gen, fenceTtlMs, userKeyPrefix, hashTtlMs.
+ * Withdraws a node that is shutting down, and fences it. Its users have
+ * left, but for the resumable ones, which are orphaned: they wait out
+ * their window. → 1, or -1 fenced.
  */
-export const RETIRE = new LuaScript('retire', `
+export const RETIRE = new LuaScript('retire', `${NOW_MS}
 ${fencedBy('KEYS[5]', 'ARGV[2]')}
+for _, name in ipairs(redis.call('SMEMBERS', KEYS[3])) do
+  local key = ARGV[4] .. name
+  if redis.call('HGET', key, 'node') == ARGV[1] and redis.call('HEXISTS', key, 'rwin') == 1 then
+    ${orphan('key', 'name', 'KEYS[6]', 'KEYS[7]', 'ARGV[5]')}
+  end
+end
 redis.call('DEL', KEYS[1], KEYS[3], KEYS[4])
 redis.call('ZREM', KEYS[2], ARGV[1])
 redis.call('HSET', KEYS[5], 'gen', string.format('%d', tonumber(ARGV[2]) + 1), 'by', 'retire')
 redis.call('PEXPIRE', KEYS[5], ARGV[3])
 return 1`);
+
+/**
+ * KEYS: user, fence. ARGV: node, gen.
+ * A resumable user of this node lost its connection: its window starts.
+ * → 1 suspended, 0 not this node's (or not resumable), -1 fenced.
+ */
+export const SUSPEND = new LuaScript('suspend', `${NOW_MS}
+${fencedBy('KEYS[2]', 'ARGV[2]')}
+local fields = redis.call('HMGET', KEYS[1], 'node', 'rwin')
+if fields[1] ~= ARGV[1] or not fields[2] then return 0 end
+redis.call('HSET', KEYS[1], 'rdl', string.format('%d', now + tonumber(fields[2])))
+return 1`);
+
+/**
+ * KEYS: user, users, nodeUsers, fence, orphans. ARGV: name, node, ip, tokenHash, newTokenHash, windowMs, gen, leaseMs, hashTtlMs, nodeKeyPrefix.
+ * Moves a resumable user to this node when the token shown is the one
+ * granted, from a node alive or dead, or from the orphans; the grant is
+ * replaced. → [node that held it ('' none), status, auto], 0 refused, -1 fenced.
+ */
+export const RESUME = new LuaScript('resume', `${NOW_MS}
+${fencedBy('KEYS[4]', 'ARGV[7]')}
+local fields = redis.call('HMGET', KEYS[1], 'node', 'rtok', 'status', 'auto')
+if not fields[1] or fields[2] ~= ARGV[4] then return 0 end
+local from = fields[1]
+if from ~= '' and from ~= ARGV[2] then redis.call('SREM', ARGV[10] .. from .. ':users', ARGV[1]) end
+redis.call('HSET', KEYS[1], 'node', ARGV[2], 'ip', ARGV[3], 'rtok', ARGV[5], 'rwin', ARGV[6])
+redis.call('HDEL', KEYS[1], 'rdl')
+redis.call('PEXPIRE', KEYS[1], ARGV[9])
+redis.call('ZADD', KEYS[2], now + tonumber(ARGV[8]), ARGV[1])
+redis.call('ZREM', KEYS[5], ARGV[1])
+redis.call('SADD', KEYS[3], ARGV[1])
+redis.call('PEXPIRE', KEYS[3], ARGV[9])
+return {from, fields[3], fields[4]}`);
+
+/**
+ * KEYS: user, fence. ARGV: node, gen.
+ * A suspended user's window ran out on its node: the grant is withdrawn,
+ * so nobody resumes it while its departure is announced. → 1, 0 not this
+ * node's, -1 fenced.
+ */
+export const END_SUSPENSION = new LuaScript('end_suspension', `
+${fencedBy('KEYS[2]', 'ARGV[2]')}
+if redis.call('HGET', KEYS[1], 'node') ~= ARGV[1] then return 0 end
+redis.call('HDEL', KEYS[1], 'rtok', 'rwin', 'rdl')
+return 1`);
+
+/**
+ * KEYS: orphans, users. ARGV: userKeyPrefix, lookKeyPrefix, limit.
+ * Removes the orphans whose window ended unresumed; one caller gets each.
+ * → their names, for their departures to be announced.
+ */
+export const EXPIRE_ORPHANS = new LuaScript('expire_orphans', `${NOW_MS}
+local gone = {}
+for _, name in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. now, 'LIMIT', 0, ARGV[3])) do
+  redis.call('ZREM', KEYS[1], name)
+  local key = ARGV[1] .. name
+  local owner = redis.call('HGET', key, 'node')
+  if owner == '' or not owner then
+    if owner then
+      ${dropLookOf('key', 'name', 'ARGV[2]')}
+      redis.call('DEL', key)
+    end
+    redis.call('ZREM', KEYS[2], name)
+    table.insert(gone, name)
+  end
+end
+return gone`);

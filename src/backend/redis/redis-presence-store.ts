@@ -13,6 +13,8 @@ import {
   type ReapResult,
   type ReclaimRequest,
   type ReclaimResult,
+  type ResumeRequest,
+  type Resumed,
 } from '../ports.js';
 import * as scripts from './redis-presence-scripts.js';
 
@@ -23,6 +25,9 @@ export interface RedisPresenceSettings {
   /** Called when a command was refused because this node was fenced: it should beat (and join again) now. */
   readonly onFenced?: () => void;
 }
+
+/** Orphans whose window ended that one reaper pass removes at most; the rest wait for the next pass. */
+const ORPHANS_PER_PASS = 1000;
 
 /** The generation a node acts under, as its scripts carry it. */
 type Generation = string;
@@ -58,21 +63,69 @@ export class RedisPresenceStore implements PresenceStore {
     for (const script of Object.values(scripts)) if (script instanceof LuaScript) script.defineOn(redis);
   }
 
-  async claim({ name, ip }: ClaimRequest): Promise<boolean> {
+  async claim({ name, ip, resumable }: ClaimRequest): Promise<boolean> {
     const look = usernameSkeleton(name);
     const claimed = await this.run(
       scripts.CLAIM,
       [this.keys.user(name), this.keys.users, this.keys.nodeUsers(this.nodeId), this.keys.nodeFence(this.nodeId), this.keys.look(look)],
-      [name, this.nodeId, ip, this.settings.leaseMs, this.hashTtlMs, this.currentGeneration(), look, this.keys.user('')],
+      [
+        name,
+        this.nodeId,
+        ip,
+        this.settings.leaseMs,
+        this.hashTtlMs,
+        this.currentGeneration(),
+        look,
+        this.keys.user(''),
+        resumable?.tokenHash ?? '',
+        resumable?.windowMs ?? 0,
+      ],
     );
     return claimed === 1;
+  }
+
+  async suspend(name: string): Promise<boolean> {
+    return (await this.run(scripts.SUSPEND, [this.keys.user(name), this.keys.nodeFence(this.nodeId)], [this.nodeId, this.currentGeneration()])) === 1;
+  }
+
+  async resume({ name, ip, tokenHash, renewed }: ResumeRequest): Promise<Resumed | undefined> {
+    const reply = await this.run(
+      scripts.RESUME,
+      [this.keys.user(name), this.keys.users, this.keys.nodeUsers(this.nodeId), this.keys.nodeFence(this.nodeId), this.keys.orphans],
+      [
+        name,
+        this.nodeId,
+        ip,
+        tokenHash,
+        renewed.tokenHash,
+        renewed.windowMs,
+        this.currentGeneration(),
+        this.settings.leaseMs,
+        this.hashTtlMs,
+        this.keys.node(''),
+      ],
+    );
+    if (!Array.isArray(reply)) return undefined;
+    const [from, status, auto] = reply as string[];
+    return { from: from ?? '', status: isUserStatus(status) ? status : 'ACTIVO', auto: auto === '1' };
+  }
+
+  async endSuspension(name: string): Promise<boolean> {
+    return (await this.run(scripts.END_SUSPENSION, [this.keys.user(name), this.keys.nodeFence(this.nodeId)], [this.nodeId, this.currentGeneration()])) === 1;
   }
 
   async reclaim({ name, ip, status, auto }: ReclaimRequest): Promise<ReclaimResult> {
     const look = usernameSkeleton(name);
     const outcome = await this.run(
       scripts.RECLAIM,
-      [this.keys.user(name), this.keys.users, this.keys.nodeUsers(this.nodeId), this.keys.nodeFence(this.nodeId), this.keys.look(look)],
+      [
+        this.keys.user(name),
+        this.keys.users,
+        this.keys.nodeUsers(this.nodeId),
+        this.keys.nodeFence(this.nodeId),
+        this.keys.look(look),
+        this.keys.orphans,
+      ],
       [name, this.nodeId, ip, this.settings.leaseMs, this.hashTtlMs, status, auto ? 1 : 0, this.currentGeneration(), look, this.keys.user('')],
     );
     return outcome === 1 ? 'reclaimed' : outcome === 2 ? 'held' : 'taken';
@@ -95,7 +148,7 @@ export class RedisPresenceStore implements PresenceStore {
     const fields = await this.run(scripts.GET, [this.keys.user(name), this.keys.users], [name]);
     if (!Array.isArray(fields)) return undefined;
     const [node, ip, status, auto, since] = fields as (string | null)[];
-    if (!node || !isUserStatus(status)) return undefined;
+    if (node === null || node === undefined || !isUserStatus(status)) return undefined;
     return { name, node, ip: ip ?? '', status, auto: auto === '1', since: Number(since) };
   }
 
@@ -184,8 +237,9 @@ export class RedisPresenceStore implements PresenceStore {
             this.keys.nodeInbox(deadNode),
             this.keys.legacyReapedMarker(deadNode),
             this.keys.parkedInbox(deadNode),
+            this.keys.orphans,
           ],
-          [deadNode, this.keys.user(''), this.fenceTtlMs, this.parkedInboxTtlMs, this.keys.look('')],
+          [deadNode, this.keys.user(''), this.fenceTtlMs, this.parkedInboxTtlMs, this.keys.look(''), this.hashTtlMs],
         )) as string[] | null;
       } catch (err) {
         // The nodes reaped so far are gone from Redis: their users must still be announced.
@@ -196,6 +250,8 @@ export class RedisPresenceStore implements PresenceStore {
       nodes++;
       departed.push(...names);
     }
+    const unresumed = (await this.run(scripts.EXPIRE_ORPHANS, [this.keys.orphans, this.keys.users], [this.keys.user(''), this.keys.look(''), ORPHANS_PER_PASS])) as string[];
+    departed.push(...unresumed);
     return { nodes, users: departed };
   }
 
@@ -203,8 +259,16 @@ export class RedisPresenceStore implements PresenceStore {
     if (this.generation === undefined) return;
     await this.run(
       scripts.RETIRE,
-      [this.keys.node(this.nodeId), this.keys.nodes, this.keys.nodeUsers(this.nodeId), this.keys.nodeInbox(this.nodeId), this.keys.nodeFence(this.nodeId)],
-      [this.nodeId, this.generation, this.fenceTtlMs],
+      [
+        this.keys.node(this.nodeId),
+        this.keys.nodes,
+        this.keys.nodeUsers(this.nodeId),
+        this.keys.nodeInbox(this.nodeId),
+        this.keys.nodeFence(this.nodeId),
+        this.keys.users,
+        this.keys.orphans,
+      ],
+      [this.nodeId, this.generation, this.fenceTtlMs, this.keys.user(''), this.hashTtlMs],
     );
     this.generation = undefined;
   }
