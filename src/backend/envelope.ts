@@ -10,6 +10,8 @@ import { parseServerFrame } from '../protocol/server-frames.js';
 const frame = z.string().refine((text) => parseServerFrame(text).ok, 'not a server frame');
 const nodeId = z.string().min(1).max(128);
 const username = z.string().min(1).max(128);
+/** A Redis stream entry id (`<ms>-<seq>`), or the memory backend's equivalent. */
+export const logPosition = z.string().regex(/^\d{1,20}-\d{1,20}$/);
 
 export const envelopeSchema = z.discriminatedUnion('kind', [
   /** For every user on every node, optionally but one. */
@@ -22,9 +24,11 @@ export const envelopeSchema = z.discriminatedUnion('kind', [
     seq: z.number().int().nonnegative().optional(),
     /** Where a user is now, for the other nodes' routes: held by `node`, or (null) by nobody. */
     route: z.object({ user: username, node: nodeId.nullable() }).optional(),
+    /** Its place in the room log, set by the backend: a resumable client's room position. */
+    entry: logPosition.optional(),
   }),
-  /** For one user, on the node that holds it. */
-  z.object({ kind: z.literal('direct'), origin: nodeId, to: username, frame }),
+  /** For one user, on the node that holds it; `at`, set by the backend for a resumable user, is its place in the user's own log. */
+  z.object({ kind: z.literal('direct'), origin: nodeId, to: username, frame, at: logPosition.optional() }),
   /** To the node that held `user`: its client resumed on `origin`, so it lets go of the user without a departure. */
   z.object({ kind: z.literal('moved'), origin: nodeId, user: username }),
 ]);

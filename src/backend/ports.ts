@@ -235,12 +235,35 @@ export interface Bus {
    */
   onRoomGap(listener: () => void): void;
   /**
+   * What `user` missed after `since`: the room envelopes logged after its
+   * room position (but those meant for everyone except it), and the direct
+   * envelopes logged for it after its own position. Only resumable users
+   * have a log of their own.
+   */
+  missedSince(user: string, since: ResumePositions): Promise<Missed>;
+  /**
    * Tells `node` that `user`, which it held, resumed elsewhere: it lets go
    * of the user without a departure. Best effort: a node that misses it
    * learns when the backend refuses it the name.
    */
   tellMoved(node: string, user: string): Promise<void>;
   unsubscribe(): Promise<void>;
+}
+
+/** Where a resuming client is in the room log and in its own log: the last position it received of each. */
+export interface ResumePositions {
+  /** Absent: no room position to resume from (no room message is replayed). */
+  readonly room?: string;
+  /** Absent: from the start of the user's log, which begins at its registration. */
+  readonly inbox?: string;
+}
+
+/** What a resuming user missed, from its positions on, oldest first. */
+export interface Missed {
+  readonly room: readonly RoomEnvelope[];
+  readonly direct: readonly DirectEnvelope[];
+  /** False when some of what it missed is no longer kept (the logs are bounded): it must be told. */
+  readonly complete: boolean;
 }
 
 /** The cluster-wide state a node works with: presence and fan-out, with their health. */

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Envelope } from '../backend/envelope.js';
 import type { Bus, PresenceStore } from '../backend/ports.js';
 import type { Metrics } from '../metrics.js';
-import type { ClientMessage } from '../protocol/client-messages.js';
+import type { ClientMessage, ResumeField } from '../protocol/client-messages.js';
 import { decodeFrame } from '../protocol/decode.js';
 import { ChatError } from '../protocol/errors.js';
 import type { ServerMessages } from '../protocol/server-messages.js';
@@ -176,13 +176,13 @@ export class ChatService implements ConnectionHandler {
   deliver(envelope: Envelope): void {
     switch (envelope.kind) {
       case 'room':
-        this.toRoom(envelope.frame, envelope.except);
+        this.toRoom(envelope.frame, envelope.except, envelope.entry);
         this.room.received(envelope);
         this.routes.heard(envelope);
         return;
       case 'direct':
-        if (this.registrar.holdDirectFrame(envelope.to, envelope.frame)) return;
-        if (!this.deps.local.toUser(envelope.to, envelope.frame)) {
+        if (this.registrar.holdDirectFrame(envelope.to, envelope.frame, envelope.at)) return;
+        if (!this.deps.local.toUser(envelope.to, envelope.frame, envelope.at)) {
           this.deps.metrics.busMessageDropped('absent_user');
           this.deps.logger.debug({ to: envelope.to, origin: envelope.origin }, 'direct message for a user no longer here');
         }
@@ -197,9 +197,9 @@ export class ChatService implements ConnectionHandler {
   }
 
   /** To every user of this node, those still registering included (they get it once registered). */
-  private toRoom(frame: string, except?: string): void {
-    this.deps.local.toAll(frame, except);
-    this.registrar.holdRoomFrame(frame, except);
+  private toRoom(frame: string, except?: string, entry?: string): void {
+    this.deps.local.toAll(frame, except, entry);
+    this.registrar.holdRoomFrame(frame, except, entry);
   }
 
   /**
@@ -267,11 +267,12 @@ export class ChatService implements ConnectionHandler {
   }
 
   /** Resumable sessions only when the client asks (the original protocol never does) and the node allows them. */
-  private register(session: Session, name: string, resume: boolean | { token: string } | undefined): Promise<void> {
+  private register(session: Session, name: string, resume: ResumeField): Promise<void> {
     const windowMs = this.deps.settings.resumeWindowMs;
     if (!resume || windowMs === 0) return this.registrar.register(session, name);
     if (resume === true) return this.registrar.register(session, name, windowMs);
-    return this.registrar.resume(session, name, resume.token, windowMs);
+    const since = { ...(resume.room_pos ? { room: resume.room_pos } : {}), ...(resume.inbox_pos ? { inbox: resume.inbox_pos } : {}) };
+    return this.registrar.resume(session, name, resume.token, since, windowMs);
   }
 
   /** A resumable user's connection dropped: the name waits for its client, and nobody is told it left. */
@@ -354,7 +355,7 @@ export class ChatService implements ConnectionHandler {
     if (byIdleTimer && !session.idleSince(this.now() - this.deps.settings.idleTimeoutMs)) return;
     session.setStatus(status, byIdleTimer);
     await this.deps.presence.setStatus(name, status, session.autoStatus);
-    await this.room.statusChanged(name, status);
+    await this.room.statusChanged(name, status, session.resumeWindowMs === undefined);
   }
 
   private async disconnect(session: Session): Promise<void> {

@@ -85,7 +85,7 @@ export class PresenceRecovery {
         // Still held: the others never saw this user leave.
         return;
       case 'reclaimed':
-        await this.deps.room.arrived(name, session.status);
+        await this.deps.room.arrived(name, session.status, session.resumeWindowMs === undefined);
         return;
     }
   }

@@ -1,4 +1,5 @@
-import type { Bus, PresenceStore, ResumeGrant } from '../backend/ports.js';
+import type { Bus, Missed, PresenceStore, ResumeGrant, ResumePositions } from '../backend/ports.js';
+import { compareEntryIds, withPosition } from '../protocol/positions.js';
 import type { Logger } from 'pino';
 import { ChatError } from '../protocol/errors.js';
 import type { ServerMessages } from '../protocol/server-messages.js';
@@ -10,12 +11,19 @@ import type { Room } from './room.js';
 import type { Session } from './session.js';
 import type { Suspensions } from './suspensions.js';
 
+/** A frame held for a newcomer, with its position in the room log (`entry`) or in the user's log (`at`), if it has one. */
+interface HeldFrame {
+  readonly frame: string;
+  readonly entry?: string | undefined;
+  readonly at?: string | undefined;
+}
+
 /** A registration in progress. */
 interface Arrival {
   /** Set once the name is claimed. */
   name: string | undefined;
   /** Frames for the newcomer that arrived before it was attached, in order. */
-  readonly held: string[];
+  readonly held: HeldFrame[];
 }
 
 export interface RegistrarDependencies {
@@ -93,13 +101,13 @@ export class Registrar {
       // Announce first, then confirm once the notice has come back to this
       // node: whoever registers here after this user's register_success
       // already knows of it, and gets no late join notice.
-      await this.deps.room.untilReturned(await this.deps.room.arrived(name, 'ACTIVO'));
+      await this.deps.room.untilReturned(await this.deps.room.arrived(name, 'ACTIVO', resumable === undefined));
       session.bind(name, resumeWindowMs);
       const userList = others.includes(name) ? others : [...others, name].sort();
       const grant = token && resumeWindowMs !== undefined ? { token: token.token, windowMs: resumeWindowMs, resumed: false } : undefined;
       session.connection.send(this.deps.messages.registerSuccess(userList, grant));
-      this.deps.local.attach(name, session.connection);
-      for (const frame of arrival.held) session.connection.send(frame);
+      this.deps.local.attach(name, session.connection, resumable !== undefined);
+      for (const held of arrival.held) session.connection.send(resumable ? positioned(held) : held.frame);
     } catch (err) {
       // A claim that did not end in a registration is given back, never left behind.
       claimToGiveBack = mayHoldName;
@@ -117,11 +125,12 @@ export class Registrar {
    * or come back. Refused (RESUME_REFUSED) when the token is not the
    * current one, or the window ran out; the client then registers anew.
    */
-  async resume(session: Session, name: string, token: string, resumeWindowMs: number): Promise<void> {
+  async resume(session: Session, name: string, token: string, since: ResumePositions, resumeWindowMs: number): Promise<void> {
     this.checkName(session, name);
     // Leaving from here right now, or being registered on another connection here: not to be taken over.
     if (this.deps.departures.holds(name) || this.isArriving(name)) throw new ChatError('RESUME_REFUSED');
-    const arrival: Arrival = { name: undefined, held: [] };
+    // Named from the start: what is sent to it once it has moved here is held until what it missed is replayed.
+    const arrival: Arrival = { name, held: [] };
     this.arrivals.set(session, arrival);
     try {
       // Read before the name moves: once it has, nothing may fail before the client learns its new token.
@@ -134,7 +143,6 @@ export class Registrar {
         renewed: { tokenHash: renewed.hash, windowMs: resumeWindowMs },
       });
       if (!resumed) throw new ChatError('RESUME_REFUSED');
-      arrival.name = name;
       this.deps.letGo(name);
       if (resumed.from !== '' && resumed.from !== this.deps.presence.nodeId) {
         this.deps.bus.tellMoved(resumed.from, name).catch((err: unknown) => {
@@ -145,13 +153,43 @@ export class Registrar {
       session.bind(name, resumeWindowMs, resumed.status, resumed.auto);
       const userList = others.includes(name) ? others : [...others, name].sort();
       session.connection.send(this.deps.messages.registerSuccess(userList, { token: renewed.token, windowMs: resumeWindowMs, resumed: true }));
-      this.deps.local.attach(name, session.connection);
-      for (const frame of arrival.held) session.connection.send(frame);
+      await this.replay(session, name, since, arrival);
+      // Closed while replaying: it is suspended again, not attached.
+      if (session.name === name) this.deps.local.attach(name, session.connection, true);
     } catch (err) {
       if (!(err instanceof ChatError)) this.deps.awaitClient(name, resumeWindowMs);
       throw err;
     } finally {
       this.arrivals.delete(session);
+    }
+  }
+
+  /**
+   * Sends a resumed user what it missed, from the logs, in the order it was
+   * logged, then what reached this node for it meanwhile, skipping what the
+   * logs already gave. Told first when some of it is no longer kept.
+   */
+  private async replay(session: Session, name: string, since: ResumePositions, arrival: Arrival): Promise<void> {
+    let missed: Missed;
+    try {
+      missed = await this.deps.bus.missedSince(name, since);
+    } catch (err) {
+      session.logger(this.deps.logger).warn({ err }, 'could not read what a resumed user missed');
+      missed = { room: [], direct: [], complete: false };
+    }
+    if (!missed.complete) session.connection.send(this.deps.messages.messagesMissed());
+    let room = since.room;
+    let inbox = since.inbox;
+    for (const frame of mergeByPosition(missed)) {
+      session.connection.send(positioned(frame));
+      if (frame.entry !== undefined) room = frame.entry;
+      if (frame.at !== undefined) inbox = frame.at;
+    }
+    // Whatever comes after this, in this turn, goes to the attached connection.
+    for (const held of arrival.held) {
+      if (held.entry !== undefined && room !== undefined && compareEntryIds(held.entry, room) <= 0) continue;
+      if (held.at !== undefined && inbox !== undefined && compareEntryIds(held.at, inbox) <= 0) continue;
+      session.connection.send(positioned(held));
     }
   }
 
@@ -173,19 +211,47 @@ export class Registrar {
   }
 
   /** Room traffic reaches every registration in progress, except the one it is about. */
-  holdRoomFrame(frame: string, except: string | undefined): void {
-    for (const arrival of this.arrivals.values()) if (arrival.name !== except) arrival.held.push(frame);
+  holdRoomFrame(frame: string, except: string | undefined, entry?: string): void {
+    for (const arrival of this.arrivals.values()) if (arrival.name !== except) arrival.held.push({ frame, entry });
   }
 
   /** A direct message for a user still registering waits with its arrival; false when nobody of that name is registering. */
-  holdDirectFrame(to: string, frame: string): boolean {
+  holdDirectFrame(to: string, frame: string, at?: string): boolean {
     if (this.arrivals.size === 0) return false;
     for (const arrival of this.arrivals.values()) {
       if (arrival.name === to) {
-        arrival.held.push(frame);
+        arrival.held.push({ frame, at });
         return true;
       }
     }
     return false;
   }
+}
+
+/** A frame as a resumable client gets it: with its position. */
+function positioned({ frame, entry, at }: HeldFrame): string {
+  if (entry !== undefined) return withPosition(frame, 'room_pos', entry);
+  if (at !== undefined) return withPosition(frame, 'inbox_pos', at);
+  return frame;
+}
+
+/** Room and private envelopes missed, as one list in the order they were logged (one Redis clock for both logs). */
+function mergeByPosition(missed: Missed): HeldFrame[] {
+  const room: HeldFrame[] = missed.room.map(({ frame, entry }) => ({ frame, entry }));
+  const direct: HeldFrame[] = missed.direct.map(({ frame, at }) => ({ frame, at }));
+  const merged: HeldFrame[] = [];
+  let r = 0;
+  let d = 0;
+  while (r < room.length || d < direct.length) {
+    const nextRoom = room[r];
+    const nextDirect = direct[d];
+    if (nextDirect === undefined || (nextRoom !== undefined && compareEntryIds(nextRoom.entry ?? '0-0', nextDirect.at ?? '0-0') < 0)) {
+      merged.push(nextRoom!);
+      r++;
+    } else {
+      merged.push(nextDirect);
+      d++;
+    }
+  }
+  return merged;
 }

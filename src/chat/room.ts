@@ -27,14 +27,22 @@ export class Room {
     return this.publish(this.messages.broadcast(sender, content));
   }
 
-  /** A user of this node arrived (or is back after the cluster lost it): everyone else sees it ACTIVO or as it was. */
-  arrived(name: string, status: UserStatus): Promise<number> {
-    return this.publish(this.messages.statusUpdate(name, status), { user: name, node: this.nodeId }, name);
+  /**
+   * A user of this node arrived (or is back after the cluster lost it):
+   * everyone else sees it ACTIVO or as it was. Others learn the route to it
+   * unless it is resumable: its private messages must go through its log.
+   */
+  arrived(name: string, status: UserStatus, routable = true): Promise<number> {
+    return this.publish(this.messages.statusUpdate(name, status), this.routeTo(name, routable), name);
   }
 
   /** A user of this node changed status. */
-  statusChanged(name: string, status: UserStatus): Promise<number> {
-    return this.publish(this.messages.statusUpdate(name, status), { user: name, node: this.nodeId });
+  statusChanged(name: string, status: UserStatus, routable = true): Promise<number> {
+    return this.publish(this.messages.statusUpdate(name, status), this.routeTo(name, routable));
+  }
+
+  private routeTo(user: string, routable: boolean): RoomEnvelope['route'] {
+    return { user, node: routable ? this.nodeId : null };
   }
 
   /** A user left, from this node or from a dead one. */

@@ -17,7 +17,10 @@ const optionalSender = name.nullish();
  * `true` asks for a session; `{token}` resumes the one granted before.
  * `false`, or no field, is the original protocol.
  */
-const resume = z.union([z.boolean(), z.object({ token: z.string().min(1).max(128) })]).optional();
+const position = z.string().regex(/^\d{1,20}-\d{1,20}$/);
+const resume = z
+  .union([z.boolean(), z.object({ token: z.string().min(1).max(128), room_pos: position.optional(), inbox_pos: position.optional() })])
+  .optional();
 const register = z.object({ type: z.literal('register'), sender: name, resume });
 const broadcast = z.object({ type: z.literal('broadcast'), sender: optionalSender, content: z.string() });
 const privateMessage = z.object({
@@ -42,6 +45,7 @@ export const clientMessageSchema = z.discriminatedUnion('type', [
 ]);
 
 export type ClientMessage = z.infer<typeof clientMessageSchema>;
+export type ResumeField = z.infer<typeof resume>;
 export type ClientMessageType = ClientMessage['type'];
 
 export const CLIENT_MESSAGE_TYPES: readonly ClientMessageType[] = clientMessageSchema.options.map(

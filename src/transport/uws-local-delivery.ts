@@ -1,11 +1,14 @@
 import type { ClientConnection } from '../chat/client-connection.js';
 import type { LocalDelivery } from '../chat/local-delivery.js';
 import type { Metrics } from '../metrics.js';
+import { withPosition } from '../protocol/positions.js';
 import { frameType } from '../protocol/server-messages.js';
 import type { TemplatedApp } from './uws.js';
 import type { UwsConnection } from './uws-connection.js';
 
 const ROOM_TOPIC = 'room';
+/** Resumable users get the room's frames with their positions, so they listen apart. */
+const POSITIONED_ROOM_TOPIC = 'room:positioned';
 
 /**
  * Local fan-out with uWS topics: a message to everyone is one native
@@ -13,6 +16,7 @@ const ROOM_TOPIC = 'room';
  */
 export class UwsLocalDelivery implements LocalDelivery {
   private readonly byName = new Map<string, UwsConnection>();
+  private readonly resumable = new Set<string>();
 
   constructor(
     private readonly app: TemplatedApp,
@@ -25,38 +29,52 @@ export class UwsLocalDelivery implements LocalDelivery {
     return this.byName.size;
   }
 
-  attach(name: string, chatConnection: ClientConnection): void {
+  attach(name: string, chatConnection: ClientConnection, resumable = false): void {
     // Closed since (uWS forgot it), or never one of this transport's.
     const connection = this.socketOf(chatConnection.id);
     if (!connection?.isOpen) return;
     this.byName.set(name, connection);
-    connection.socket.subscribe(ROOM_TOPIC);
+    if (resumable) this.resumable.add(name);
+    connection.socket.subscribe(resumable ? POSITIONED_ROOM_TOPIC : ROOM_TOPIC);
   }
 
   detach(name: string): void {
     const connection = this.byName.get(name);
     if (!connection) return;
     this.byName.delete(name);
-    if (connection.isOpen) connection.socket.unsubscribe(ROOM_TOPIC);
+    const topic = this.resumable.delete(name) ? POSITIONED_ROOM_TOPIC : ROOM_TOPIC;
+    if (connection.isOpen) connection.socket.unsubscribe(topic);
   }
 
-  toAll(frame: string, except?: string): void {
+  toAll(frame: string, except?: string, entry?: string): void {
     const excluded = except === undefined ? undefined : this.byName.get(except);
-    const receivers = this.app.numSubscribers(ROOM_TOPIC);
-    // A socket's own publish reaches every subscriber but itself.
-    if (excluded?.isOpen) {
-      excluded.socket.publish(ROOM_TOPIC, frame, false);
+    this.publish(ROOM_TOPIC, frame, excluded);
+    // Built only when someone listens for it: clients of the original protocol cost nothing more.
+    if (this.app.numSubscribers(POSITIONED_ROOM_TOPIC) > 0) {
+      this.publish(POSITIONED_ROOM_TOPIC, entry === undefined ? frame : withPosition(frame, 'room_pos', entry), excluded);
+    }
+  }
+
+  private publish(topic: string, frame: string, excluded: UwsConnection | undefined): void {
+    const receivers = this.app.numSubscribers(topic);
+    // A socket's own publish reaches every subscriber of the topic but itself.
+    if (excluded?.isOpen && excluded.socket.isSubscribed(topic)) {
+      excluded.socket.publish(topic, frame, false);
       this.metrics.messagesSent(frameType(frame), receivers - 1);
     } else {
-      this.app.publish(ROOM_TOPIC, frame, false);
+      this.app.publish(topic, frame, false);
       this.metrics.messagesSent(frameType(frame), receivers);
     }
   }
 
-  toUser(name: string, frame: string): boolean {
+  toUser(name: string, frame: string, at?: string): boolean {
     const connection = this.byName.get(name);
     if (!connection) return false;
-    connection.send(frame);
+    connection.send(at !== undefined && this.resumable.has(name) ? withPosition(frame, 'inbox_pos', at) : frame);
     return true;
+  }
+
+  isResumable(name: string): boolean {
+    return this.resumable.has(name);
   }
 }

@@ -38,7 +38,13 @@ const worlds: [string, () => BusWorld][] = [
       const hub = new MemoryBusHub();
       const registry = new MemoryPresenceRegistry();
       return {
-        busFor: (nodeId) => new MemoryBus(nodeId, hub, (name) => registry.nodeOf(name)),
+        busFor: (nodeId) =>
+          new MemoryBus(
+            nodeId,
+            hub,
+            (name) => registry.nodeOf(name),
+            (name) => registry.userLogKey(name),
+          ),
         presenceFor: (nodeId) => new MemoryPresenceStore(nodeId, { leaseMs: 60_000 }, registry),
         close: async () => undefined,
       };
@@ -126,6 +132,49 @@ describe.each(worlds)('Bus contract (%s)', (_name, makeWorld) => {
     await new Promise((r) => setTimeout(r, 50));
     expect(i1.moved).toEqual([{ kind: 'moved', origin: 'n2', user: 'ana' }]);
     expect([...i2.moved, ...i3.moved, ...i1.received, ...i2.received, ...i3.received]).toEqual([]);
+  });
+
+  describe('what a resuming user missed', () => {
+    const contentOf = (envelope: FramedEnvelope) => (JSON.parse(envelope.frame) as { content: string }).content;
+    const resumable = { tokenHash: 'h', windowMs: 10_000 };
+
+    it('logs a resumable user\'s direct envelopes and gives back those after its position, once and in order', async () => {
+      world = makeWorld();
+      const { n1, i2 } = await threeListeningNodes(world);
+      const holder = world.presenceFor('n2');
+      await holder.heartbeat();
+      await holder.claim({ name: 'ana', ip: '192.0.2.1', resumable });
+      for (let n = 0; n < 5; n++) {
+        // No route to a resumable user: every message goes through its log.
+        expect(await n1.publishToUser({ kind: 'direct', origin: 'n1', to: 'ana', frame: messages.private('luis', 'ana', `m${n}`) })).toEqual({});
+      }
+      await i2.waitFor(5);
+      const positions = i2.received.map((envelope) => (envelope.kind === 'direct' ? envelope.at : undefined));
+      expect(positions.every((at) => at !== undefined)).toBe(true);
+      const after = await n1.missedSince('ana', { inbox: positions[1]! });
+      expect(after.direct.map(contentOf)).toEqual(['m2', 'm3', 'm4']);
+      expect(after.direct.map((envelope) => envelope.at)).toEqual(positions.slice(2));
+      expect(after.complete).toBe(true);
+      expect((await n1.missedSince('ana', {})).direct.map(contentOf)).toEqual(['m0', 'm1', 'm2', 'm3', 'm4']);
+      // A later user of the name has a log of its own.
+      expect(await holder.release('ana')).toBe(true);
+      await holder.claim({ name: 'ana', ip: '192.0.2.1', resumable });
+      expect(await n1.missedSince('ana', {})).toEqual({ room: [], direct: [], complete: true });
+    });
+
+    it('gives back the room envelopes after a position, but those meant for everyone except the user', async () => {
+      world = makeWorld();
+      const { n1, i1 } = await threeListeningNodes(world);
+      await n1.publishToAll({ kind: 'room', origin: 'n1', frame: roomFrame(0) });
+      await n1.publishToAll({ kind: 'room', origin: 'n1', frame: roomFrame(1), except: 'ana' });
+      await n1.publishToAll({ kind: 'room', origin: 'n1', frame: roomFrame(2) });
+      await i1.waitFor(3);
+      const entries = i1.received.map((envelope) => (envelope.kind === 'room' ? envelope.entry : undefined));
+      const missed = await n1.missedSince('ana', { room: entries[0]! });
+      expect(missed.room.map(contentOf)).toEqual(['mensaje 2']);
+      expect(missed.room[0]?.entry).toBe(entries[2]);
+      expect(missed.complete).toBe(true);
+    });
   });
 
   it('delivers direct envelopes to the node holding the user only, and says when nobody does', async () => {

@@ -1,6 +1,7 @@
 import type { ClientConnection } from '../../src/chat/client-connection.js';
 import type { CloseKind } from '../../src/protocol/close-codes.js';
 import type { LocalDelivery } from '../../src/chat/local-delivery.js';
+import { withPosition } from '../../src/protocol/positions.js';
 
 /** A ClientConnection that records what the chat layer does to it. */
 export class FakeConnection implements ClientConnection {
@@ -28,22 +29,31 @@ export class FakeConnection implements ClientConnection {
 /** LocalDelivery over plain objects: what the uWS topics do, in a loop. */
 export class FakeLocalDelivery implements LocalDelivery {
   readonly attached = new Map<string, ClientConnection>();
+  private readonly resumable = new Set<string>();
 
-  attach(name: string, connection: ClientConnection): void {
+  attach(name: string, connection: ClientConnection, resumable = false): void {
     this.attached.set(name, connection);
+    if (resumable) this.resumable.add(name);
   }
 
   detach(name: string): void {
     this.attached.delete(name);
+    this.resumable.delete(name);
   }
 
-  toAll(frame: string, except?: string): void {
-    for (const [name, connection] of this.attached) if (name !== except) connection.send(frame);
+  toAll(frame: string, except?: string, entry?: string): void {
+    for (const [name, connection] of this.attached) {
+      if (name !== except) connection.send(entry !== undefined && this.resumable.has(name) ? withPosition(frame, 'room_pos', entry) : frame);
+    }
   }
 
-  toUser(name: string, frame: string): boolean {
+  toUser(name: string, frame: string, at?: string): boolean {
     const connection = this.attached.get(name);
-    connection?.send(frame);
+    connection?.send(at !== undefined && this.resumable.has(name) ? withPosition(frame, 'inbox_pos', at) : frame);
     return connection !== undefined;
+  }
+
+  isResumable(name: string): boolean {
+    return this.resumable.has(name);
   }
 }

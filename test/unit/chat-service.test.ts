@@ -49,7 +49,12 @@ describe('ChatService', () => {
     const registry = new MemoryPresenceRegistry(() => clock);
     presence = new MemoryPresenceStore('n1', { leaseMs: 10 * IDLE_MS }, registry);
     await presence.heartbeat();
-    bus = new SwitchableBus('n1', new MemoryBusHub((run) => run()), (name) => registry.nodeOf(name));
+    bus = new SwitchableBus(
+      'n1',
+      new MemoryBusHub((run) => run()),
+      (name) => registry.nodeOf(name),
+      (name) => registry.userLogKey(name),
+    );
     chat = chatService(presence, bus);
     await bus.subscribe((envelope) => chat.deliver(envelope));
   });
@@ -537,6 +542,38 @@ describe('ChatService', () => {
       await sleep(RESUME_WINDOW_MS + 100);
       expect(luis.connection.frames.map((f) => f['type'])).toEqual([]);
       expect(await presence.list()).toEqual(['ana', 'luis']);
+    });
+
+    it('gives a resumed client what it missed, once and in order, after the positions it had', async () => {
+      const luis = await join('luis');
+      const ana = await registerWith('ana', true);
+      const say = async (session: typeof luis.session, message: Record<string, unknown>) => {
+        chat.receive(session, encode(message), false);
+        await settle();
+      };
+      await say(luis.session, { type: 'broadcast', content: 'r1' });
+      await say(luis.session, { type: 'private', target: 'ana', content: 'p1' });
+      const positions = {
+        room_pos: ana.connection.ofType('broadcast').at(-1)?.['room_pos'],
+        inbox_pos: ana.connection.ofType('private').at(-1)?.['inbox_pos'],
+      };
+      expect(positions).toEqual({ room_pos: expect.stringMatching(/^\d+-\d+$/), inbox_pos: expect.stringMatching(/^\d+-\d+$/) });
+      // Frames to a client of the original protocol carry no positions.
+      expect(luis.connection.ofType('broadcast')[0]).not.toHaveProperty('room_pos');
+      // Sent before the drop, lost on the way: the client never saw them.
+      await say(luis.session, { type: 'broadcast', content: 'r2' });
+      await say(luis.session, { type: 'private', target: 'ana', content: 'p2' });
+      await chat.closed(ana.session);
+      await say(luis.session, { type: 'private', target: 'ana', content: 'p3' });
+      await say(luis.session, { type: 'broadcast', content: 'r3' });
+      expect(luis.connection.ofType('error')).toEqual([]);
+      const back = await registerWith('ana', { token: grantOf(ana.connection).token, ...positions });
+      const replayed = back.connection.frames.filter((f) => f['type'] === 'broadcast' || f['type'] === 'private').map((f) => f['content']);
+      expect(replayed).toEqual(['r2', 'p2', 'p3', 'r3']);
+      expect(back.connection.ofType('messages_missed')).toEqual([]);
+      await say(luis.session, { type: 'private', target: 'ana', content: 'p4' });
+      expect(back.connection.ofType('private').map((f) => f['content'])).toEqual(['p2', 'p3', 'p4']);
+      expect(back.connection.ofType('private').at(-1)).toHaveProperty('inbox_pos');
     });
 
     it('announces the departure once when the client does not come back within its window', async () => {

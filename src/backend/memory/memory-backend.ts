@@ -23,7 +23,12 @@ export function createMemoryCluster(): MemoryCluster {
 export function createMemoryBackend(nodeId: string, settings: LeaseSettings, cluster: MemoryCluster): Backend {
   return {
     presence: new MemoryPresenceStore(nodeId, settings, cluster.registry),
-    bus: new MemoryBus(nodeId, cluster.hub, (name) => cluster.registry.nodeOf(name)),
+    bus: new MemoryBus(
+      nodeId,
+      cluster.hub,
+      (name) => cluster.registry.nodeOf(name),
+      (name) => cluster.registry.userLogKey(name),
+    ),
     notReadyReasons: () => [],
     connected: Promise.resolve(),
     onRecovered: () => undefined,

@@ -1,5 +1,6 @@
-import { BackendUnavailableError, type Bus, type EnvelopeHandler, type LookedUp } from '../ports.js';
+import { BackendUnavailableError, type Bus, type EnvelopeHandler, type LookedUp, type Missed, type ResumePositions } from '../ports.js';
 import type { DirectEnvelope, MovedEnvelope, RoomEnvelope } from '../envelope.js';
+import { LogClock, MemoryLog } from './memory-log.js';
 
 /** Runs a function later; the hub's deliveries wait for it. */
 export type Scheduler = (run: () => void) => void;
@@ -14,6 +15,11 @@ export type Scheduler = (run: () => void) => void;
  */
 export class MemoryBusHub {
   readonly handlers = new Map<string, EnvelopeHandler>();
+  readonly clock = new LogClock();
+  /** Every room envelope, with its position, for resuming clients (as the Redis room log). */
+  readonly roomLog = new MemoryLog<RoomEnvelope>(ROOM_LOG_LENGTH, this.clock.next);
+  /** The direct envelopes of each resumable user, from its registration on. */
+  readonly userLogs = new Map<string, MemoryLog<DirectEnvelope>>();
   /** Direct envelopes for live nodes that are not reading, as a Redis inbox keeps them. */
   readonly unread = new Map<string, DirectEnvelope[]>();
   private pending: (() => void)[] = [];
@@ -33,11 +39,21 @@ export class MemoryBusHub {
   }
 }
 
+/** Room envelopes and a resumable user's direct envelopes kept, as in Redis. */
+const ROOM_LOG_LENGTH = 10_000;
+const USER_LOG_LENGTH = 1000;
+
 /** Direct envelopes kept for a node that is not reading, like the length of a Redis inbox. */
 const UNREAD_LIMIT = 10_000;
 
-/** Which node holds a live user, if any (the memory presence registry answers it). */
+/** Which node holds a live user, if any (the memory presence registry answers it); empty while orphaned. */
 export type UserLocator = (name: string) => string | undefined;
+/**
+ * For a user whose client may resume it, the key of its own log (one per
+ * registration, so a later user of the name does not get the earlier's
+ * messages); undefined for any other user.
+ */
+export type UserLogKey = (name: string) => string | undefined;
 
 /** A node's bus over a MemoryBusHub: Redis pub/sub without the network. */
 export class MemoryBus implements Bus {
@@ -45,6 +61,7 @@ export class MemoryBus implements Bus {
     readonly nodeId: string,
     private readonly hub: MemoryBusHub,
     private readonly locate: UserLocator,
+    private readonly userLogKey: UserLogKey = () => undefined,
   ) {}
 
   async subscribe(handler: EnvelopeHandler): Promise<void> {
@@ -56,16 +73,38 @@ export class MemoryBus implements Bus {
 
   async publishToAll(envelope: RoomEnvelope): Promise<void> {
     if (this.hub.handlers.size === 0) throw new BackendUnavailableError(new Error('no node listens to the room'));
+    const logged = this.hub.roomLog.append((entry) => ({ ...envelope, entry }));
     this.hub.deliverLater(() => {
-      for (const handler of this.hub.handlers.values()) handler(envelope);
+      for (const handler of this.hub.handlers.values()) handler(logged);
     });
   }
 
   async publishToUser(envelope: DirectEnvelope): Promise<LookedUp | undefined> {
     const nodeId = this.locate(envelope.to);
     if (nodeId === undefined) return undefined;
-    this.deliverTo(nodeId, envelope);
-    return { route: nodeId };
+    const logKey = this.userLogKey(envelope.to);
+    if (logKey === undefined) {
+      this.deliverTo(nodeId, envelope);
+      return { route: nodeId };
+    }
+    // Logged for its client, and looked up each time, as in Redis.
+    let log = this.hub.userLogs.get(logKey);
+    if (!log) this.hub.userLogs.set(logKey, (log = new MemoryLog(USER_LOG_LENGTH, this.hub.clock.next)));
+    const logged = log.append((at) => ({ ...envelope, at }));
+    if (nodeId !== '') this.deliverTo(nodeId, logged);
+    return {};
+  }
+
+  async missedSince(user: string, since: ResumePositions): Promise<Missed> {
+    const room = since.room === undefined ? { items: [], complete: true } : this.hub.roomLog.since(since.room);
+    const logKey = this.userLogKey(user);
+    const log = logKey === undefined ? undefined : this.hub.userLogs.get(logKey);
+    const direct = log?.since(since.inbox ?? '0-0') ?? { items: [], complete: true };
+    return {
+      room: room.items.filter((envelope) => envelope.except !== user),
+      direct: direct.items,
+      complete: room.complete && direct.complete,
+    };
   }
 
   async publishVia(node: string, envelope: DirectEnvelope): Promise<boolean> {

@@ -50,6 +50,12 @@ export class MemoryPresenceRegistry {
     return held && held.leaseUntil >= this.now() ? held.entry.node : undefined;
   }
 
+  /** The key of a resumable user's own log: one per registration (see memory-bus.ts). */
+  userLogKey(name: string): string | undefined {
+    const held = this.users.get(name);
+    return held?.resumable ? `${name}@${held.entry.since}` : undefined;
+  }
+
   /** Whether `name` may hold its look: nobody holds it, or only `name` itself, or a name no longer live. */
   lookFreeFor(name: string): boolean {
     const holder = this.looks.get(usernameSkeleton(name));

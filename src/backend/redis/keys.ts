@@ -7,6 +7,11 @@ export class RedisKeys {
     return `${this.prefix}user:${name}`;
   }
 
+  /** Stream of the direct envelopes for a resumable user, read when its client resumes (see redis-inbox.ts). */
+  userLog(name: string): string {
+    return `${this.prefix}user:${name}:log`;
+  }
+
   /** String: the name that holds this look (a name's UTS #39 skeleton), so no look-alike can be held beside it. */
   look(skeleton: string): string {
     return `${this.prefix}look:${skeleton}`;

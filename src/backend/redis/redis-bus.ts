@@ -8,7 +8,8 @@ import { InboxAppender } from './inbox-appender.js';
 import { INBOX_LENGTH, RedisInbox } from './redis-inbox.js';
 import { RoomFeed, type NodeFence } from './room-feed.js';
 import { TurnBatch } from './turn-batch.js';
-import type { Bus, EnvelopeHandler, LookedUp } from '../ports.js';
+import type { Bus, EnvelopeHandler, LookedUp, Missed, ResumePositions } from '../ports.js';
+import { readMissed } from './missed-reader.js';
 import { decodeEnvelope, encodeEnvelope, type DirectEnvelope, type RoomEnvelope } from '../envelope.js';
 
 /** Publishing and commands; subscriptions; blocking reads of the inbox. Each blocks the others' traffic if shared. */
@@ -151,6 +152,10 @@ export class RedisBus implements Bus {
     } catch (err) {
       throw toBackendError(err);
     }
+  }
+
+  missedSince(user: string, since: ResumePositions): Promise<Missed> {
+    return readMissed(this.publisher, this.keys, user, since);
   }
 
   async tellMoved(node: string, user: string): Promise<void> {

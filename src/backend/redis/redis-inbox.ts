@@ -7,7 +7,7 @@ import type { RedisKeys } from './keys.js';
 import { LuaScript } from './lua-script.js';
 import { timedPublish } from './timed-publish.js';
 import type { TurnBatch } from './turn-batch.js';
-import { compareEntryIds } from './entry-id.js';
+import { compareEntryIds } from '../../protocol/positions.js';
 
 /** Entries a node's inbox keeps (approximately): far more than any reader lags behind. */
 export const INBOX_LENGTH = 10_000;
@@ -24,15 +24,26 @@ const GATHER_MS = 2;
 /** Without an answer for this long, the reader is deaf. */
 const SILENT_AFTER_MS = 3 * BLOCK_MS;
 
+/** Direct envelopes a resumable user's log keeps (approximately): what it can get back when it resumes. */
+export const USER_LOG_LENGTH = 1000;
+
 /**
- * KEYS: user. ARGV: node key prefix (also that of node channels), payload,
- * inbox length. Finds the node that holds the user (see
- * redis-presence-scripts.ts) and appends to that node's inbox, in one round
- * trip. → that node's id when sent and later messages may go to it along a
- * route, 1 sent (to a node of an earlier version: looked up each time), 0
- * not delivered: the node's lease is gone (dead, or cut off: nobody may
- * read it), -1 nobody has the name. The user's own lease is not checked: a
- * user whose node only stalled keeps getting its messages.
+ * KEYS: user, userLog. ARGV: node key prefix (also that of node channels),
+ * payload, inbox length, user log length. Finds the node that holds the
+ * user (see redis-presence-scripts.ts) and appends to that node's inbox, in
+ * one round trip. → that node's id when sent and later messages may go to
+ * it along a route, 1 sent (to a node of an earlier version, or to a
+ * resumable user: looked up each time), 0 not delivered: the node's lease
+ * is gone (dead, or cut off: nobody may read it), -1 nobody has the name.
+ * The user's own lease is not checked: a user whose node only stalled
+ * keeps getting its messages.
+ *
+ * A resumable user's envelopes also go into its own log, with their log id
+ * spliced in (`{"at":"<id>",...`), so its client can say what it got and
+ * get the rest when it resumes, on any node: they count as sent even when
+ * its node is gone (its name waits out its window). The log begins with a
+ * marker entry, so a reader can tell a log trimmed past a position from one
+ * that begun after it.
  *
  * The lease's value says how a node takes private messages (see HEARTBEAT):
  * `inbox:2`, entries of one or more envelopes (this version); `inbox`,
@@ -41,16 +52,28 @@ const SILENT_AFTER_MS = 3 * BLOCK_MS;
  * (earlier still). A rolling upgrade loses nothing.
  */
 const DELIVER_TO_USER = new LuaScript('deliver_to_user', `
-local node = redis.call('HGET', KEYS[1], 'node')
+local fields = redis.call('HMGET', KEYS[1], 'node', 'rwin')
+local node = fields[1]
 if not node then return -1 end
-local lease = redis.call('GET', ARGV[1] .. node)
-if not lease then return 0 end
+local payload = ARGV[2]
+local resumable = fields[2]
+if resumable then
+  if redis.call('EXISTS', KEYS[2]) == 0 then redis.call('XADD', KEYS[2], '*', 'm', '') end
+  local at = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*', 'e', payload)
+  redis.call('PEXPIRE', KEYS[2], 2 * tonumber(resumable))
+  payload = '{"at":"' .. at .. '",' .. string.sub(payload, 2)
+end
+local lease = node ~= '' and redis.call('GET', ARGV[1] .. node)
+if not lease then
+  if resumable then return 1 end
+  return 0
+end
 if lease == 'inbox:2' or lease == 'inbox' then
-  redis.call('XADD', ARGV[1] .. node .. ':inbox', 'MAXLEN', '~', ARGV[3], '*', 'e', ARGV[2])
-  if lease == 'inbox:2' then return node end
+  redis.call('XADD', ARGV[1] .. node .. ':inbox', 'MAXLEN', '~', ARGV[3], '*', 'e', payload)
+  if lease == 'inbox:2' and not resumable then return node end
   return 1
 end
-if redis.call('PUBLISH', ARGV[1] .. node, ARGV[2]) == 0 then return 0 end
+if redis.call('PUBLISH', ARGV[1] .. node, payload) == 0 and not resumable then return 0 end
 return 1`);
 
 type StreamReply = [key: string, entries: [id: string, fields: string[]][]][] | null;
@@ -90,7 +113,7 @@ export class RedisInbox {
     const payload = encodeEnvelope(envelope);
     await this.turn.wait();
     const outcome = await timedPublish(this.metrics, () =>
-      DELIVER_TO_USER.run(this.publisher, [this.keys.user(envelope.to)], [this.keys.node(''), payload, INBOX_LENGTH]),
+      DELIVER_TO_USER.run(this.publisher, [this.keys.user(envelope.to), this.keys.userLog(envelope.to)], [this.keys.node(''), payload, INBOX_LENGTH, USER_LOG_LENGTH]),
     );
     if (outcome === -1) return undefined;
     if (typeof outcome === 'string') return { route: outcome };

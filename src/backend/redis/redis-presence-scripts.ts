@@ -61,7 +61,7 @@ do
 end`;
 
 /**
- * KEYS: user, users, nodeUsers, fence, look. ARGV: name, node, ip, leaseMs, hashTtlMs, gen, look, userKeyPrefix, tokenHash ('' when not resumable), windowMs.
+ * KEYS: user, users, nodeUsers, fence, look, userLog. ARGV: name, node, ip, leaseMs, hashTtlMs, gen, look, userKeyPrefix, tokenHash ('' when not resumable), windowMs.
  * → 1 claimed, 0 taken (the name, or a name that looks the same), -1 fenced.
  */
 export const CLAIM = new LuaScript('claim', `${NOW_MS}
@@ -70,7 +70,11 @@ if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 ${lookFreeFor('KEYS[5]', 'ARGV[1]', 'KEYS[2]', 'ARGV[8]')}
 redis.call('SET', KEYS[5], ARGV[1])
 redis.call('HSET', KEYS[1], 'node', ARGV[2], 'ip', ARGV[3], 'status', 'ACTIVO', 'auto', '0', 'since', now, 'look', ARGV[7])
-if ARGV[9] ~= '' then redis.call('HSET', KEYS[1], 'rtok', ARGV[9], 'rwin', ARGV[10]) end
+if ARGV[9] ~= '' then
+  redis.call('HSET', KEYS[1], 'rtok', ARGV[9], 'rwin', ARGV[10])
+  -- A log left by an earlier user of the name is not this one's to resume.
+  redis.call('DEL', KEYS[6])
+end
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
 redis.call('ZADD', KEYS[2], now + tonumber(ARGV[4]), ARGV[1])
 redis.call('SADD', KEYS[3], ARGV[1])

@@ -67,7 +67,14 @@ export class RedisPresenceStore implements PresenceStore {
     const look = usernameSkeleton(name);
     const claimed = await this.run(
       scripts.CLAIM,
-      [this.keys.user(name), this.keys.users, this.keys.nodeUsers(this.nodeId), this.keys.nodeFence(this.nodeId), this.keys.look(look)],
+      [
+        this.keys.user(name),
+        this.keys.users,
+        this.keys.nodeUsers(this.nodeId),
+        this.keys.nodeFence(this.nodeId),
+        this.keys.look(look),
+        this.keys.userLog(name),
+      ],
       [
         name,
         this.nodeId,

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Metrics } from '../../metrics.js';
 import type { RedisKeys } from './keys.js';
 import { LuaScript } from './lua-script.js';
-import { compareEntryIds } from './entry-id.js';
+import { compareEntryIds } from '../../protocol/positions.js';
 import { timedPublish } from './timed-publish.js';
 import { NodeFencedError } from '../ports.js';
 import { FENCED } from './redis-presence-scripts.js';
