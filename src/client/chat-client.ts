@@ -11,6 +11,7 @@ import type { ChatClientOptions } from './client-options.js';
 import { describeClose, frameText, openSocket } from './open-socket.js';
 import { mayReconnectAfterClose, mayRetryAfter, ReconnectRun, reconnectPolicy, type ReconnectPolicy } from './reconnect-policy.js';
 import { RequestPipeline, type Request } from './request-pipeline.js';
+import { ResumeState } from './resume-state.js';
 import {
   broadcastRequest,
   changeStatusRequest,
@@ -45,6 +46,8 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
   private urlIndex = 0;
   private registeredName: string | undefined;
   private reconnectRun: ReconnectRun | undefined;
+  private readonly session = new ResumeState();
+  private readonly asksToResume: boolean;
   private closedWaiters: (() => void)[] = [];
 
   constructor(private readonly options: ChatClientOptions) {
@@ -56,6 +59,7 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
     this.connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
     this.reconnectPolicy = reconnectPolicy(options.reconnect);
     this.random = options.random ?? Math.random;
+    this.asksToResume = options.resume ?? true;
   }
 
   get state(): ConnectionState {
@@ -101,8 +105,10 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
 
   /** Registers `name`; resolves with everyone registered, `name` included. */
   async register(name: string): Promise<readonly string[]> {
-    const users = await this.request(registerRequest(name));
+    const { users, session } = await this.request(registerRequest(name, this.asksToResume ? true : undefined));
     this.registeredName = name;
+    this.session.forget();
+    if (session) this.session.granted(session);
     return users;
   }
 
@@ -234,6 +240,7 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
       return;
     }
     const frame = parsed.frame;
+    if (parsed.position) this.session.saw(parsed.position);
     if (frame.type === 'error') {
       if (!pipeline.takeError(frame)) this.emitFrame(frame);
       return;
@@ -287,11 +294,11 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
       await run.pause(delayMs);
       if (run.cancelled) return;
       try {
-        const users = await this.reopen(url, name, run);
+        const registration = await this.reopen(url, name, run);
         if (run.cancelled) return;
         this.reconnectRun = undefined;
         this.currentState = 'open';
-        this.emit('reconnected', { attempt, url, ...(users ? { users } : {}) });
+        this.emit('reconnected', { attempt, url, ...registration });
         return;
       } catch (err) {
         if (run.cancelled) return;
@@ -305,17 +312,34 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
     this.finish({ deliberate: false, code: cause.code, reason: cause.reason, ...(lastError ? { error: lastError } : {}) });
   }
 
-  /** Opens a new connection and registers `name` again on it. */
-  private async reopen(url: string, name: string | undefined, run: ReconnectRun): Promise<readonly string[] | undefined> {
+  /**
+   * Opens a new connection and takes `name` back on it: by resuming the
+   * session when there is one, else (or when the node refuses the resume)
+   * by registering it anew.
+   */
+  private async reopen(url: string, name: string | undefined, run: ReconnectRun): Promise<{ users?: readonly string[]; resumed?: boolean }> {
     const socket = await this.open(url);
     if (run.cancelled) {
       socket.close(CLOSE_CODES.LEFT.code);
-      return undefined;
+      return {};
     }
     const pipeline = this.adopt(socket);
-    if (!name) return undefined;
+    if (!name) return {};
     try {
-      return await pipeline.submit(registerRequest(name));
+      const resumeAsk = this.session.resumeAsk();
+      if (resumeAsk) {
+        try {
+          const { users, session } = await pipeline.submit(registerRequest(name, resumeAsk));
+          if (session) this.session.granted(session);
+          return { users, resumed: true };
+        } catch (err) {
+          if (!(err instanceof ChatClientError) || err.code !== 'RESUME_REFUSED') throw err;
+          this.session.forget();
+        }
+      }
+      const { users, session } = await pipeline.submit(registerRequest(name, this.asksToResume ? true : undefined));
+      if (session) this.session.granted(session);
+      return { users, ...(this.asksToResume ? { resumed: false } : {}) };
     } catch (err) {
       this.drop(socket, CLOSE_CODES.LEFT.code);
       throw err;
@@ -333,6 +357,7 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
   private finish(event: ClosedEvent): void {
     this.currentState = 'closed';
     this.registeredName = undefined;
+    this.session.forget();
     const waiters = this.closedWaiters;
     this.closedWaiters = [];
     this.emit('closed', event);

@@ -18,6 +18,12 @@ export interface ReconnectedEvent {
   readonly url: string;
   /** The user list from the new registration; absent when no name was registered. */
   readonly users?: readonly string[];
+  /**
+   * True when the session was resumed: nobody saw this client leave, and
+   * what it missed arrived (or a `messages_missed` said some could not).
+   * False when the name had to be registered anew.
+   */
+  readonly resumed?: boolean;
 }
 
 export interface ClosedEvent {

@@ -26,6 +26,12 @@ export interface ChatClientOptions {
   readonly maxFrameBytes?: number;
   /** `false` turns reconnection off. */
   readonly reconnect?: ReconnectOptions | false;
+  /**
+   * Asks the node for a resumable session (on by default): after a lost
+   * connection the client takes its name back on any node within the
+   * node's window, nobody sees it leave, and it gets what it missed.
+   */
+  readonly resume?: boolean;
   /** Source of randomness for the backoff jitter. */
   readonly random?: () => number;
 }

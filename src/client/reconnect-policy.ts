@@ -6,7 +6,7 @@ import type { ReconnectOptions } from './client-options.js';
 export type ReconnectPolicy = BackoffPolicy & { readonly maxAttempts: number; readonly nameReleaseTimeoutMs: number };
 
 /** Close codes after which coming back under the same name would be wrong. */
-const FINAL_CLOSE_CODES: ReadonlySet<number> = new Set([CLOSE_CODES.NAME_LOST.code]);
+const FINAL_CLOSE_CODES: ReadonlySet<number> = new Set([CLOSE_CODES.NAME_LOST.code, CLOSE_CODES.SESSION_MOVED.code]);
 /** Refusals of a re-registration that no amount of waiting will change. */
 const FINAL_REGISTER_ERRORS: ReadonlySet<ChatErrorCode> = new Set(['INVALID_USERNAME', 'NAME_NOT_ALLOWED', 'ALREADY_REGISTERED']);
 

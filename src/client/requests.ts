@@ -1,6 +1,6 @@
 import type { UserStatus } from '../protocol/status.js';
 import type { Request } from './request-pipeline.js';
-import type { UserInfo } from '../protocol/server-frames.js';
+import type { SessionGrant, UserInfo } from '../protocol/server-frames.js';
 
 /** Each request the client makes: the frame it sends and how its answer is recognised. */
 
@@ -10,11 +10,21 @@ export interface UserDetails extends UserInfo {
 
 const done = { value: undefined } as const;
 
-export function registerRequest(name: string): Request<readonly string[]> {
+/** What a registration gives: everyone registered, and the session when the client asked for a resumable one. */
+export interface Registration {
+  readonly users: readonly string[];
+  readonly session?: SessionGrant;
+}
+
+/** What `register` may carry to ask for a resumable session (`true`) or resume one. */
+export type ResumeAsk = true | { readonly token: string; readonly room_pos?: string; readonly inbox_pos?: string };
+
+export function registerRequest(name: string, resume?: ResumeAsk): Request<Registration> {
   return {
-    message: { type: 'register', sender: name },
+    message: resume === undefined ? { type: 'register', sender: name } : { type: 'register', sender: name, resume },
     acknowledgement: 'direct',
-    answer: (frame) => (frame.type === 'register_success' ? { value: frame.userList } : undefined),
+    answer: (frame) =>
+      frame.type === 'register_success' ? { value: { users: frame.userList, ...(frame.session ? { session: frame.session } : {}) } } : undefined,
   };
 }
 

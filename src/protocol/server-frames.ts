@@ -106,7 +106,15 @@ export type ServerFrame =
 
 export type ServerFrameType = ServerFrame['type'];
 
-export type ParseResult = { readonly ok: true; readonly frame: ServerFrame } | { readonly ok: false; readonly reason: string };
+/** The positions a frame to a resumable client carries (see positions.ts). */
+export interface FramePosition {
+  readonly room?: string;
+  readonly inbox?: string;
+}
+
+export type ParseResult =
+  | { readonly ok: true; readonly frame: ServerFrame; readonly position?: FramePosition }
+  | { readonly ok: false; readonly reason: string };
 
 const DEPARTURE_SUFFIX = ' ha salido';
 
@@ -165,5 +173,8 @@ export function parseServerFrame(text: string): ParseResult {
   const { type, timestamp } = value;
   if (!isFrameType(type)) return { ok: false, reason: `unknown type ${JSON.stringify(type)}` };
   const frame = READERS[type](value, isString(timestamp) ? timestamp : '');
-  return frame ? { ok: true, frame } : { ok: false, reason: `malformed ${type}` };
+  if (!frame) return { ok: false, reason: `malformed ${type}` };
+  const { room_pos: room, inbox_pos: inbox } = value;
+  if (!isString(room) && !isString(inbox)) return { ok: true, frame };
+  return { ok: true, frame, position: { ...(isString(room) ? { room } : {}), ...(isString(inbox) ? { inbox } : {}) } };
 }

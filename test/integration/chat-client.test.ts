@@ -207,12 +207,31 @@ describe('ChatClient against a real node', () => {
     }
   });
 
-  it('reconnects to another node when its node drains, under the same name', async () => {
+  it('moves to another node when its node drains, without anyone seeing it leave, and gets what was sent meanwhile', async () => {
     const memory = createMemoryCluster();
     const first = await startNode({}, memory);
     const second = await startNode({}, memory);
     const luis = await testClient(second.url, 'luis');
     const ana = await connected([first.url, second.url], 'ana');
+    const privates = record(ana, 'private');
+    const reconnected = ana.once('reconnected');
+    await luis.next('status_update');
+
+    await first.stop();
+    luis.send({ type: 'private', target: 'ana', content: 'mientras tanto' });
+    expect(await reconnected).toMatchObject({ url: second.url, users: ['ana', 'luis'], resumed: true });
+    await ana.broadcast('de vuelta');
+    expect(await luis.next('broadcast')).toMatchObject({ sender: 'ana', content: 'de vuelta' });
+    expect(privates.map((frame) => frame.content)).toEqual(['mientras tanto']);
+    expect(luis.pending().filter((frame) => frame.type !== 'broadcast')).toEqual([]);
+  });
+
+  it('reconnects to another node when its node drains, under the same name (not resumable)', async () => {
+    const memory = createMemoryCluster();
+    const first = await startNode({}, memory);
+    const second = await startNode({}, memory);
+    const luis = await testClient(second.url, 'luis');
+    const ana = await connected([first.url, second.url], 'ana', { resume: false });
     const reconnecting = record(ana, 'reconnecting');
     const closed = record(ana, 'closed');
     const reconnected = ana.once('reconnected');
