@@ -60,9 +60,9 @@ export async function runChat(options: ChatCommandOptions): Promise<number> {
   });
   client.on('invalid_frame', ({ reason }) => print(format.problem(`frame ilegible del servidor: ${reason}`)));
   client.on('reconnecting', (event) => print(format.reconnecting(event)));
-  client.on('reconnected', ({ url, users }) => {
+  client.on('reconnected', ({ url, users, resumed }) => {
     replaceOnline(users ?? []);
-    print(format.reconnected(url));
+    print(format.reconnected(url, resumed === true));
   });
 
   try {

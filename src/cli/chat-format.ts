@@ -92,7 +92,9 @@ export class ChatFormat {
     return this.problem(`Conexión perdida (${event.reason}). Reintento ${event.attempt} en ${seconds} s con ${event.url}…`);
   }
 
-  reconnected(url: string): string {
+  /** `resumed`: the session went on where it was, so there is nothing to worry about. */
+  reconnected(url: string, resumed: boolean): string {
+    if (resumed) return this.notice(undefined, `Reconectado a ${url}; no te perdiste nada.`);
     return this.notice(undefined, `Reconectado a ${url} como ${this.self}.`);
   }
 

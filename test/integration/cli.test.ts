@@ -97,7 +97,7 @@ describe('the charla terminal client', () => {
     expect(await ana.exited).toBe(0);
   });
 
-  it('reconnects to another node when its node drains, and says so', async () => {
+  it('resumes on another node when its node drains, and says nothing was missed', async () => {
     const memory = createMemoryCluster();
     const first = await startNode(memory);
     const second = await startNode(memory);
@@ -106,10 +106,11 @@ describe('the charla terminal client', () => {
     await ana.waitForLine(/Conectado a .* como ana/);
     await first.stop();
     await ana.waitForLine(line(String.raw`! Conexión perdida \(connection closed \(1001 .*\)\)\. Reintento 1 en \d+\.\d s con ws://.*…`));
-    await ana.waitForLine(line(String.raw`\* Reconectado a ${second.url.replace(/\./g, '\\.')} como ana\.`));
-    luis.discardPending();
+    await ana.waitForLine(line(String.raw`\* Reconectado a ${second.url.replace(/\./g, '\\.')}; no te perdiste nada\.`));
     ana.type('sigo aquí');
     expect(await luis.next('broadcast')).toMatchObject({ sender: 'ana', content: 'sigo aquí' });
+    // Her session was resumed: luis never saw her leave.
+    expect(luis.pending('user_disconnected')).toEqual([]);
   });
 
   it('exits with an error when the name is taken or no node answers', async () => {

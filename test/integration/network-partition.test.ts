@@ -49,8 +49,8 @@ describe('a node cut off from Redis by a network partition', () => {
       await startInProcessNode({ ...env, REDIS_URL: proxy.url, CHARLA_NODE_ID: 'cut-off' }),
       await startInProcessNode({ ...env, REDIS_URL: redisUrl, CHARLA_NODE_ID: 'connected' }),
     ];
-    // No request timeout and no reconnection: every message keeps its own outcome.
-    const client = (node: Node) => new ChatClient({ url: node.url, WebSocket, requestTimeoutMs: 60_000, reconnect: false });
+    // No request timeout, no reconnection, no resumable session (the course clients' path): every message keeps its own outcome.
+    const client = (node: Node) => new ChatClient({ url: node.url, WebSocket, requestTimeoutMs: 60_000, reconnect: false, resume: false });
     ana = client(nodes[0]!);
     bea = client(nodes[1]!);
     anaErrors.length = 0;

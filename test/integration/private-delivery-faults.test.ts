@@ -29,8 +29,8 @@ describeNeeding([TOOLS.ownRedis], 'private messages while Redis stalls', () => {
     redis = await provisionControllableRedis();
     const env = { REDIS_URL: redis.url, CHARLA_KEY_PREFIX: uniquePrefix('stall'), CHARLA_RATE_LIMIT_PER_SECOND: '0' };
     nodes = [await startInProcessNode({ ...env, CHARLA_NODE_ID: 'stall-a' }), await startInProcessNode({ ...env, CHARLA_NODE_ID: 'stall-b' })];
-    // No request timeout within the stall and no reconnection: every message keeps its own outcome.
-    ana = new ChatClient({ url: nodes[0]!.url, WebSocket, requestTimeoutMs: 60_000, reconnect: false });
+    // No request timeout within the stall, no reconnection, no resumable session (the course clients' path): every message keeps its own outcome.
+    ana = new ChatClient({ url: nodes[0]!.url, WebSocket, requestTimeoutMs: 60_000, reconnect: false, resume: false });
     await ana.connect();
     await ana.register('ana');
     bob = await TestClient.register(nodes[1]!.url, 'bob');

@@ -149,18 +149,24 @@ function startChat(client, self, users) {
   });
   client.on('reconnecting', ({ attempt }) => {
     view.showConnection('reconnecting', `Reconectando… (intento ${attempt})`);
-    if (attempt === 1) {
+    // A first attempt usually resumes the session within a second: only the indicator says so.
+    if (attempt === 2) {
       notice('Se perdió la conexión; reconectando…', { problem: true });
       render();
     }
   });
-  client.on('reconnected', ({ users: names = [] }) => {
+  client.on('reconnected', ({ users: names = [], resumed }) => {
     view.showConnection('open', 'Conectado');
     state.setUsers(names);
+    lookUpStatuses(names);
+    if (resumed) {
+      // Nobody saw this user leave, its status stayed, and what was missed has arrived.
+      render();
+      return;
+    }
     state.users.set(self, 'ACTIVO');
     notice('Conexión recuperada');
     render();
-    lookUpStatuses(names);
     if (chosenStatus !== 'ACTIVO') client.setStatus(chosenStatus).catch(showProblem);
   });
   client.on('closed', ({ deliberate, error }) => {
