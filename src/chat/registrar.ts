@@ -101,10 +101,13 @@ export class Registrar {
       // Announce first, then confirm once the notice has come back to this
       // node: whoever registers here after this user's register_success
       // already knows of it, and gets no late join notice.
-      await this.deps.room.untilReturned(await this.deps.room.arrived(name, 'ACTIVO', resumable === undefined));
+      const arrivalEntry = await this.deps.room.untilReturned(await this.deps.room.arrived(name, 'ACTIVO', resumable === undefined));
       session.bind(name, resumeWindowMs);
       const userList = others.includes(name) ? others : [...others, name].sort();
-      const grant = token && resumeWindowMs !== undefined ? { token: token.token, windowMs: resumeWindowMs, resumed: false } : undefined;
+      const grant =
+        token && resumeWindowMs !== undefined
+          ? { token: token.token, windowMs: resumeWindowMs, resumed: false, ...(arrivalEntry ? { room_pos: arrivalEntry } : {}) }
+          : undefined;
       session.connection.send(this.deps.messages.registerSuccess(userList, grant));
       this.deps.local.attach(name, session.connection, resumable !== undefined);
       for (const held of arrival.held) session.connection.send(resumable ? positioned(held) : held.frame);

@@ -15,6 +15,8 @@ const RETURN_WAIT_MS = 1000;
 export class Room {
   private published = 0;
   private returned = 0;
+  /** The room-log entry of the latest of this node's envelopes to come back, if the backend gave it one. */
+  private returnedEntry: string | undefined;
   private readonly waiting = new Set<{ readonly seq: number; readonly resolve: () => void }>();
 
   constructor(
@@ -54,22 +56,25 @@ export class Room {
   received(envelope: RoomEnvelope): void {
     if (envelope.origin !== this.nodeId || envelope.seq === undefined || envelope.seq <= this.returned) return;
     this.returned = envelope.seq;
+    this.returnedEntry = envelope.entry;
     for (const waiter of this.waiting) if (waiter.seq <= this.returned) waiter.resolve();
   }
 
   /**
    * Resolves once this node's envelope `seq` has come back and reached its
-   * users, or after a second if it does not (the bus then delivers late).
+   * users, or after a second if it does not (the bus then delivers late);
+   * with a room-log entry at or after that envelope when the bus gave one:
+   * a place in the room to resume from.
    */
-  untilReturned(seq: number): Promise<void> {
-    if (seq <= this.returned) return Promise.resolve();
+  untilReturned(seq: number): Promise<string | undefined> {
+    if (seq <= this.returned) return Promise.resolve(this.returnedEntry);
     return new Promise((resolve) => {
       const waiter = {
         seq,
         resolve: () => {
           clearTimeout(timer);
           this.waiting.delete(waiter);
-          resolve();
+          resolve(seq <= this.returned ? this.returnedEntry : undefined);
         },
       };
       const timer = setTimeout(waiter.resolve, RETURN_WAIT_MS);

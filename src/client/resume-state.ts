@@ -20,7 +20,7 @@ export class ResumeState {
   granted(session: SessionGrant): void {
     this.token = session.token;
     if (session.resumed) return;
-    this.room = undefined;
+    this.room = session.room_pos;
     this.inbox = undefined;
   }
 

@@ -28,6 +28,8 @@ export interface SessionGrant {
   readonly windowMs: number;
   /** True when this registration resumed the session the client showed. */
   readonly resumed: boolean;
+  /** A fresh session's place in the room (its own arrival): room messages from there on are the client's to get back. */
+  readonly room_pos?: string;
 }
 
 export interface BroadcastFrame extends ServerFrameBase {
@@ -125,7 +127,11 @@ const isString = (value: unknown): value is string => typeof value === 'string';
 const isStringList = (value: unknown): value is string[] => Array.isArray(value) && value.every(isString);
 const isFields = (value: unknown): value is Fields => typeof value === 'object' && value !== null && !Array.isArray(value);
 const isSessionGrant = (value: unknown): value is SessionGrant =>
-  isFields(value) && isString(value['token']) && typeof value['windowMs'] === 'number' && typeof value['resumed'] === 'boolean';
+  isFields(value) &&
+  isString(value['token']) &&
+  typeof value['windowMs'] === 'number' &&
+  typeof value['resumed'] === 'boolean' &&
+  (value['room_pos'] === undefined || isString(value['room_pos']));
 
 /** One reader per frame type: the shape it needs, or undefined when the frame lacks it. */
 const READERS: { readonly [T in ServerFrameType]: FrameReader } = {

@@ -498,6 +498,7 @@ describe('ChatService', () => {
       token: string;
       windowMs: number;
       resumed: boolean;
+      room_pos?: string;
     }
     const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -516,7 +517,13 @@ describe('ChatService', () => {
       const refused = await registerWith('eva', 'yes');
       expect(refused.connection.ofType('error').map((f) => f['content'])).toEqual(["Mensaje inválido: campo 'resume' inválido"]);
       const ana = await registerWith('ana', true);
-      expect(grantOf(ana.connection)).toEqual({ token: expect.stringMatching(/^[\w-]{32}$/), windowMs: RESUME_WINDOW_MS, resumed: false });
+      expect(grantOf(ana.connection)).toEqual({
+        token: expect.stringMatching(/^[\w-]{32}$/),
+        windowMs: RESUME_WINDOW_MS,
+        resumed: false,
+        // Her own arrival's place in the room: what she is owed starts after it.
+        room_pos: expect.stringMatching(/^\d+-\d+$/),
+      });
     });
 
     it('keeps a user whose connection dropped listed, unannounced, and resumes it on a new connection with its status', async () => {
@@ -574,6 +581,17 @@ describe('ChatService', () => {
       await say(luis.session, { type: 'private', target: 'ana', content: 'p4' });
       expect(back.connection.ofType('private').map((f) => f['content'])).toEqual(['p2', 'p3', 'p4']);
       expect(back.connection.ofType('private').at(-1)).toHaveProperty('inbox_pos');
+    });
+
+    it('gives a client that got no room frame before it dropped the room messages it missed, from its session\'s room_pos', async () => {
+      const luis = await join('luis');
+      const ana = await registerWith('ana', true);
+      const grant = grantOf(ana.connection);
+      await chat.closed(ana.session);
+      chat.receive(luis.session, encode({ type: 'broadcast', content: 'mientras tanto' }), false);
+      await settle();
+      const back = await registerWith('ana', { token: grant.token, room_pos: grant.room_pos });
+      expect(back.connection.ofType('broadcast').map((f) => f['content'])).toEqual(['mientras tanto']);
     });
 
     it('announces the departure once when the client does not come back within its window', async () => {
