@@ -93,6 +93,12 @@ export type ReclaimResult =
   | 'reclaimed'
   /** This node still held it; nothing changed for the others. */
   | 'held'
+  /**
+   * It was orphaned (a resumable user of this node, reaped while the node
+   * was cut off) and is this node's again: nobody saw it leave, but private
+   * messages sent meanwhile are only in its log, for its client to resume.
+   */
+  | 'adopted'
   /** Another node holds it now. */
   | 'taken';
 

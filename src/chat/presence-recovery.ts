@@ -42,8 +42,23 @@ export class PresenceRecovery {
    * announced only have their names to release.
    */
   presenceLost(how: 'lost' | 'reaped'): void {
-    for (const session of this.deps.sessions) if (session.name && !session.closed) this.unclaimed.add(session);
+    for (const session of this.deps.sessions) {
+      if (!session.name || session.closed) continue;
+      if (how === 'reaped' && session.resumeWindowMs !== undefined) this.catchUpByResuming(session);
+      else this.unclaimed.add(session);
+    }
     if (how === 'reaped') this.deps.departures.reaped();
+  }
+
+  /**
+   * A resumable user of a reaped node was orphaned, not announced gone:
+   * what was sent to it since is in its log only. Its connection is closed
+   * at once, before anything newer can reach it here, and its client
+   * resumes (its name waits for it) and gets it all, in order.
+   */
+  private catchUpByResuming(session: Session): void {
+    session.logger(this.deps.logger).info('closing a resumable user of a reaped node, for its client to resume and catch up');
+    session.connection.close('RESUME_TO_CATCH_UP');
   }
 
   /** The connection is gone: nothing to claim for it. */
@@ -83,6 +98,10 @@ export class PresenceRecovery {
         return;
       case 'held':
         // Still held: the others never saw this user leave.
+        return;
+      case 'adopted':
+        // Orphaned after the heartbeat that found this node lost (a reaper raced it): as for a reaped node.
+        this.catchUpByResuming(session);
         return;
       case 'reclaimed':
         await this.deps.room.arrived(name, session.status, session.resumeWindowMs === undefined);

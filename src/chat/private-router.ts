@@ -26,7 +26,7 @@ export class PrivateRouter {
   async send(to: string, frame: string): Promise<void> {
     const { bus, local, registrar, routes, nodeId } = this.deps;
     // A resumable user's messages go through its log, wherever it is, so its client can get them back.
-    if (!local.isResumable(to) && (local.toUser(to, frame) || registrar.holdDirectFrame(to, frame))) return;
+    if (!local.isResumable(to) && (local.toUser(to, frame) || registrar.holdLocalDirectFrame(to, frame))) return;
     const envelope = { kind: 'direct', origin: nodeId, to, frame } as const;
     const via = routes.nodeOf(to);
     if (via !== undefined) {

@@ -24,6 +24,8 @@ interface Arrival {
   name: string | undefined;
   /** Frames for the newcomer that arrived before it was attached, in order. */
   readonly held: HeldFrame[];
+  /** A resumable user's private messages go through its log, never straight into `held`. */
+  readonly resumable: boolean;
 }
 
 export interface RegistrarDependencies {
@@ -83,7 +85,7 @@ export class Registrar {
     // Room traffic is held from before the user list is read until the user
     // is attached, so every join between the two reaches the newcomer: as a
     // name in its list, as a held notice, or both.
-    const arrival: Arrival = { name: undefined, held: [] };
+    const arrival: Arrival = { name: undefined, held: [], resumable: resumable !== undefined };
     this.arrivals.set(session, arrival);
     // From the claim on, the backend may hold the name for this node, even when the claim's answer is lost.
     let mayHoldName = false;
@@ -131,9 +133,9 @@ export class Registrar {
   async resume(session: Session, name: string, token: string, since: ResumePositions, resumeWindowMs: number): Promise<void> {
     this.checkName(session, name);
     // Leaving from here right now, or being registered on another connection here: not to be taken over.
-    if (this.deps.departures.holds(name) || this.isArriving(name)) throw new ChatError('RESUME_REFUSED');
+    if (this.deps.departures.holds(name) || this.arrivalNamed(name)) throw new ChatError('RESUME_REFUSED');
     // Named from the start: what is sent to it once it has moved here is held until what it missed is replayed.
-    const arrival: Arrival = { name, held: [] };
+    const arrival: Arrival = { name, held: [], resumable: true };
     this.arrivals.set(session, arrival);
     try {
       // Read before the name moves: once it has, nothing may fail before the client learns its new token.
@@ -204,11 +206,6 @@ export class Registrar {
     if (allowed !== undefined && name !== allowed.normalize('NFKC')) throw new ChatError('NAME_NOT_ALLOWED');
   }
 
-  private isArriving(name: string): boolean {
-    for (const arrival of this.arrivals.values()) if (arrival.name === name) return true;
-    return false;
-  }
-
   isRegistering(session: Session): boolean {
     return this.arrivals.has(session);
   }
@@ -220,14 +217,28 @@ export class Registrar {
 
   /** A direct message for a user still registering waits with its arrival; false when nobody of that name is registering. */
   holdDirectFrame(to: string, frame: string, at?: string): boolean {
-    if (this.arrivals.size === 0) return false;
-    for (const arrival of this.arrivals.values()) {
-      if (arrival.name === to) {
-        arrival.held.push({ frame, at });
-        return true;
-      }
-    }
-    return false;
+    const arrival = this.arrivalNamed(to);
+    if (!arrival) return false;
+    arrival.held.push({ frame, at });
+    return true;
+  }
+
+  /**
+   * The same for a message sent on this node, which has not been through
+   * the backend: false too when the newcomer is resumable (the message must
+   * go through its log, so its client can get it back).
+   */
+  holdLocalDirectFrame(to: string, frame: string): boolean {
+    const arrival = this.arrivalNamed(to);
+    if (!arrival || arrival.resumable) return false;
+    arrival.held.push({ frame });
+    return true;
+  }
+
+  private arrivalNamed(name: string): Arrival | undefined {
+    if (this.arrivals.size === 0) return undefined;
+    for (const arrival of this.arrivals.values()) if (arrival.name === name) return arrival;
+    return undefined;
   }
 }
 

@@ -21,6 +21,8 @@ export const CLOSE_CODES = {
   UNRESPONSIVE: { code: 4003, reason: 'Sin respuesta a los pings' },
   /** The client resumed its session on another connection: this one is stale. */
   SESSION_MOVED: { code: 4004, reason: 'Sesión reanudada en otra conexión' },
+  /** The node was cut off for a while: the client resumes its session to get what was sent meanwhile. */
+  RESUME_TO_CATCH_UP: { code: 4005, reason: 'Reanuda la sesión: te perdiste mensajes' },
 } as const satisfies Record<string, { code: number; reason: string }>;
 
 export type CloseKind = keyof typeof CLOSE_CODES;

@@ -317,6 +317,25 @@ describe.each(factories)('PresenceStore contract (%s)', (_name, makeFactory) => 
       expect(await c.claim({ name: 'eva', ip: '3' })).toBe(true);
     });
 
+    it('gives an orphan back to its node when that node was only cut off, and never reaps it later', async () => {
+      await a.claim({ name: 'ana', ip: '1', resumable: grant('t1') });
+      await sleep(LEASE_MS + 100);
+      await b.heartbeat();
+      expect(await b.reapDeadNodes()).toEqual({ nodes: 1, users: [] });
+      expect(await a.heartbeat()).toBe('reaped');
+      const reclaim = () => a.reclaim({ name: 'ana', ip: '1', status: 'ACTIVO', auto: false });
+      expect(await reclaim()).toBe('adopted');
+      expect(await reclaim()).toBe('held');
+      expect(await b.get('ana')).toMatchObject({ node: 'node-a' });
+      for (let waited = 0; waited < WINDOW_MS; waited += LEASE_MS / 2) {
+        await sleep(LEASE_MS / 2);
+        await a.heartbeat();
+        await b.heartbeat();
+      }
+      expect(await b.reapDeadNodes()).toEqual({ nodes: 0, users: [] });
+      expect(await b.list()).toEqual(['ana']);
+    });
+
     it('lets the resumable users of a retiring node wait out their window', async () => {
       await a.claim({ name: 'ana', ip: '1', resumable: grant('t1') });
       expect(await a.suspend('ana')).toBe(true);

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import WebSocket from 'ws';
 import { ChatClient, type ReconnectedEvent } from '../../src/client/index.js';
+import { CLOSE_CODES } from '../../src/protocol/close-codes.js';
 import { uniquePrefix } from '../support/redis-server.js';
 import { startChildNode, stopAll, type ChildNode } from '../support/nodes.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
@@ -89,6 +90,47 @@ describe('resumable sessions across two nodes (Redis)', () => {
     },
     30_000,
   );
+
+  it('through a partition of her node from Redis past its lease, she catches up by resuming: nobody sees her leave, nothing lost or twice', async () => {
+    const lease = { CHARLA_HEARTBEAT_MS: '1000', CHARLA_LEASE_MS: '4000', CHARLA_REAP_INTERVAL_MS: '250' };
+    const redisUrl = inject('redisUrl');
+    const proxy = await TcpProxy.start(redisUrl);
+    proxies.push(proxy);
+    const env = { CHARLA_KEY_PREFIX: uniquePrefix('resume'), ...lease };
+    const cutOff = await startChildNode({ ...env, REDIS_URL: proxy.url, CHARLA_NODE_ID: 'cut-off' });
+    const connected = await startChildNode({ ...env, REDIS_URL: redisUrl, CHARLA_NODE_ID: 'connected' });
+    nodes.push(cutOff, connected);
+    const luis = await luisOn(connected);
+    const ana = new ChatClient({ url: [cutOff.url, connected.url], WebSocket, reconnect: { initialDelayMs: 50, maxDelayMs: 400 } });
+    clients.push({ close: () => ana.disconnect() });
+    const privates: string[] = [];
+    const room: string[] = [];
+    const closes: number[] = [];
+    ana.on('private', (frame) => privates.push(frame.content));
+    ana.on('broadcast', (frame) => room.push(frame.content));
+    ana.on('reconnecting', ({ attempt, reason }) => attempt === 1 && closes.push(Number(/\((\d{4})/.exec(reason)?.[1])));
+    await ana.connect();
+    await ana.register('ana');
+    await luis.next('status_update');
+
+    const total = 90;
+    for (let i = 0; i < total; i++) {
+      if (i === 10) proxy.partition();
+      if (i === 10 + 70) proxy.heal(); // 7 s: past the 4 s lease, and the reaper's pass
+      luis.send({ type: 'private', target: 'ana', content: `p${i}` });
+      luis.send({ type: 'broadcast', content: `r${i}` });
+      await sleep(SEND_EVERY_MS);
+    }
+    const deadline = Date.now() + 10_000;
+    while ((privates.length < total || room.length < total) && Date.now() < deadline) await sleep(50);
+    await sleep(500);
+    const expected = (prefix: string) => Array.from({ length: total }, (_, i) => `${prefix}${i}`);
+    expect(privates).toEqual(expected('p'));
+    expect(room).toEqual(expected('r'));
+    expect(closes).toEqual([CLOSE_CODES.RESUME_TO_CATCH_UP.code]);
+    expect(luis.received.filter((frame) => frame.type !== 'broadcast' && frame.type !== 'register_success').map((frame) => frame.type)).toEqual(['status_update']);
+    expect(luis.pending('error')).toEqual([]);
+  }, 40_000);
 
   it.each<Loss>(['SIGKILL', 'socket cut'])(
     'when she does not come back after a %s, her departure is announced once, within the window and 10 s',

@@ -155,6 +155,7 @@ export class MemoryPresenceStore implements PresenceStore {
     const grant = held?.resumable && { tokenHash: held.resumable.tokenHash, windowMs: held.resumable.windowMs };
     this.registry.users.set(name, { entry, leaseUntil: now + this.settings.leaseMs, ...(grant ? { resumable: grant } : {}) });
     this.registry.usersOf(this.nodeId).add(name);
+    if (held?.entry.node === '') return 'adopted';
     return held ? 'held' : 'reclaimed';
   }
 

@@ -85,8 +85,9 @@ return 1`);
  * KEYS: user, users, nodeUsers, fence, look, orphans. ARGV: name, node, ip, leaseMs, hashTtlMs, status, auto (0|1), gen, look, userKeyPrefix.
  * Like CLAIM, but a name this node still holds is renewed, keeping its
  * registration time, and so is one orphaned while this node was cut off
- * (nobody saw it leave). → 1 taken back, 2 still held by this node (or
- * orphaned), 0 held by another (or a look-alike taken meanwhile), -1 fenced.
+ * (nobody saw it leave). → 1 taken back, 2 still held by this node, 3
+ * orphaned and adopted back, 0 held by another (or a look-alike taken
+ * meanwhile), -1 fenced.
  */
 export const RECLAIM = new LuaScript('reclaim', `${NOW_MS}
 ${fencedBy('KEYS[4]', 'ARGV[8]')}
@@ -98,11 +99,12 @@ redis.call('HSET', KEYS[1], 'look', ARGV[9])
 if not owner then redis.call('HSET', KEYS[1], 'since', now) end
 redis.call('HSET', KEYS[1], 'node', ARGV[2], 'ip', ARGV[3], 'status', ARGV[6], 'auto', ARGV[7])
 redis.call('HDEL', KEYS[1], 'rdl')
-redis.call('ZREM', KEYS[6], ARGV[1])
+local orphaned = redis.call('ZREM', KEYS[6], ARGV[1]) == 1 or owner == ''
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
 redis.call('ZADD', KEYS[2], now + tonumber(ARGV[4]), ARGV[1])
 redis.call('SADD', KEYS[3], ARGV[1])
 redis.call('PEXPIRE', KEYS[3], ARGV[5])
+if orphaned then return 3 end
 if owner then return 2 end
 return 1`);
 

@@ -135,7 +135,16 @@ export class RedisPresenceStore implements PresenceStore {
       ],
       [name, this.nodeId, ip, this.settings.leaseMs, this.hashTtlMs, status, auto ? 1 : 0, this.currentGeneration(), look, this.keys.user('')],
     );
-    return outcome === 1 ? 'reclaimed' : outcome === 2 ? 'held' : 'taken';
+    switch (outcome) {
+      case 1:
+        return 'reclaimed';
+      case 2:
+        return 'held';
+      case 3:
+        return 'adopted';
+      default:
+        return 'taken';
+    }
   }
 
   async release(name: string): Promise<boolean> {
