@@ -39,6 +39,10 @@ const envSchema = z
     CHARLA_REGISTRATION_TIMEOUT_MS: integer(0, 3_600_000, 60_000),
     /** How long a resumable user's name waits for its client after the connection drops (0: sessions are not resumable). */
     CHARLA_RESUME_WINDOW_MS: integer(0, 3_600_000, 15_000),
+    /** Room messages the room log keeps: what a node, or a resuming client, can get back after missing them. */
+    CHARLA_ROOM_LOG_LENGTH: integer(100, 1_000_000, 10_000),
+    /** Private messages a resumable user's own log keeps for its client. */
+    CHARLA_RESUME_PRIVATE_KEEP: integer(10, 100_000, 1000),
     CHARLA_KEEPALIVE_SECONDS: integer(0, 960, 32).refine((s) => s === 0 || s >= 8, 'must be 0 (off) or at least 8'),
     CHARLA_MAX_BACKPRESSURE_BYTES: integer(1024, 1024 * 1024 * 1024, 1024 * 1024),
     // At least a second: the drain must have time to close sockets and release presence.
@@ -106,6 +110,7 @@ const configSchema = envSchema.transform((e) => ({
     addressRateLimitBurst: e.CHARLA_RATE_LIMIT_PER_IP_BURST,
   },
   presence: { heartbeatMs: e.CHARLA_HEARTBEAT_MS, leaseMs: e.CHARLA_LEASE_MS, reapIntervalMs: e.CHARLA_REAP_INTERVAL_MS },
+  retention: { roomLogLength: e.CHARLA_ROOM_LOG_LENGTH, userLogLength: e.CHARLA_RESUME_PRIVATE_KEEP },
   transport: {
     maxPayloadBytes: e.CHARLA_MAX_PAYLOAD_BYTES,
     keepAliveSeconds: e.CHARLA_KEEPALIVE_SECONDS,

@@ -256,6 +256,16 @@ export interface Bus {
   unsubscribe(): Promise<void>;
 }
 
+/** How much of the room, and of each resumable user's private messages, the backend keeps to hand back. */
+export interface Retention {
+  /** Room envelopes the room log keeps (about). */
+  readonly roomLogLength: number;
+  /** Direct envelopes a resumable user's log keeps (about). */
+  readonly userLogLength: number;
+}
+
+export const DEFAULT_RETENTION: Retention = Object.freeze({ roomLogLength: 10_000, userLogLength: 1000 });
+
 /** Where a resuming client is in the room log and in its own log: the last position it received of each. */
 export interface ResumePositions {
   /** Absent: no room position to resume from (no room message is replayed). */

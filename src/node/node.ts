@@ -59,8 +59,8 @@ export class CharlaNode {
     const sessions = new Sessions();
     this.metrics = new Metrics({ connections: () => sessions.size, registeredUsers: () => sessions.registeredNames().length });
     this.backend = config.redis
-      ? createRedisBackend(config.nodeId, { ...config.redis, leaseMs: config.presence.leaseMs }, this.metrics, logger)
-      : createMemoryBackend(config.nodeId, { leaseMs: config.presence.leaseMs }, memory ?? createMemoryCluster());
+      ? createRedisBackend(config.nodeId, { ...config.redis, leaseMs: config.presence.leaseMs, retention: config.retention }, this.metrics, logger)
+      : createMemoryBackend(config.nodeId, { leaseMs: config.presence.leaseMs }, memory ?? createMemoryCluster(config.retention));
     const site = loadStaticSite();
     for (const problem of site.problems) logger.warn({ problem }, 'the web client is served incomplete');
     const transport = transportSettings(config, logger);

@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import pino from 'pino';
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import { BackendUnavailableError, NodeFencedError, type Bus, type PresenceStore } from '../../src/backend/ports.js';
+import { BackendUnavailableError, DEFAULT_RETENTION, NodeFencedError, type Bus, type PresenceStore, type Retention } from '../../src/backend/ports.js';
 import type { Envelope, MovedEnvelope } from '../../src/backend/envelope.js';
 import { MemoryBus, MemoryBusHub } from '../../src/backend/memory/memory-bus.js';
 import { RedisBus } from '../../src/backend/redis/redis-bus.js';
@@ -10,7 +10,6 @@ import { RedisPresenceStore } from '../../src/backend/redis/redis-presence-store
 import { Metrics } from '../../src/metrics.js';
 import { ServerMessages } from '../../src/protocol/server-messages.js';
 import { RedisKeys } from '../../src/backend/redis/keys.js';
-import { ROOM_LOG_LENGTH } from '../../src/backend/redis/room-feed.js';
 import { uniquePrefix } from '../support/redis-server.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 
@@ -31,11 +30,11 @@ interface BusWorld {
   close(): Promise<void>;
 }
 
-const worlds: [string, () => BusWorld][] = [
+const worlds: [string, (retention?: Retention) => BusWorld][] = [
   [
     'memory',
-    () => {
-      const hub = new MemoryBusHub();
+    (retention = DEFAULT_RETENTION) => {
+      const hub = new MemoryBusHub(undefined, retention);
       const registry = new MemoryPresenceRegistry();
       return {
         busFor: (nodeId) =>
@@ -52,7 +51,7 @@ const worlds: [string, () => BusWorld][] = [
   ],
   [
     'redis',
-    () => {
+    (retention = DEFAULT_RETENTION) => {
       const url = inject('redisUrl');
       const keys = new RedisKeys(uniquePrefix('bus'));
       const connections: Redis[] = [];
@@ -66,7 +65,7 @@ const worlds: [string, () => BusWorld][] = [
       const buses: RedisBus[] = [];
       return {
         busFor: (nodeId) => {
-          const bus = new RedisBus(nodeId, { publisher, subscriber: connect(), reader: connect() }, keys, probe, metrics, silent);
+          const bus = new RedisBus(nodeId, { publisher, subscriber: connect(), reader: connect() }, keys, { ...probe, retention }, metrics, silent);
           buses.push(bus);
           return bus;
         },
@@ -160,6 +159,23 @@ describe.each(worlds)('Bus contract (%s)', (_name, makeWorld) => {
       expect(await holder.release('ana')).toBe(true);
       await holder.claim({ name: 'ana', ip: '192.0.2.1', resumable });
       expect(await n1.missedSince('ana', {})).toEqual({ room: [], direct: [], complete: true });
+    });
+
+    it('says so when the user\'s log no longer holds its position, and gives back what it still holds', async () => {
+      world = makeWorld({ ...DEFAULT_RETENTION, userLogLength: 10 });
+      const { n1, i2 } = await threeListeningNodes(world);
+      const holder = world.presenceFor('n2');
+      await holder.heartbeat();
+      await holder.claim({ name: 'ana', ip: '192.0.2.1', resumable });
+      for (let n = 0; n < 15; n++) await n1.publishToUser({ kind: 'direct', origin: 'n1', to: 'ana', frame: messages.private('luis', 'ana', `m${n}`) });
+      await i2.waitFor(15);
+      const first = i2.received[0]?.kind === 'direct' ? i2.received[0].at : undefined;
+      const missed = await n1.missedSince('ana', { inbox: first! });
+      expect(missed.complete).toBe(false);
+      expect(missed.direct.map(contentOf)).toEqual(Array.from({ length: 10 }, (_, i) => `m${i + 5}`));
+      // From the newest one it got, nothing was lost.
+      const last = i2.received.at(-1);
+      expect(await n1.missedSince('ana', { inbox: last?.kind === 'direct' ? last.at! : '' })).toEqual({ room: [], direct: [], complete: true });
     });
 
     it('gives back the room envelopes after a position, but those meant for everyone except the user', async () => {
@@ -416,8 +432,8 @@ describe('RedisBus room log', () => {
     const { keys, n2 } = await n1CutOffFromRoom();
     const admin = new Redis(inject('redisUrl'));
     cleanup.push(async () => admin.disconnect());
-    await Promise.all(Array.from({ length: ROOM_LOG_LENGTH + 1000 }, (_, n) => n2.publishToAll(room(n))));
-    expect(await admin.xlen(keys.roomLog)).toBeLessThan(ROOM_LOG_LENGTH + 200);
+    await Promise.all(Array.from({ length: DEFAULT_RETENTION.roomLogLength + 1000 }, (_, n) => n2.publishToAll(room(n))));
+    expect(await admin.xlen(keys.roomLog)).toBeLessThan(DEFAULT_RETENTION.roomLogLength + 200);
   });
 });
 

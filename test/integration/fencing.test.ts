@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
-import { BackendUnavailableError } from '../../src/backend/ports.js';
+import { BackendUnavailableError, DEFAULT_RETENTION } from '../../src/backend/ports.js';
 import { RedisKeys } from '../../src/backend/redis/keys.js';
 import { createRedisBackend } from '../../src/backend/redis/redis-backend.js';
 import { RedisPresenceStore } from '../../src/backend/redis/redis-presence-store.js';
@@ -112,7 +112,7 @@ describe('a Redis connection that hangs', () => {
     const proxy = await TcpProxy.start(inject('redisUrl'));
     const logger = pino({ level: process.env.HANG_DEBUG ? 'debug' : 'silent' });
     const metrics = new Metrics({ connections: () => 0, registeredUsers: () => 0 });
-    const backend = createRedisBackend('hangs', { url: proxy.url, keyPrefix: uniquePrefix('hang'), leaseMs: 6000, probeIntervalMs: 500 }, metrics, logger);
+    const backend = createRedisBackend('hangs', { url: proxy.url, keyPrefix: uniquePrefix('hang'), leaseMs: 6000, probeIntervalMs: 500, retention: DEFAULT_RETENTION }, metrics, logger);
     try {
       await backend.connected;
       await backend.presence.heartbeat();

@@ -1,4 +1,4 @@
-import type { Backend } from '../ports.js';
+import { DEFAULT_RETENTION, type Backend, type Retention } from '../ports.js';
 import { MemoryBus, MemoryBusHub } from './memory-bus.js';
 import { MemoryPresenceRegistry, MemoryPresenceStore, type LeaseSettings } from './memory-presence-store.js';
 
@@ -11,8 +11,8 @@ export interface MemoryCluster {
   readonly hub: MemoryBusHub;
 }
 
-export function createMemoryCluster(): MemoryCluster {
-  return { registry: new MemoryPresenceRegistry(), hub: new MemoryBusHub() };
+export function createMemoryCluster(retention: Retention = DEFAULT_RETENTION): MemoryCluster {
+  return { registry: new MemoryPresenceRegistry(), hub: new MemoryBusHub(undefined, retention) };
 }
 
 /**

@@ -1,4 +1,13 @@
-import { BackendUnavailableError, type Bus, type EnvelopeHandler, type LookedUp, type Missed, type ResumePositions } from '../ports.js';
+import {
+  BackendUnavailableError,
+  DEFAULT_RETENTION,
+  type Bus,
+  type EnvelopeHandler,
+  type LookedUp,
+  type Missed,
+  type ResumePositions,
+  type Retention,
+} from '../ports.js';
 import type { DirectEnvelope, MovedEnvelope, RoomEnvelope } from '../envelope.js';
 import { LogClock, MemoryLog } from './memory-log.js';
 
@@ -17,14 +26,19 @@ export class MemoryBusHub {
   readonly handlers = new Map<string, EnvelopeHandler>();
   readonly clock = new LogClock();
   /** Every room envelope, with its position, for resuming clients (as the Redis room log). */
-  readonly roomLog = new MemoryLog<RoomEnvelope>(ROOM_LOG_LENGTH, this.clock.next);
+  readonly roomLog: MemoryLog<RoomEnvelope>;
   /** The direct envelopes of each resumable user, from its registration on. */
   readonly userLogs = new Map<string, MemoryLog<DirectEnvelope>>();
   /** Direct envelopes for live nodes that are not reading, as a Redis inbox keeps them. */
   readonly unread = new Map<string, DirectEnvelope[]>();
   private pending: (() => void)[] = [];
 
-  constructor(private readonly schedule: Scheduler = (run) => setImmediate(run)) {}
+  constructor(
+    private readonly schedule: Scheduler = (run) => setImmediate(run),
+    readonly retention: Retention = DEFAULT_RETENTION,
+  ) {
+    this.roomLog = new MemoryLog<RoomEnvelope>(retention.roomLogLength, this.clock.next);
+  }
 
   deliverLater(delivery: () => void): void {
     const idle = this.pending.length === 0;
@@ -38,10 +52,6 @@ export class MemoryBusHub {
     for (const delivery of batch) delivery();
   }
 }
-
-/** Room envelopes and a resumable user's direct envelopes kept, as in Redis. */
-const ROOM_LOG_LENGTH = 10_000;
-const USER_LOG_LENGTH = 1000;
 
 /** Direct envelopes kept for a node that is not reading, like the length of a Redis inbox. */
 const UNREAD_LIMIT = 10_000;
@@ -89,7 +99,7 @@ export class MemoryBus implements Bus {
     }
     // Logged for its client, and looked up each time, as in Redis.
     let log = this.hub.userLogs.get(logKey);
-    if (!log) this.hub.userLogs.set(logKey, (log = new MemoryLog(USER_LOG_LENGTH, this.hub.clock.next)));
+    if (!log) this.hub.userLogs.set(logKey, (log = new MemoryLog(this.hub.retention.userLogLength, this.hub.clock.next)));
     const logged = log.append((at) => ({ ...envelope, at }));
     if (nodeId !== '') this.deliverTo(nodeId, logged);
     return {};

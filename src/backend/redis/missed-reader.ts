@@ -1,11 +1,9 @@
 import type { Redis } from 'ioredis';
 import { decodeEnvelope, type DirectEnvelope, type RoomEnvelope } from '../envelope.js';
 import { compareEntryIds } from '../../protocol/positions.js';
-import type { Missed, ResumePositions } from '../ports.js';
+import type { Missed, ResumePositions, Retention } from '../ports.js';
 import { toBackendError } from './backend-error.js';
 import type { RedisKeys } from './keys.js';
-import { USER_LOG_LENGTH } from './redis-inbox.js';
-import { ROOM_LOG_LENGTH } from './room-feed.js';
 
 type LogEntry = [id: string, fields: string[]];
 
@@ -15,13 +13,13 @@ type LogEntry = [id: string, fields: string[]];
  * finding it (or, for a user's log, the marker it begins with) shows that
  * nothing between was trimmed away.
  */
-export async function readMissed(redis: Redis, keys: RedisKeys, user: string, since: ResumePositions): Promise<Missed> {
+export async function readMissed(redis: Redis, keys: RedisKeys, user: string, since: ResumePositions, retention: Retention): Promise<Missed> {
   const inboxFrom = since.inbox ?? '0-0';
   let replies: [Error | null, unknown][] | null;
   try {
     const pipeline = redis.pipeline();
-    if (since.room !== undefined) pipeline.xrange(keys.roomLog, since.room, '+', 'COUNT', 2 * ROOM_LOG_LENGTH);
-    pipeline.xrange(keys.userLog(user), inboxFrom === '0-0' ? '-' : inboxFrom, '+', 'COUNT', 2 * USER_LOG_LENGTH);
+    if (since.room !== undefined) pipeline.xrange(keys.roomLog, since.room, '+', 'COUNT', 2 * retention.roomLogLength);
+    pipeline.xrange(keys.userLog(user), inboxFrom === '0-0' ? '-' : inboxFrom, '+', 'COUNT', 2 * retention.userLogLength);
     replies = await pipeline.exec();
   } catch (err) {
     throw toBackendError(err);

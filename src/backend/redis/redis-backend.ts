@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { Backend } from '../ports.js';
+import type { Backend, Retention } from '../ports.js';
 import { RedisBus } from './redis-bus.js';
 import type { Metrics } from '../../metrics.js';
 import { RedisPresenceStore } from './redis-presence-store.js';
@@ -13,6 +13,7 @@ export interface RedisBackendSettings {
   readonly keyPrefix: string;
   readonly probeIntervalMs: number;
   readonly leaseMs: number;
+  readonly retention: Retention;
 }
 
 /**
@@ -55,7 +56,7 @@ export function createRedisBackend(nodeId: string, settings: RedisBackendSetting
   const presence = new RedisPresenceStore(nodeId, commands, keys, { leaseMs: settings.leaseMs, onFenced: recovered });
   // Room publishes act for this node like presence scripts do: under its generation.
   const fence = { generation: () => presence.fencingGeneration(), onFenced: recovered };
-  const bus = new RedisBus(nodeId, { publisher: commands, subscriber, reader }, keys, { probeIntervalMs: settings.probeIntervalMs, fence }, metrics, logger);
+  const bus = new RedisBus(nodeId, { publisher: commands, subscriber, reader }, keys, { probeIntervalMs: settings.probeIntervalMs, fence, retention: settings.retention }, metrics, logger);
   return {
     presence,
     bus,

@@ -8,7 +8,7 @@ import { InboxAppender } from './inbox-appender.js';
 import { INBOX_LENGTH, RedisInbox } from './redis-inbox.js';
 import { RoomFeed, type NodeFence } from './room-feed.js';
 import { TurnBatch } from './turn-batch.js';
-import type { Bus, EnvelopeHandler, LookedUp, Missed, ResumePositions } from '../ports.js';
+import { DEFAULT_RETENTION, type Bus, type EnvelopeHandler, type LookedUp, type Missed, type ResumePositions, type Retention } from '../ports.js';
 import { readMissed } from './missed-reader.js';
 import { decodeEnvelope, encodeEnvelope, type DirectEnvelope, type RoomEnvelope } from '../envelope.js';
 
@@ -24,6 +24,8 @@ export interface RedisBusSettings {
   readonly probeIntervalMs: number;
   /** The node's fencing generation, checked by every room publish; without it, publishes are not fenced. */
   readonly fence?: NodeFence;
+  /** How much of the room and of resumable users' messages is kept (defaults: DEFAULT_RETENTION). */
+  readonly retention?: Retention;
 }
 
 const PROBE_PREFIX = 'probe:';
@@ -67,6 +69,7 @@ export class RedisBus implements Bus {
   private readonly inbox: RedisInbox;
   private readonly appender: InboxAppender;
   private readonly turn = new TurnBatch();
+  private readonly retention: Retention;
 
   constructor(
     readonly nodeId: string,
@@ -78,7 +81,8 @@ export class RedisBus implements Bus {
   ) {
     this.publisher = connections.publisher;
     this.subscriber = connections.subscriber;
-    this.inbox = new RedisInbox(nodeId, connections.publisher, connections.reader, keys, this.turn, metrics, logger);
+    this.retention = settings.retention ?? DEFAULT_RETENTION;
+    this.inbox = new RedisInbox(nodeId, connections.publisher, connections.reader, keys, this.turn, metrics, logger, this.retention.userLogLength);
     this.appender = new InboxAppender(connections.publisher, keys, INBOX_LENGTH, metrics);
     this.roomChannel = keys.roomChannel;
     this.room = new RoomFeed(
@@ -91,6 +95,7 @@ export class RedisBus implements Bus {
         deliver: (payload) => this.deliver(this.roomChannel, payload),
         lost: () => this.roomGapListeners.forEach((listener) => listener()),
       },
+      this.retention.roomLogLength,
       settings.fence,
     );
     this.subscriber.on('close', this.onSubscriberClosed);
@@ -155,7 +160,7 @@ export class RedisBus implements Bus {
   }
 
   missedSince(user: string, since: ResumePositions): Promise<Missed> {
-    return readMissed(this.publisher, this.keys, user, since);
+    return readMissed(this.publisher, this.keys, user, since, this.retention);
   }
 
   async tellMoved(node: string, user: string): Promise<void> {

@@ -24,9 +24,6 @@ const GATHER_MS = 2;
 /** Without an answer for this long, the reader is deaf. */
 const SILENT_AFTER_MS = 3 * BLOCK_MS;
 
-/** Direct envelopes a resumable user's log keeps (approximately): what it can get back when it resumes. */
-export const USER_LOG_LENGTH = 1000;
-
 /**
  * KEYS: user, userLog. ARGV: node key prefix (also that of node channels),
  * payload, inbox length, user log length. Finds the node that holds the
@@ -59,7 +56,7 @@ local payload = ARGV[2]
 local resumable = fields[2]
 if resumable then
   if redis.call('EXISTS', KEYS[2]) == 0 then redis.call('XADD', KEYS[2], '*', 'm', '') end
-  local at = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*', 'e', payload)
+  local at = redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[4], '*', 'e', payload)
   redis.call('PEXPIRE', KEYS[2], 2 * tonumber(resumable))
   payload = '{"at":"' .. at .. '",' .. string.sub(payload, 2)
 end
@@ -99,6 +96,8 @@ export class RedisInbox {
     private readonly turn: TurnBatch,
     private readonly metrics: Metrics,
     private readonly logger: Logger,
+    /** Direct envelopes a resumable user's log keeps (approximately): what it can get back when it resumes. */
+    private readonly userLogLength: number,
   ) {
     DELIVER_TO_USER.defineOn(publisher);
   }
@@ -113,7 +112,7 @@ export class RedisInbox {
     const payload = encodeEnvelope(envelope);
     await this.turn.wait();
     const outcome = await timedPublish(this.metrics, () =>
-      DELIVER_TO_USER.run(this.publisher, [this.keys.user(envelope.to), this.keys.userLog(envelope.to)], [this.keys.node(''), payload, INBOX_LENGTH, USER_LOG_LENGTH]),
+      DELIVER_TO_USER.run(this.publisher, [this.keys.user(envelope.to), this.keys.userLog(envelope.to)], [this.keys.node(''), payload, INBOX_LENGTH, this.userLogLength]),
     );
     if (outcome === -1) return undefined;
     if (typeof outcome === 'string') return { route: outcome };

@@ -8,8 +8,6 @@ import { timedPublish } from './timed-publish.js';
 import { NodeFencedError } from '../ports.js';
 import { FENCED } from './redis-presence-scripts.js';
 
-/** Room envelopes the room log keeps (approximately): what a node can recover after its subscription broke. */
-export const ROOM_LOG_LENGTH = 10_000;
 const READ_BATCH = 500;
 /** Live envelopes held while catching up; past this they are dropped and read from the log again. */
 const HELD_LIMIT = 10_000;
@@ -91,6 +89,8 @@ export class RoomFeed {
     private readonly metrics: Metrics,
     private readonly logger: Logger,
     private readonly events: RoomFeedEvents,
+    /** Room envelopes the log keeps (approximately): what a node can recover after its subscription broke. */
+    private readonly logLength: number,
     private readonly fence?: NodeFence,
   ) {
     PUBLISH_TO_ROOM.defineOn(redis);
@@ -108,7 +108,7 @@ export class RoomFeed {
 
   /** The log's newest entry, made to exist if the log is empty. */
   private async tail(): Promise<string> {
-    return String(await ROOM_LOG_TAIL.run(this.redis, [this.log], [ROOM_LOG_LENGTH]));
+    return String(await ROOM_LOG_TAIL.run(this.redis, [this.log], [this.logLength]));
   }
 
   /**
@@ -119,7 +119,7 @@ export class RoomFeed {
   async publish(payload: string): Promise<number> {
     const generation = this.fence?.generation() ?? '';
     const heard = await timedPublish(this.metrics, async () =>
-      Number(await PUBLISH_TO_ROOM.run(this.redis, [this.log, this.fenceKey], [payload, this.channel, ROOM_LOG_LENGTH, generation])),
+      Number(await PUBLISH_TO_ROOM.run(this.redis, [this.log, this.fenceKey], [payload, this.channel, this.logLength, generation])),
     );
     if (heard === FENCED) {
       this.fence?.onFenced();
