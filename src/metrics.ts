@@ -4,7 +4,12 @@ import { closeCodeLabel } from './protocol/close-codes.js';
 export interface MetricsSources {
   connections(): number;
   registeredUsers(): number;
+  /** Resumable users of this node whose connection dropped and who have not come back yet. */
+  suspendedUsers?(): number;
 }
+
+/** How a resume ended: the session taken back whole, taken back but told some was no longer kept, or refused. */
+export type ResumeOutcome = 'resumed' | 'resumed_with_gap' | 'refused';
 
 /**
  * The node's Prometheus metrics, in a registry of its own (several nodes can
@@ -25,6 +30,8 @@ export class Metrics {
   private readonly roomGaps: Counter;
   private readonly roomRecovered: Counter;
   private readonly rejectedUpgrades: Counter<'reason'>;
+  private readonly resumes: Counter<'outcome'>;
+  private readonly windowsEnded: Counter;
 
   constructor(sources: MetricsSources) {
     const registers = [this.registry];
@@ -75,6 +82,33 @@ export class Metrics {
       registers,
     });
     this.rejectedUpgrades = new Counter({ name: 'charla_rejected_upgrades_total', help: 'WebSocket upgrades refused, by reason', labelNames: ['reason'], registers });
+    new Gauge({
+      name: 'charla_sessions_suspended',
+      help: 'Resumable users of this node whose connection dropped, waiting for their client',
+      registers,
+      collect() {
+        this.set(sources.suspendedUsers?.() ?? 0);
+      },
+    });
+    this.resumes = new Counter({
+      name: 'charla_resumes_total',
+      help: 'Sessions resumed on this node (resumed_with_gap: told that some of what was missed was no longer kept), and resumes refused',
+      labelNames: ['outcome'],
+      registers,
+    });
+    this.windowsEnded = new Counter({
+      name: 'charla_resume_windows_ended_total',
+      help: "Resumable users whose window ran out on this node without a resume: their departure was announced",
+      registers,
+    });
+  }
+
+  resumed(outcome: ResumeOutcome): void {
+    this.resumes.inc({ outcome });
+  }
+
+  resumeWindowEnded(): void {
+    this.windowsEnded.inc();
   }
 
   messageIn(type: string): void {

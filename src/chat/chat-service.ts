@@ -306,7 +306,9 @@ export class ChatService implements ConnectionHandler {
       this.suspensions.start(name, Math.min(windowMs, SUSPENSION_RETRY_MS), () => void this.endSuspension(name, windowMs));
       return;
     }
-    if (ended) await this.departures.leave(name);
+    if (!ended) return;
+    this.deps.metrics.resumeWindowEnded();
+    await this.departures.leave(name);
   }
 
   /**

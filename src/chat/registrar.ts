@@ -1,6 +1,7 @@
 import type { Bus, Missed, PresenceStore, ResumeGrant, ResumePositions } from '../backend/ports.js';
 import { compareEntryIds, withPosition } from '../protocol/positions.js';
 import type { Logger } from 'pino';
+import type { Metrics } from '../metrics.js';
 import { ChatError } from '../protocol/errors.js';
 import type { ServerMessages } from '../protocol/server-messages.js';
 import { usernameProblem } from '../protocol/username.js';
@@ -37,6 +38,7 @@ export interface RegistrarDependencies {
   /** `name` may now be this node's with no connection (a resume whose answer was lost): it waits for its client like a suspended user. */
   readonly awaitClient: (name: string, windowMs: number) => void;
   readonly logger: Logger;
+  readonly metrics: Metrics;
   readonly room: Room;
   readonly local: LocalDelivery;
   readonly departures: DepartureLedger;
@@ -147,7 +149,10 @@ export class Registrar {
         tokenHash: resumeTokenHash(token),
         renewed: { tokenHash: renewed.hash, windowMs: resumeWindowMs },
       });
-      if (!resumed) throw new ChatError('RESUME_REFUSED');
+      if (!resumed) {
+        this.deps.metrics.resumed('refused');
+        throw new ChatError('RESUME_REFUSED');
+      }
       this.deps.letGo(name);
       if (resumed.from !== '' && resumed.from !== this.deps.presence.nodeId) {
         this.deps.bus.tellMoved(resumed.from, name).catch((err: unknown) => {
@@ -182,6 +187,7 @@ export class Registrar {
       session.logger(this.deps.logger).warn({ err }, 'could not read what a resumed user missed');
       missed = { room: [], direct: [], complete: false };
     }
+    this.deps.metrics.resumed(missed.complete ? 'resumed' : 'resumed_with_gap');
     if (!missed.complete) session.connection.send(this.deps.messages.messagesMissed());
     let room = since.room;
     let inbox = since.inbox;

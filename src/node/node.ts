@@ -57,7 +57,11 @@ export class CharlaNode {
     const { config, logger, memory } = options;
     this.nodeId = config.nodeId;
     const sessions = new Sessions();
-    this.metrics = new Metrics({ connections: () => sessions.size, registeredUsers: () => sessions.registeredNames().length });
+    this.metrics = new Metrics({
+      connections: () => sessions.size,
+      registeredUsers: () => sessions.registeredNames().length,
+      suspendedUsers: () => this.chat.suspensions.size,
+    });
     this.backend = config.redis
       ? createRedisBackend(config.nodeId, { ...config.redis, leaseMs: config.presence.leaseMs, retention: config.retention }, this.metrics, logger)
       : createMemoryBackend(config.nodeId, { leaseMs: config.presence.leaseMs }, memory ?? createMemoryCluster(config.retention));
