@@ -164,6 +164,26 @@ describe('resumable sessions across two nodes (Redis)', () => {
     30_000,
   );
 
+  it('gives a course client beside resumable ones exactly the frames of the protocol', async () => {
+    const [first] = await twoNodes();
+    const course = await TestClient.connect(first.url);
+    clients.push({ close: () => course.terminate() });
+    course.send({ type: 'register', sender: 'curso', resume: false, extra: 'ignored' });
+    const resumable = await TestClient.connect(first.url);
+    clients.push({ close: () => resumable.terminate() });
+    resumable.send({ type: 'register', sender: 'ana', resume: true });
+    await resumable.next('register_success');
+    const luis = await luisOn(first);
+    for (const target of ['curso', 'ana']) luis.send({ type: 'private', target, content: 'psst' });
+    luis.send({ type: 'broadcast', content: 'hola' });
+    const keysOf = async (client: TestClient, type: string) => Object.keys(await client.next(type));
+    expect(await keysOf(course, 'register_success')).toEqual(['type', 'sender', 'content', 'userList', 'timestamp']);
+    expect(await keysOf(course, 'private')).toEqual(['type', 'sender', 'target', 'content', 'timestamp']);
+    expect(await keysOf(course, 'broadcast')).toEqual(['type', 'sender', 'content', 'timestamp']);
+    expect(await keysOf(resumable, 'private')).toEqual(['type', 'sender', 'target', 'content', 'timestamp', 'inbox_pos']);
+    expect(await keysOf(resumable, 'broadcast')).toEqual(['type', 'sender', 'content', 'timestamp', 'room_pos']);
+  });
+
   it('refuses a resume with a wrong token, and her own client still takes the name back', async () => {
     const [first, second] = await twoNodes();
     const ana = await TestClient.connect(first.url);
