@@ -57,6 +57,7 @@ async function main(): Promise<number> {
     process.stdout.write(`${loss}, ${ofLoss.length} resumes\n`);
     process.stdout.write(`  ${describe('lost -> registered again', ofLoss.map((r) => r.registeredAt - r.lostAt))}\n`);
     process.stdout.write(`  ${describe('lost -> caught up', ofLoss.map((r) => r.caughtUpAt - r.lostAt))}\n`);
+    process.stdout.write(`  ${describe('the same less the backoff wait', ofLoss.map((r) => r.caughtUpAt - r.lostAt - r.backoffMs))}\n`);
   }
   process.stdout.write(`all, ${resumes.length} resumes: ${describe('lost -> caught up', resumes.map((r) => r.caughtUpAt - r.lostAt))}\n`);
   return failures === 0 ? 0 : 1;

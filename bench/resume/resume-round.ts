@@ -17,6 +17,8 @@ export interface RoundSettings {
 /** One client's resume: when its connection went, when it was registered again, when it had everything sent before that. */
 export interface Resume {
   readonly lostAt: number;
+  /** The client library's wait before its first attempt (backoff with jitter), part of the time to be back. */
+  readonly backoffMs: number;
   readonly registeredAt: number;
   readonly caughtUpAt: number;
   readonly resumed: boolean;
@@ -58,11 +60,13 @@ export async function runResumeRound(system: SystemUnderTest, loss: Loss, settin
       const name = `${tag}u${index}`;
       const client = new ChatClient({ url: [first, second], WebSocket });
       const arrivals = { room: [] as Arrival[], direct: [] as Arrival[] };
-      const times = { lostAt: 0, registeredAt: 0, resumed: false };
+      const times = { lostAt: 0, backoffMs: 0, registeredAt: 0, resumed: false };
       client.on('broadcast', ({ content }) => arrivals.room.push({ n: Number(content.slice(1)), at: performance.now() }));
       client.on('private', ({ content }) => arrivals.direct.push({ n: Number(content.slice(1)), at: performance.now() }));
-      client.on('reconnecting', ({ attempt }) => {
-        if (attempt === 1) times.lostAt = performance.now();
+      client.on('reconnecting', ({ attempt, delayMs }) => {
+        if (attempt !== 1) return;
+        times.lostAt = performance.now();
+        times.backoffMs = delayMs;
       });
       client.on('reconnected', ({ resumed }) => {
         times.registeredAt = performance.now();
@@ -113,7 +117,7 @@ export async function runResumeRound(system: SystemUnderTest, loss: Loss, settin
     if (times.registeredAt > 0) {
       const owed = [...arrivals.room, ...arrivals.direct].filter(({ n }) => sentAt[n]! < times.registeredAt);
       const caughtUpAt = Math.max(times.registeredAt, ...owed.map(({ at }) => at));
-      resumes.push({ lostAt: times.lostAt, registeredAt: times.registeredAt, caughtUpAt, resumed: times.resumed });
+      resumes.push({ lostAt: times.lostAt, backoffMs: times.backoffMs, registeredAt: times.registeredAt, caughtUpAt, resumed: times.resumed });
     }
     await client.disconnect();
   }
