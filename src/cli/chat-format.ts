@@ -87,9 +87,11 @@ export class ChatFormat {
     ].join('\n');
   }
 
+  /** The first attempt usually resumes the session at once: only a failed one is shown as a problem. */
   reconnecting(event: ReconnectingEvent): string {
     const seconds = (event.delayMs / 1000).toFixed(1);
-    return this.problem(`Conexión perdida (${event.reason}). Reintento ${event.attempt} en ${seconds} s con ${event.url}…`);
+    const text = `Conexión perdida (${event.reason}). Reintento ${event.attempt} en ${seconds} s con ${event.url}…`;
+    return event.attempt === 1 ? this.notice(undefined, text) : this.problem(text);
   }
 
   /** `resumed`: the session went on where it was, so there is nothing to worry about. */
