@@ -204,6 +204,8 @@ function startChat(client, self, users) {
     if (client.state === 'closed') location.reload();
     else void client.disconnect();
   });
+  // Closing the tab is leaving: everyone hears of it now. Only a lost connection waits for a resume.
+  window.addEventListener('pagehide', () => void client.disconnect());
 
   state.setUsers(users);
   state.users.set(self, 'ACTIVO');
