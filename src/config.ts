@@ -43,6 +43,12 @@ const envSchema = z
     CHARLA_ROOM_LOG_LENGTH: integer(100, 1_000_000, 10_000),
     /** Private messages a resumable user's own log keeps for its client. */
     CHARLA_RESUME_PRIVATE_KEEP: integer(10, 100_000, 1000),
+    /** A node over its share of connections for this long asks resumable clients to move (0: never). */
+    CHARLA_REBALANCE_AFTER_MS: integer(0, 3_600_000, 10_000),
+    /** Over its share: more connections than the cluster's mean by this many percent. */
+    CHARLA_REBALANCE_MARGIN_PERCENT: integer(1, 1000, 10),
+    /** Clients asked to move per second at most, in percent of the node's connections (at least one). */
+    CHARLA_REBALANCE_PACE_PERCENT: integer(1, 100, 5),
     CHARLA_KEEPALIVE_SECONDS: integer(0, 960, 32).refine((s) => s === 0 || s >= 8, 'must be 0 (off) or at least 8'),
     CHARLA_MAX_BACKPRESSURE_BYTES: integer(1024, 1024 * 1024 * 1024, 1024 * 1024),
     // At least a second: the drain must have time to close sockets and release presence.
@@ -111,6 +117,11 @@ const configSchema = envSchema.transform((e) => ({
   },
   presence: { heartbeatMs: e.CHARLA_HEARTBEAT_MS, leaseMs: e.CHARLA_LEASE_MS, reapIntervalMs: e.CHARLA_REAP_INTERVAL_MS },
   retention: { roomLogLength: e.CHARLA_ROOM_LOG_LENGTH, userLogLength: e.CHARLA_RESUME_PRIVATE_KEEP },
+  rebalance: {
+    afterMs: e.CHARLA_REBALANCE_AFTER_MS,
+    marginPercent: e.CHARLA_REBALANCE_MARGIN_PERCENT,
+    pacePercentPerSecond: e.CHARLA_REBALANCE_PACE_PERCENT,
+  },
   transport: {
     maxPayloadBytes: e.CHARLA_MAX_PAYLOAD_BYTES,
     keepAliveSeconds: e.CHARLA_KEEPALIVE_SECONDS,

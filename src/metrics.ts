@@ -32,6 +32,8 @@ export class Metrics {
   private readonly rejectedUpgrades: Counter<'reason'>;
   private readonly resumes: Counter<'outcome'>;
   private readonly windowsEnded: Counter;
+  private readonly movesAsked: Counter;
+  private readonly movesCompleted: Counter;
 
   constructor(sources: MetricsSources) {
     const registers = [this.registry];
@@ -101,6 +103,24 @@ export class Metrics {
       help: "Resumable users whose window ran out on this node without a resume: their departure was announced",
       registers,
     });
+    this.movesAsked = new Counter({
+      name: 'charla_rebalance_moves_asked_total',
+      help: 'Resumable clients this node asked to reconnect elsewhere because it held more than its share',
+      registers,
+    });
+    this.movesCompleted = new Counter({
+      name: 'charla_rebalance_moves_completed_total',
+      help: 'Clients asked to move that resumed on another node',
+      registers,
+    });
+  }
+
+  rebalanceMovesAsked(count: number): void {
+    this.movesAsked.inc(count);
+  }
+
+  rebalanceMoveCompleted(): void {
+    this.movesCompleted.inc();
   }
 
   resumed(outcome: ResumeOutcome): void {

@@ -102,6 +102,15 @@ export type ReclaimResult =
   /** Another node holds it now. */
   | 'taken';
 
+/** How busy a node is, as it last told the cluster. */
+export interface NodeLoad {
+  readonly node: string;
+  /** Its open client connections. */
+  readonly connections: number;
+  /** Whether it takes new connections (ready, not draining). */
+  readonly ready: boolean;
+}
+
 /** What a heartbeat found out about this node. */
 export type HeartbeatResult =
   /** The cluster knew it all along. */
@@ -180,6 +189,10 @@ export interface PresenceStore {
    * window has passed without a resume: they are returned then, once.
    */
   reapDeadNodes(): Promise<ReapResult>;
+  /** Tells the cluster how busy this node is (each heartbeat, so the others can balance). */
+  reportLoad(load: Omit<NodeLoad, 'node'>): Promise<void>;
+  /** The latest load of every live node, this one included, by node id. */
+  loads(): Promise<NodeLoad[]>;
   /** Withdraws this node's lease (graceful shutdown, after its users left); its suspended users wait out their window. */
   retire(): Promise<void>;
 }

@@ -79,6 +79,7 @@ export class ChatService implements ConnectionHandler {
   private readonly replies: Replies;
   private readonly addressBudgets: AddressBudgets;
   private readonly now: () => number;
+  private readonly movedAwayListeners: ((user: string) => void)[] = [];
 
   constructor(private readonly deps: ChatDependencies) {
     this.now = deps.now ?? Date.now;
@@ -190,6 +191,7 @@ export class ChatService implements ConnectionHandler {
       case 'moved':
         this.deps.logger.info({ user: envelope.user, to: envelope.origin }, 'a user of this node resumed on another node');
         this.letGo(envelope.user);
+        for (const listener of this.movedAwayListeners) listener(envelope.user);
         return;
       default:
         assertNever(envelope);
@@ -220,6 +222,28 @@ export class ChatService implements ConnectionHandler {
     }
   }
 
+  /**
+   * Asks up to `count` resumable users to reconnect, for a less busy node
+   * to take them: each connection is closed with 4006, and its client
+   * resumes elsewhere unseen. Returns their names. Users that cannot
+   * resume are never asked.
+   */
+  askToMove(count: number): string[] {
+    const asked: string[] = [];
+    for (const session of this.sessions) {
+      if (asked.length >= count) break;
+      if (!session.name || session.closed || session.resumeWindowMs === undefined) continue;
+      asked.push(session.name);
+      session.connection.close('MOVE');
+    }
+    return asked;
+  }
+
+  /** Registers a callback for when a user of this node resumed on another. */
+  onMovedAway(listener: (user: string) => void): void {
+    this.movedAwayListeners.push(listener);
+  }
+
   /** Tells everyone that a user of a dead node is gone. */
   async announceDeparture(name: string): Promise<void> {
     await this.room.left(name);
@@ -227,13 +251,14 @@ export class ChatService implements ConnectionHandler {
 
   /**
    * Closes every connection for a node shutdown and waits until each user
-   * has left; resumable users are left waiting for their client, in the
-   * backend, which keeps their window after this node is gone.
+   * has left. Resumable users are moved instead (4006: their clients come
+   * back at once, on another node, and resume), and wait for their client
+   * in the backend, which keeps their window after this node is gone.
    */
   async shutdown(): Promise<void> {
     const departures: Promise<void>[] = [];
     for (const session of [...this.sessions]) {
-      session.connection.close('SERVER_SHUTDOWN');
+      session.connection.close(session.name !== undefined && session.resumeWindowMs !== undefined ? 'MOVE' : 'SERVER_SHUTDOWN');
       departures.push(this.closed(session));
     }
     await Promise.all(departures);

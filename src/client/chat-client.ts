@@ -289,7 +289,8 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
     for (let attempt = 1; attempt <= policy.maxAttempts; attempt++) {
       this.urlIndex = (this.urlIndex + 1) % this.urls.length;
       const url = this.url;
-      const delayMs = backoffDelay(attempt, policy, this.random);
+      // Asked to move (a busy node sheds load): the node is fine and expects the client back at once, elsewhere.
+      const delayMs = attempt === 1 && cause.code === CLOSE_CODES.MOVE.code ? 0 : backoffDelay(attempt, policy, this.random);
       this.emit('reconnecting', { attempt, delayMs, url, reason });
       await run.pause(delayMs);
       if (run.cancelled) return;

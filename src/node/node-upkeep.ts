@@ -13,6 +13,15 @@ export interface UpkeepSettings {
   readonly idleSweepMs: number;
 }
 
+/** Keeping the node near its share of connections (rebalancer.ts): a report each beat, a check each second. */
+export interface LoadBalancing {
+  readonly enabled: boolean;
+  report(): Promise<void>;
+  check(): Promise<void>;
+}
+
+const BALANCE_CHECK_MS = 1000;
+
 /**
  * The periodic work of a node: the presence heartbeat, reaping dead nodes
  * and the idle sweep. Each job runs at most once at a time, so a slow
@@ -35,6 +44,7 @@ export class NodeUpkeep {
     private readonly settings: UpkeepSettings,
     private readonly metrics: Metrics,
     private readonly logger: Logger,
+    private readonly balancing?: LoadBalancing,
   ) {}
 
   /**
@@ -66,6 +76,7 @@ export class NodeUpkeep {
     this.every(this.settings.heartbeatMs, 'heartbeat', () => this.beat());
     this.every(this.settings.reapIntervalMs, 'reap', () => this.reap());
     this.every(this.settings.idleSweepMs, 'idle', async () => this.chat.sweepIdle());
+    if (this.balancing?.enabled) this.every(BALANCE_CHECK_MS, 'balance', () => this.balancing!.check());
   }
 
   async stop(): Promise<void> {
@@ -83,6 +94,7 @@ export class NodeUpkeep {
     }
     await this.chat.recovery.reclaim();
     await this.chat.departures.retry();
+    await this.balancing?.report();
   }
 
   private async reap(): Promise<void> {

@@ -5,6 +5,7 @@ import { createMemoryBackend, createMemoryCluster, type MemoryCluster } from '..
 import { ChatService } from '../chat/chat-service.js';
 import { Sessions } from '../chat/sessions.js';
 import { NodeUpkeep } from './node-upkeep.js';
+import { Rebalancer } from './rebalancer.js';
 import type { Config } from '../config.js';
 import { Metrics } from '../metrics.js';
 import { ServerMessages } from '../protocol/server-messages.js';
@@ -91,6 +92,14 @@ export class CharlaNode {
     });
     this.chat = this.server.handler;
     this.metricsServer = new MetricsServer(this.metrics);
+    const rebalancer = new Rebalancer(
+      this.chat,
+      this.backend.presence,
+      config.rebalance,
+      () => this.notReadyReasons().length === 0,
+      this.metrics,
+      logger,
+    );
     this.upkeep = new NodeUpkeep(
       this.chat,
       this.backend.presence,
@@ -101,6 +110,7 @@ export class CharlaNode {
       },
       this.metrics,
       logger,
+      rebalancer,
     );
     this.backend.onRecovered(() => this.upkeep.beatNow());
     this.backend.bus.onRoomGap(() => this.chat.roomGaps.missed());

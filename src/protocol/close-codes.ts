@@ -23,6 +23,8 @@ export const CLOSE_CODES = {
   SESSION_MOVED: { code: 4004, reason: 'Sesión reanudada en otra conexión' },
   /** The node was cut off for a while: the client resumes its session to get what was sent meanwhile. */
   RESUME_TO_CATCH_UP: { code: 4005, reason: 'Reanuda la sesión: te perdiste mensajes' },
+  /** The node holds more than its share: reconnect now, through the load balancer, and resume on a less busy node. */
+  MOVE: { code: 4006, reason: 'Vuelve a conectar: repartimos la carga' },
 } as const satisfies Record<string, { code: number; reason: string }>;
 
 export type CloseKind = keyof typeof CLOSE_CODES;

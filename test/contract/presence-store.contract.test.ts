@@ -256,6 +256,23 @@ describe.each(factories)('PresenceStore contract (%s)', (_name, makeFactory) => 
     expect((await b.reapDeadNodes()).users).toEqual([]);
   });
 
+  it('tells every node how busy each live node is, and forgets a node that is gone', async () => {
+    const byNode = async (store: PresenceStore) => (await store.loads()).sort((x, y) => x.node.localeCompare(y.node));
+    expect(await byNode(a)).toEqual([
+      { node: 'node-a', connections: 0, ready: false },
+      { node: 'node-b', connections: 0, ready: false },
+    ]);
+    await a.reportLoad({ connections: 5, ready: true });
+    await b.reportLoad({ connections: 7, ready: false });
+    await a.reportLoad({ connections: 6, ready: true });
+    expect(await byNode(b)).toEqual([
+      { node: 'node-a', connections: 6, ready: true },
+      { node: 'node-b', connections: 7, ready: false },
+    ]);
+    await b.retire();
+    expect(await byNode(a)).toEqual([{ node: 'node-a', connections: 6, ready: true }]);
+  });
+
   describe('resumable users', () => {
     const WINDOW_MS = 1500;
     const grant = (tokenHash: string) => ({ tokenHash, windowMs: WINDOW_MS });

@@ -3,6 +3,7 @@ import {
   NodeFencedError,
   type ClaimRequest,
   type HeartbeatResult,
+  type NodeLoad,
   type PresenceEntry,
   type PresenceStore,
   type ReapResult,
@@ -39,6 +40,8 @@ export class MemoryPresenceRegistry {
   readonly nodeUsers = new Map<string, Set<string>>();
   /** Look (a name's UTS #39 skeleton) → the name holding it: no two look-alikes held at once. */
   readonly looks = new Map<string, string>();
+  /** Each node's load as it last reported it. */
+  readonly loads = new Map<string, Omit<NodeLoad, 'node'>>();
   /** The generation each node acts under, and what set it last (as in Redis: see redis-presence-scripts.ts). */
   readonly fences = new Map<string, { gen: number; by: 'join' | 'reap' | 'retire' }>();
 
@@ -213,6 +216,7 @@ export class MemoryPresenceStore implements PresenceStore {
     for (const [nodeId, leaseUntil] of this.registry.nodeLeases) {
       if (leaseUntil >= now) continue;
       this.registry.nodeLeases.delete(nodeId);
+      this.registry.loads.delete(nodeId);
       this.fence(nodeId, 'reap');
       nodes++;
       for (const name of this.registry.usersOf(nodeId)) {
@@ -235,6 +239,20 @@ export class MemoryPresenceStore implements PresenceStore {
     return { nodes, users: departed };
   }
 
+  async reportLoad(load: Omit<NodeLoad, 'node'>): Promise<void> {
+    this.registry.loads.set(this.nodeId, { ...load });
+  }
+
+  async loads(): Promise<NodeLoad[]> {
+    const now = this.registry.now();
+    const loads: NodeLoad[] = [];
+    for (const [node, leaseUntil] of this.registry.nodeLeases) {
+      if (leaseUntil < now) continue;
+      loads.push({ node, ...(this.registry.loads.get(node) ?? { connections: 0, ready: false }) });
+    }
+    return loads;
+  }
+
   async retire(): Promise<void> {
     if (this.generation === undefined) return;
     this.checkFence('retire');
@@ -243,6 +261,7 @@ export class MemoryPresenceStore implements PresenceStore {
       if (held?.entry.node === this.nodeId && held.resumable) this.registry.orphan(held, held.resumable);
     }
     this.registry.nodeLeases.delete(this.nodeId);
+    this.registry.loads.delete(this.nodeId);
     this.registry.nodeUsers.delete(this.nodeId);
     this.fence(this.nodeId, 'retire');
     this.generation = undefined;

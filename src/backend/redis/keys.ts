@@ -32,6 +32,11 @@ export class RedisKeys {
     return `${this.prefix}node:${nodeId}`;
   }
 
+  /** Hash: node id → `<connections>:<ready 1|0>`, as each node last reported. */
+  get loads(): string {
+    return `${this.prefix}loads`;
+  }
+
   /** Sorted set: node id → lease expiry (ms). */
   get nodes(): string {
     return `${this.prefix}nodes`;

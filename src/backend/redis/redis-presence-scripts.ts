@@ -198,6 +198,21 @@ if redis.call('DEL', KEYS[7]) == 1 then return 2 end
 if leased and listed then return 0 end
 return 1`);
 
+/**
+ * KEYS: nodes, loads. → [live node ids, their reported loads] (a load is
+ * nil for a node that has not reported yet); the loads of nodes no longer
+ * live are dropped on the way, so the hash never outgrows the cluster.
+ */
+export const LOADS = new LuaScript('loads', `${NOW_MS}
+local alive = redis.call('ZRANGEBYSCORE', KEYS[1], now, '+inf')
+local live = {}
+for _, node in ipairs(alive) do live[node] = true end
+for _, node in ipairs(redis.call('HKEYS', KEYS[2])) do
+  if not live[node] then redis.call('HDEL', KEYS[2], node) end
+end
+if #alive == 0 then return {{}, {}} end
+return {alive, redis.call('HMGET', KEYS[2], unpack(alive))}`);
+
 /** KEYS: nodes. ARGV: limit. → ids of nodes whose lease ran out. */
 export const EXPIRED_NODES = new LuaScript('expired_nodes', `${NOW_MS}
 return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. now, 'LIMIT', 0, ARGV[1])`);

@@ -8,6 +8,7 @@ import {
   NodeFencedError,
   type ClaimRequest,
   type HeartbeatResult,
+  type NodeLoad,
   type PresenceEntry,
   type PresenceStore,
   type ReapResult,
@@ -269,6 +270,22 @@ export class RedisPresenceStore implements PresenceStore {
     const unresumed = (await this.run(scripts.EXPIRE_ORPHANS, [this.keys.orphans, this.keys.users], [this.keys.user(''), this.keys.look(''), ORPHANS_PER_PASS])) as string[];
     departed.push(...unresumed);
     return { nodes, users: departed };
+  }
+
+  async reportLoad({ connections, ready }: Omit<NodeLoad, 'node'>): Promise<void> {
+    try {
+      await this.redis.hset(this.keys.loads, this.nodeId, `${connections}:${ready ? 1 : 0}`);
+    } catch (err) {
+      throw toBackendError(err);
+    }
+  }
+
+  async loads(): Promise<NodeLoad[]> {
+    const [nodes, values] = (await this.run(scripts.LOADS, [this.keys.nodes, this.keys.loads], [])) as [string[], (string | null)[]];
+    return nodes.map((node, i) => {
+      const [connections = '0', ready = '0'] = (values[i] ?? '0:0').split(':');
+      return { node, connections: Number(connections) || 0, ready: ready === '1' };
+    });
   }
 
   async retire(): Promise<void> {
