@@ -1,8 +1,9 @@
 import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
 import { ProcessGroup } from './cluster/process-group.js';
 import { startSystem } from './cluster/system-under-test.js';
 import { median } from './report/median.js';
-import { runResumeRound, type Loss, type Resume } from './resume/resume-round.js';
+import { runResumeRound, type Loss, type Resume, type RoundSettings } from './resume/resume-round.js';
 
 /**
  * `npm run bench:resume`: how long resumable clients take to be back, with
@@ -11,8 +12,21 @@ import { runResumeRound, type Loss, type Resume } from './resume/resume-round.js
  * it, and starts afresh. Prints p50/p99 over every resume, from the lost
  * connection to registered again and to caught up.
  */
-const ROUNDS: readonly Loss[] = ['SIGKILL', 'SIGTERM', 'SIGKILL', 'SIGTERM'];
-const SETTINGS = { clients: 50, beforeMs: 2000, afterMs: 3000, sendEveryMs: 100 };
+const USAGE = `npm run bench:resume -- [--clients 50] [--losses SIGKILL,SIGTERM,SIGKILL,SIGTERM] [--send-every-ms 100]\n`;
+
+function roundsAndSettings(argv: readonly string[]): { rounds: Loss[]; settings: RoundSettings } {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: { clients: { type: 'string' }, losses: { type: 'string' }, 'send-every-ms': { type: 'string' } },
+  });
+  const rounds = (values.losses ?? 'SIGKILL,SIGTERM,SIGKILL,SIGTERM').split(',').map((loss) => loss.trim());
+  const bad = rounds.find((loss) => loss !== 'SIGKILL' && loss !== 'SIGTERM');
+  if (bad !== undefined) throw new Error(`unknown loss '${bad}' (SIGKILL or SIGTERM)\n${USAGE}`);
+  const clients = Number(values.clients ?? 50);
+  const sendEveryMs = Number(values['send-every-ms'] ?? 100);
+  if (!Number.isInteger(clients) || clients < 1 || !Number.isInteger(sendEveryMs) || sendEveryMs < 10) throw new Error(USAGE);
+  return { rounds: rounds as Loss[], settings: { clients, beforeMs: 2000, afterMs: 3000, sendEveryMs } };
+}
 
 function percentile(values: readonly number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -24,6 +38,7 @@ function describe(label: string, values: readonly number[]): string {
 }
 
 async function main(): Promise<number> {
+  const { rounds: ROUNDS, settings: SETTINGS } = roundsAndSettings(process.argv.slice(2));
   const group = new ProcessGroup(join(resolve('bench-results'), 'logs'));
   process.once('exit', () => group.killAllNow());
   // The sender talks to every client several times a second from one connection.
@@ -43,7 +58,7 @@ async function main(): Promise<number> {
         process.stdout.write(
           `round ${index + 1} (${loss}): ${outcome.resumes.length} resumes, ${outcome.sent} rounds of messages; ` +
             `missing ${outcome.missing}, duplicates ${outcome.duplicates}, out of order ${outcome.outOfOrder}, ` +
-            `departures seen ${outcome.departuresSeen}, not resumed ${notResumed}\n`,
+            `departures seen ${outcome.departuresSeen}, not resumed ${notResumed}; all back ${outcome.allBackMs.toFixed(0)} ms after the signal\n`,
         );
       } finally {
         await system.stop();

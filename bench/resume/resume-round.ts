@@ -33,6 +33,8 @@ export interface RoundOutcome {
   /** Departures of a resumable client seen by the sender: should be 0. */
   readonly departuresSeen: number;
   readonly sent: number;
+  /** From the signal to the last client back with everything (the drain time, for SIGTERM). */
+  readonly allBackMs: number;
 }
 
 interface Arrival {
@@ -90,6 +92,7 @@ export async function runResumeRound(system: SystemUnderTest, loss: Loss, settin
     }
   })();
   await new Promise((resolve) => setTimeout(resolve, settings.beforeMs));
+  const signalledAt = performance.now();
   process.kill(system.nodePids[0]!, loss);
   await new Promise((resolve) => setTimeout(resolve, settings.afterMs));
   stopSending = true;
@@ -122,5 +125,6 @@ export async function runResumeRound(system: SystemUnderTest, loss: Loss, settin
     await client.disconnect();
   }
   await sender.disconnect();
-  return { resumes, duplicates, outOfOrder, missing, departuresSeen: departuresBeforeLeaving, sent: sentAt.length };
+  const allBackMs = Math.max(...resumes.map((resume) => resume.caughtUpAt)) - signalledAt;
+  return { resumes, duplicates, outOfOrder, missing, departuresSeen: departuresBeforeLeaving, sent: sentAt.length, allBackMs };
 }

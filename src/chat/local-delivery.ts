@@ -7,9 +7,11 @@ import type { ClientConnection } from './client-connection.js';
 export interface LocalDelivery {
   /**
    * Starts delivering room traffic and direct messages for `name` to
-   * `connection`; a resumable user's frames carry their positions.
+   * `connection`; a resumable user's frames carry their positions, and
+   * direct messages at or before `inboxFloor` (already given to it from
+   * its log) are not delivered again.
    */
-  attach(name: string, connection: ClientConnection, resumable?: boolean): void;
+  attach(name: string, connection: ClientConnection, resumable?: boolean, inboxFloor?: string): void;
   detach(name: string): void;
   /** Sends to every attached user, except `except` when given; `entry` is the frame's room position, if it has one. */
   toAll(frame: string, except?: string, entry?: string): void;

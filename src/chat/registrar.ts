@@ -163,9 +163,16 @@ export class Registrar {
       session.bind(name, resumeWindowMs, resumed.status, resumed.auto);
       const userList = others.includes(name) ? others : [...others, name].sort();
       session.connection.send(this.deps.messages.registerSuccess(userList, { token: renewed.token, windowMs: resumeWindowMs, resumed: true }));
-      await this.replay(session, name, since, arrival);
-      // Closed while replaying: it is suspended again, not attached.
-      if (session.name === name) this.deps.local.attach(name, session.connection, true);
+      const replayed = await this.replay(session, name, since);
+      // The live room may lag behind the log just read: what it brings up to there is held, and dropped below.
+      if (replayed.room !== undefined) await this.deps.room.reached(replayed.room);
+      for (const held of arrival.held) {
+        if (held.entry !== undefined && replayed.room !== undefined && compareEntryIds(held.entry, replayed.room) <= 0) continue;
+        if (held.at !== undefined && replayed.inbox !== undefined && compareEntryIds(held.at, replayed.inbox) <= 0) continue;
+        session.connection.send(positioned(held));
+      }
+      // Closed meanwhile: it is suspended again, not attached. Private messages the log gave are not given again.
+      if (session.name === name) this.deps.local.attach(name, session.connection, true, replayed.inbox);
     } catch (err) {
       if (!(err instanceof ChatError)) this.deps.awaitClient(name, resumeWindowMs);
       throw err;
@@ -176,10 +183,10 @@ export class Registrar {
 
   /**
    * Sends a resumed user what it missed, from the logs, in the order it was
-   * logged, then what reached this node for it meanwhile, skipping what the
-   * logs already gave. Told first when some of it is no longer kept.
+   * logged (told first when some of it is no longer kept); → the positions
+   * it has now.
    */
-  private async replay(session: Session, name: string, since: ResumePositions, arrival: Arrival): Promise<void> {
+  private async replay(session: Session, name: string, since: ResumePositions): Promise<ResumePositions> {
     let missed: Missed;
     try {
       missed = await this.deps.bus.missedSince(name, since);
@@ -196,12 +203,7 @@ export class Registrar {
       if (frame.entry !== undefined) room = frame.entry;
       if (frame.at !== undefined) inbox = frame.at;
     }
-    // Whatever comes after this, in this turn, goes to the attached connection.
-    for (const held of arrival.held) {
-      if (held.entry !== undefined && room !== undefined && compareEntryIds(held.entry, room) <= 0) continue;
-      if (held.at !== undefined && inbox !== undefined && compareEntryIds(held.at, inbox) <= 0) continue;
-      session.connection.send(positioned(held));
-    }
+    return { ...(room !== undefined ? { room } : {}), ...(inbox !== undefined ? { inbox } : {}) };
   }
 
   private checkName(session: Session, name: string): void {

@@ -1,6 +1,7 @@
 import type { RoomEnvelope } from '../backend/envelope.js';
 import type { Bus } from '../backend/ports.js';
 import type { ServerMessages } from '../protocol/server-messages.js';
+import { compareEntryIds } from '../protocol/positions.js';
 import type { UserStatus } from '../protocol/status.js';
 
 /** How long a registration waits for its own join notice to come back before confirming anyway (a deaf subscriber). */
@@ -18,6 +19,9 @@ export class Room {
   /** The room-log entry of the latest of this node's envelopes to come back, if the backend gave it one. */
   private returnedEntry: string | undefined;
   private readonly waiting = new Set<{ readonly seq: number; readonly resolve: () => void }>();
+  /** The room-log entry of the latest envelope the bus brought, from any node. */
+  private lastEntry: string | undefined;
+  private readonly entryWaiters = new Set<{ readonly entry: string; readonly resolve: () => void }>();
 
   constructor(
     private readonly nodeId: string,
@@ -54,6 +58,7 @@ export class Room {
 
   /** Notes an envelope the bus brought; this node's own ones release whoever waits for them. */
   received(envelope: RoomEnvelope): void {
+    if (envelope.entry !== undefined) this.passed(envelope.entry);
     if (envelope.origin !== this.nodeId || envelope.seq === undefined || envelope.seq <= this.returned) return;
     this.returned = envelope.seq;
     this.returnedEntry = envelope.entry;
@@ -80,6 +85,34 @@ export class Room {
       const timer = setTimeout(waiter.resolve, RETURN_WAIT_MS);
       this.waiting.add(waiter);
     });
+  }
+
+  /**
+   * Resolves once the bus has brought this node the room envelope logged
+   * at `entry` or a later one (a resumed user's replay read the log up to
+   * there: live frames up to it must not reach the user again), or after
+   * a second if it does not.
+   */
+  reached(entry: string): Promise<void> {
+    if (this.lastEntry !== undefined && compareEntryIds(this.lastEntry, entry) >= 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const waiter = {
+        entry,
+        resolve: () => {
+          clearTimeout(timer);
+          this.entryWaiters.delete(waiter);
+          resolve();
+        },
+      };
+      const timer = setTimeout(waiter.resolve, RETURN_WAIT_MS);
+      this.entryWaiters.add(waiter);
+    });
+  }
+
+  private passed(entry: string): void {
+    this.lastEntry = entry;
+    if (this.entryWaiters.size === 0) return;
+    for (const waiter of this.entryWaiters) if (compareEntryIds(entry, waiter.entry) >= 0) waiter.resolve();
   }
 
   private async publish(frame: string, route?: RoomEnvelope['route'], except?: string): Promise<number> {

@@ -1,7 +1,7 @@
 import type { ClientConnection } from '../chat/client-connection.js';
 import type { LocalDelivery } from '../chat/local-delivery.js';
 import type { Metrics } from '../metrics.js';
-import { withPosition } from '../protocol/positions.js';
+import { compareEntryIds, withPosition } from '../protocol/positions.js';
 import { frameType } from '../protocol/server-messages.js';
 import type { TemplatedApp } from './uws.js';
 import type { UwsConnection } from './uws-connection.js';
@@ -16,7 +16,8 @@ const POSITIONED_ROOM_TOPIC = 'room:positioned';
  */
 export class UwsLocalDelivery implements LocalDelivery {
   private readonly byName = new Map<string, UwsConnection>();
-  private readonly resumable = new Set<string>();
+  /** Resumable users, with the position in their log up to which direct messages were given them already. */
+  private readonly resumable = new Map<string, string | undefined>();
 
   constructor(
     private readonly app: TemplatedApp,
@@ -29,12 +30,12 @@ export class UwsLocalDelivery implements LocalDelivery {
     return this.byName.size;
   }
 
-  attach(name: string, chatConnection: ClientConnection, resumable = false): void {
+  attach(name: string, chatConnection: ClientConnection, resumable = false, inboxFloor?: string): void {
     // Closed since (uWS forgot it), or never one of this transport's.
     const connection = this.socketOf(chatConnection.id);
     if (!connection?.isOpen) return;
     this.byName.set(name, connection);
-    if (resumable) this.resumable.add(name);
+    if (resumable) this.resumable.set(name, inboxFloor);
     connection.socket.subscribe(resumable ? POSITIONED_ROOM_TOPIC : ROOM_TOPIC);
   }
 
@@ -70,7 +71,16 @@ export class UwsLocalDelivery implements LocalDelivery {
   toUser(name: string, frame: string, at?: string): boolean {
     const connection = this.byName.get(name);
     if (!connection) return false;
-    connection.send(at !== undefined && this.resumable.has(name) ? withPosition(frame, 'inbox_pos', at) : frame);
+    if (at === undefined || !this.resumable.has(name)) {
+      connection.send(frame);
+      return true;
+    }
+    const floor = this.resumable.get(name);
+    if (floor !== undefined) {
+      if (compareEntryIds(at, floor) <= 0) return true;
+      this.resumable.set(name, undefined);
+    }
+    connection.send(withPosition(frame, 'inbox_pos', at));
     return true;
   }
 

@@ -1,7 +1,7 @@
 import type { ClientConnection } from '../../src/chat/client-connection.js';
 import type { CloseKind } from '../../src/protocol/close-codes.js';
 import type { LocalDelivery } from '../../src/chat/local-delivery.js';
-import { withPosition } from '../../src/protocol/positions.js';
+import { compareEntryIds, withPosition } from '../../src/protocol/positions.js';
 
 /** A ClientConnection that records what the chat layer does to it. */
 export class FakeConnection implements ClientConnection {
@@ -29,11 +29,11 @@ export class FakeConnection implements ClientConnection {
 /** LocalDelivery over plain objects: what the uWS topics do, in a loop. */
 export class FakeLocalDelivery implements LocalDelivery {
   readonly attached = new Map<string, ClientConnection>();
-  private readonly resumable = new Set<string>();
+  private readonly resumable = new Map<string, string | undefined>();
 
-  attach(name: string, connection: ClientConnection, resumable = false): void {
+  attach(name: string, connection: ClientConnection, resumable = false, inboxFloor?: string): void {
     this.attached.set(name, connection);
-    if (resumable) this.resumable.add(name);
+    if (resumable) this.resumable.set(name, inboxFloor);
   }
 
   detach(name: string): void {
@@ -49,6 +49,8 @@ export class FakeLocalDelivery implements LocalDelivery {
 
   toUser(name: string, frame: string, at?: string): boolean {
     const connection = this.attached.get(name);
+    const floor = this.resumable.get(name);
+    if (at !== undefined && floor !== undefined && compareEntryIds(at, floor) <= 0) return connection !== undefined;
     connection?.send(at !== undefined && this.resumable.has(name) ? withPosition(frame, 'inbox_pos', at) : frame);
     return connection !== undefined;
   }

@@ -467,11 +467,26 @@ describe('ChatService', () => {
       const registry = new MemoryPresenceRegistry(() => clock);
       const latePresence = new MemoryPresenceStore('n2', { leaseMs: 10 * IDLE_MS }, registry);
       await latePresence.heartbeat();
-      const lateBus = new MemoryBus('n2', new MemoryBusHub((run) => held.push(run)), (name) => registry.nodeOf(name));
+      const lateBus = new MemoryBus(
+        'n2',
+        new MemoryBusHub((run) => held.push(run)),
+        (name) => registry.nodeOf(name),
+        (name) => registry.userLogKey(name),
+      );
       lateChat = chatService(latePresence, lateBus);
       await lateBus.subscribe((envelope) => lateChat.deliver(envelope));
     });
     const deliverHeld = () => held.splice(0).forEach((run) => run());
+    /** Registers, letting the bus bring the join notice back. */
+    const register = async (name: string, resume?: unknown) => {
+      const connection = new FakeConnection();
+      const session = lateChat.open(connection);
+      lateChat.receive(session, encode({ type: 'register', sender: name, ...(resume === undefined ? {} : { resume }) }), false);
+      await settle();
+      deliverHeld();
+      await settle();
+      return { connection, session };
+    };
 
     it('confirms a registration only once its join notice came back, so the next user is not told of it again', async () => {
       const ana = new FakeConnection();
@@ -490,6 +505,37 @@ describe('ChatService', () => {
       expect(luis.ofType('register_success').map((f) => f['userList'])).toEqual([['ana', 'luis']]);
       expect(luis.ofType('status_update')).toEqual([]);
       expect(ana.ofType('status_update').map((f) => f['content'])).toEqual([{ user: 'luis', status: 'ACTIVO' }]);
+    });
+    it('gives a resumed user a room message once when its replay read it before the room brought it here', async () => {
+      const luis = await register('luis');
+      const ana = await register('ana', true);
+      const grant = ana.connection.ofType('register_success')[0]?.['session'] as { token: string; room_pos: string };
+      await lateChat.closed(ana.session);
+      lateChat.receive(luis.session, encode({ type: 'broadcast', content: 'una vez' }), false);
+      await settle(); // in the room log, not yet brought here by the room
+      const back = new FakeConnection();
+      lateChat.receive(lateChat.open(back), encode({ type: 'register', sender: 'ana', resume: { token: grant.token, room_pos: grant.room_pos } }), false);
+      await settle();
+      expect(back.ofType('broadcast').map((f) => f['content'])).toEqual(['una vez']);
+      deliverHeld();
+      await settle();
+      expect(back.ofType('broadcast').map((f) => f['content'])).toEqual(['una vez']);
+      expect(luis.connection.ofType('broadcast').map((f) => f['content'])).toEqual(['una vez']);
+    });
+
+    it('gives a resumed user a private message once when its replay read it before this node\'s inbox brought it', async () => {
+      const luis = await register('luis');
+      const ana = await register('ana', true);
+      const { token } = ana.connection.ofType('register_success')[0]?.['session'] as { token: string };
+      await lateChat.closed(ana.session);
+      lateChat.receive(luis.session, encode({ type: 'private', target: 'ana', content: 'una vez' }), false);
+      await settle(); // in her log, not yet brought here
+      const back = new FakeConnection();
+      lateChat.receive(lateChat.open(back), encode({ type: 'register', sender: 'ana', resume: { token } }), false);
+      await settle();
+      deliverHeld();
+      await settle();
+      expect(back.ofType('private').map((f) => f['content'])).toEqual(['una vez']);
     });
   });
 
