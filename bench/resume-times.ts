@@ -56,7 +56,7 @@ async function main(): Promise<number> {
         const faults = outcome.duplicates + outcome.outOfOrder + outcome.missing + outcome.departuresSeen + notResumed;
         failures += faults;
         process.stdout.write(
-          `round ${index + 1} (${loss}): ${outcome.resumes.length} resumes, ${outcome.sent} rounds of messages; ` +
+          `round ${index + 1} (${loss}): ${outcome.resumes.length} resumes, ${outcome.sent} rounds of messages (${outcome.refused} refused to the sender); ` +
             `missing ${outcome.missing}, duplicates ${outcome.duplicates}, out of order ${outcome.outOfOrder}, ` +
             `departures seen ${outcome.departuresSeen}, not resumed ${notResumed}; all back ${outcome.allBackMs.toFixed(0)} ms after the signal\n`,
         );

@@ -2,6 +2,9 @@ import WebSocket from 'ws';
 import { ChatClient } from '../../src/client/index.js';
 import type { SystemUnderTest } from '../cluster/system-under-test.js';
 
+/** Private messages the sender has in flight at once: well within what a node queues for one connection. */
+const SEND_SLICE = 50;
+
 /** How the node holding the resumable clients goes away. */
 export type Loss = 'SIGKILL' | 'SIGTERM';
 
@@ -33,6 +36,8 @@ export interface RoundOutcome {
   /** Departures of a resumable client seen by the sender: should be 0. */
   readonly departuresSeen: number;
   readonly sent: number;
+  /** Messages the sender was answered an error for (not owed to anyone). */
+  readonly refused: number;
   /** From the signal to the last client back with everything (the drain time, for SIGTERM). */
   readonly allBackMs: number;
 }
@@ -62,6 +67,8 @@ export async function runResumeRound(system: SystemUnderTest, loss: Loss, settin
       const name = `${tag}u${index}`;
       const client = new ChatClient({ url: [first, second], WebSocket });
       const arrivals = { room: [] as Arrival[], direct: [] as Arrival[] };
+      // What the sender was told went out to this client: only that is owed to it.
+      const accepted = { room: new Set<number>(), direct: new Set<number>() };
       const times = { lostAt: 0, backoffMs: 0, registeredAt: 0, resumed: false };
       client.on('broadcast', ({ content }) => arrivals.room.push({ n: Number(content.slice(1)), at: performance.now() }));
       client.on('private', ({ content }) => arrivals.direct.push({ n: Number(content.slice(1)), at: performance.now() }));
@@ -76,18 +83,33 @@ export async function runResumeRound(system: SystemUnderTest, loss: Loss, settin
       });
       await client.connect();
       await client.register(name);
-      return { name, client, arrivals, times };
+      return { name, client, arrivals, accepted, times };
     }),
   );
 
   // Send times, by message number: what was sent before a client was back is what it must have caught up with.
   const sentAt: number[] = [];
+  let refused = 0;
   let stopSending = false;
   const sending = (async () => {
     for (let n = 0; !stopSending; n++) {
       sentAt[n] = performance.now();
-      const sends = [sender.broadcast(`b${n}`), ...clients.map(({ name }) => sender.sendPrivate(name, `p${n}`))];
-      await Promise.allSettled(sends);
+      const broadcast = sender.broadcast(`b${n}`).then(
+        () => clients.forEach(({ accepted }) => accepted.room.add(n)),
+        () => refused++,
+      );
+      // In slices, within what the node queues for one connection.
+      for (let start = 0; start < clients.length; start += SEND_SLICE) {
+        await Promise.all(
+          clients.slice(start, start + SEND_SLICE).map(({ name, accepted }) =>
+            sender.sendPrivate(name, `p${n}`).then(
+              () => accepted.direct.add(n),
+              () => refused++,
+            ),
+          ),
+        );
+      }
+      await broadcast;
       await new Promise((resolve) => setTimeout(resolve, settings.sendEveryMs));
     }
   })();
@@ -105,8 +127,11 @@ export async function runResumeRound(system: SystemUnderTest, loss: Loss, settin
   let outOfOrder = 0;
   let missing = 0;
   const resumes: Resume[] = [];
-  for (const { client, arrivals, times } of clients) {
-    for (const list of [arrivals.room, arrivals.direct]) {
+  for (const { client, arrivals, accepted, times } of clients) {
+    for (const [list, owed] of [
+      [arrivals.room, accepted.room],
+      [arrivals.direct, accepted.direct],
+    ] as const) {
       const seen = new Set<number>();
       let last = -1;
       for (const { n } of list) {
@@ -115,7 +140,7 @@ export async function runResumeRound(system: SystemUnderTest, loss: Loss, settin
         seen.add(n);
         last = Math.max(last, n);
       }
-      for (let n = 0; n < sentAt.length; n++) if (!seen.has(n)) missing++;
+      for (const n of owed) if (!seen.has(n)) missing++;
     }
     if (times.registeredAt > 0) {
       const owed = [...arrivals.room, ...arrivals.direct].filter(({ n }) => sentAt[n]! < times.registeredAt);
@@ -126,5 +151,5 @@ export async function runResumeRound(system: SystemUnderTest, loss: Loss, settin
   }
   await sender.disconnect();
   const allBackMs = Math.max(...resumes.map((resume) => resume.caughtUpAt)) - signalledAt;
-  return { resumes, duplicates, outOfOrder, missing, departuresSeen: departuresBeforeLeaving, sent: sentAt.length, allBackMs };
+  return { resumes, duplicates, outOfOrder, missing, departuresSeen: departuresBeforeLeaving, sent: sentAt.length, refused, allBackMs };
 }
