@@ -2,6 +2,7 @@ import { BlockList, isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import type { RedisEndpoint } from './backend/redis/connection.js';
 
 /**
  * The only reader of the environment. Every setting is validated once into
@@ -24,6 +25,18 @@ const envSchema = z
       .string()
       .regex(/^rediss?:\/\/\S+$/, 'must be a redis:// or rediss:// URL')
       .optional(),
+    /** Sentinels to find the Redis master through, instead of REDIS_URL: `host:port,host:port,...`. */
+    REDIS_SENTINELS: z
+      .string()
+      .transform((value) => value.split(',').map((part) => part.trim()).filter(Boolean))
+      .refine((list) => list.length > 0 && list.every(isHostAndPort), 'comma-separated host:port of the sentinels')
+      .transform((list) => list.map(hostAndPort))
+      .optional(),
+    /** The master's name in the sentinels' configuration. */
+    REDIS_SENTINEL_MASTER: z.string().regex(/^[\w.-]{1,64}$/, 'letters, digits, _ . - only').optional(),
+    REDIS_SENTINEL_PASSWORD: z.string().min(1).optional(),
+    /** The Redis password (with REDIS_SENTINELS; a REDIS_URL carries its own). */
+    REDIS_PASSWORD: z.string().min(1).optional(),
     CHARLA_KEY_PREFIX: z.string().regex(/^[\w.:-]{0,64}$/, 'letters, digits, _ . : - only').default('charla:'),
     CHARLA_NODE_ID: z
       .string()
@@ -82,6 +95,18 @@ const envSchema = z
       .refine((list) => list.every((origin) => /^https?:\/\/[^/\s]+$/.test(origin)), 'comma-separated origins like https://chat.example.com'),
     LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   })
+  .refine((env) => env.REDIS_URL === undefined || env.REDIS_SENTINELS === undefined, {
+    message: 'REDIS_URL and REDIS_SENTINELS are two ways to reach Redis: set one of them',
+    path: ['REDIS_SENTINELS'],
+  })
+  .refine((env) => (env.REDIS_SENTINELS === undefined) === (env.REDIS_SENTINEL_MASTER === undefined), {
+    message: 'REDIS_SENTINELS and REDIS_SENTINEL_MASTER go together: the sentinels, and the name they know the master by',
+    path: ['REDIS_SENTINEL_MASTER'],
+  })
+  .refine((env) => env.REDIS_SENTINELS !== undefined || (env.REDIS_SENTINEL_PASSWORD === undefined && env.REDIS_PASSWORD === undefined), {
+    message: 'only used with REDIS_SENTINELS (a REDIS_URL carries its own password)',
+    path: ['REDIS_PASSWORD'],
+  })
   .refine((env) => env.CHARLA_LEASE_MS >= 2 * env.CHARLA_HEARTBEAT_MS, {
     message: 'must be at least twice CHARLA_HEARTBEAT_MS, or a slow beat would look like a dead node',
     path: ['CHARLA_LEASE_MS'],
@@ -104,7 +129,7 @@ const configSchema = envSchema.transform((e) => ({
   host: e.HOST,
   port: e.PORT,
   metrics: { host: e.CHARLA_METRICS_HOST ?? e.HOST, port: e.CHARLA_METRICS_PORT },
-  ...(e.REDIS_URL ? { redis: { url: e.REDIS_URL, keyPrefix: e.CHARLA_KEY_PREFIX, probeIntervalMs: e.CHARLA_REDIS_PROBE_MS } } : {}),
+  ...(redisEndpoint(e) ? { redis: { endpoint: redisEndpoint(e)!, keyPrefix: e.CHARLA_KEY_PREFIX, probeIntervalMs: e.CHARLA_REDIS_PROBE_MS } } : {}),
   chat: {
     idleTimeoutMs: e.CHARLA_IDLE_TIMEOUT_MS,
     registrationTimeoutMs: e.CHARLA_REGISTRATION_TIMEOUT_MS,
@@ -171,6 +196,28 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.') || 'environment'}: ${issue.message}`));
   }
   return deepFreeze(parsed.data);
+}
+
+/** How to reach Redis: one server by URL, or the master that sentinels name; undefined for the memory backend. */
+function redisEndpoint(e: z.output<typeof envSchema>): RedisEndpoint | undefined {
+  if (e.REDIS_URL) return { url: e.REDIS_URL };
+  if (!e.REDIS_SENTINELS || !e.REDIS_SENTINEL_MASTER) return undefined;
+  return {
+    sentinels: e.REDIS_SENTINELS,
+    masterName: e.REDIS_SENTINEL_MASTER,
+    ...(e.REDIS_SENTINEL_PASSWORD ? { sentinelPassword: e.REDIS_SENTINEL_PASSWORD } : {}),
+    ...(e.REDIS_PASSWORD ? { password: e.REDIS_PASSWORD } : {}),
+  };
+}
+
+function isHostAndPort(entry: string): boolean {
+  const match = /^(.+):(\d{1,5})$/.exec(entry);
+  return match !== null && Number(match[2]) > 0 && Number(match[2]) <= 65535 && /^[\w.-]+$|^\[[0-9a-fA-F:]+\]$/.test(match[1]!);
+}
+
+function hostAndPort(entry: string): { host: string; port: number } {
+  const at = entry.lastIndexOf(':');
+  return { host: entry.slice(0, at).replace(/^\[|\]$/g, ''), port: Number(entry.slice(at + 1)) };
 }
 
 function defaultNodeId(): string {

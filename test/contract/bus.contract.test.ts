@@ -11,6 +11,7 @@ import { Metrics } from '../../src/metrics.js';
 import { ServerMessages } from '../../src/protocol/server-messages.js';
 import { RedisKeys } from '../../src/backend/redis/keys.js';
 import { uniquePrefix } from '../support/redis-server.js';
+import { sentinelForThisFile } from '../support/redis-sentinel.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 
 const silent = pino({ level: 'silent' });
@@ -30,6 +31,33 @@ interface BusWorld {
   close(): Promise<void>;
 }
 
+/** Buses on a Redis reached by `open`: one server, or its master through sentinels. */
+function redisWorld(open: () => Redis, retention: Retention): BusWorld {
+  const keys = new RedisKeys(uniquePrefix('bus'));
+  const connections: Redis[] = [];
+  const connect = () => {
+    const redis = open();
+    redis.on('error', () => undefined); // reconnection is ioredis's business; the assertions tell what was lost
+    connections.push(redis);
+    return redis;
+  };
+  const publisher = connect();
+  const buses: RedisBus[] = [];
+  return {
+    busFor: (nodeId) => {
+      const bus = new RedisBus(nodeId, { publisher, subscriber: connect(), reader: connect() }, keys, { ...probe, retention }, metrics, silent);
+      buses.push(bus);
+      return bus;
+    },
+    presenceFor: (nodeId) => new RedisPresenceStore(nodeId, publisher, keys, { leaseMs: 60_000 }),
+    close: async () => {
+      await Promise.all(buses.map((bus) => bus.unsubscribe()));
+      connections.forEach((c) => c.disconnect());
+    },
+  };
+}
+
+const sentinel = sentinelForThisFile();
 const worlds: [string, (retention?: Retention) => BusWorld][] = [
   [
     'memory',
@@ -49,34 +77,8 @@ const worlds: [string, (retention?: Retention) => BusWorld][] = [
       };
     },
   ],
-  [
-    'redis',
-    (retention = DEFAULT_RETENTION) => {
-      const url = inject('redisUrl');
-      const keys = new RedisKeys(uniquePrefix('bus'));
-      const connections: Redis[] = [];
-      const connect = () => {
-        const redis = new Redis(url);
-        redis.on('error', () => undefined); // reconnection is ioredis's business; the assertions tell what was lost
-        connections.push(redis);
-        return redis;
-      };
-      const publisher = connect();
-      const buses: RedisBus[] = [];
-      return {
-        busFor: (nodeId) => {
-          const bus = new RedisBus(nodeId, { publisher, subscriber: connect(), reader: connect() }, keys, { ...probe, retention }, metrics, silent);
-          buses.push(bus);
-          return bus;
-        },
-        presenceFor: (nodeId) => new RedisPresenceStore(nodeId, publisher, keys, { leaseMs: 60_000 }),
-        close: async () => {
-          await Promise.all(buses.map((bus) => bus.unsubscribe()));
-          connections.forEach((c) => c.disconnect());
-        },
-      };
-    },
-  ],
+  ['redis', (retention = DEFAULT_RETENTION) => redisWorld(() => new Redis(inject('redisUrl')), retention)],
+  ['redis through sentinel', (retention = DEFAULT_RETENTION) => redisWorld(() => new Redis({ ...sentinel().redisOptions }), retention)],
 ];
 
 type FramedEnvelope = Exclude<Envelope, MovedEnvelope>;

@@ -5,6 +5,7 @@ import { NodeFencedError, type PresenceStore } from '../../src/backend/ports.js'
 import { RedisPresenceStore } from '../../src/backend/redis/redis-presence-store.js';
 import { RedisKeys } from '../../src/backend/redis/keys.js';
 import { uniquePrefix } from '../support/redis-server.js';
+import { sentinelForThisFile } from '../support/redis-sentinel.js';
 
 const LEASE_MS = 400;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -13,6 +14,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 type StoreFactory = () => (nodeId: string) => PresenceStore;
 
 const redisConnections: Redis[] = [];
+const sentinel = sentinelForThisFile();
 afterAll(() => redisConnections.forEach((r) => r.disconnect()));
 
 const factories: [string, StoreFactory][] = [
@@ -27,6 +29,15 @@ const factories: [string, StoreFactory][] = [
     'redis',
     () => {
       const redis = new Redis(inject('redisUrl'));
+      redisConnections.push(redis);
+      const keys = new RedisKeys(uniquePrefix('presence'));
+      return (nodeId) => new RedisPresenceStore(nodeId, redis, keys, { leaseMs: LEASE_MS });
+    },
+  ],
+  [
+    'redis through sentinel',
+    () => {
+      const redis = new Redis({ ...sentinel().redisOptions });
       redisConnections.push(redis);
       const keys = new RedisKeys(uniquePrefix('presence'));
       return (nodeId) => new RedisPresenceStore(nodeId, redis, keys, { leaseMs: LEASE_MS });

@@ -45,7 +45,9 @@ describe('docker-compose.yml', () => {
     expect(Object.keys(charlaEnv).filter((name) => !CONFIG_VARIABLES.includes(name))).toEqual([]);
     const config = loadConfig(charlaEnv);
     expect(config.redis, 'cluster mode').toBeDefined();
-    const redisUrl = new URL(config.redis!.url);
+    const endpoint = config.redis!.endpoint;
+    if (!('url' in endpoint)) throw new Error('compose reaches Redis by REDIS_URL');
+    const redisUrl = new URL(endpoint.url);
     expect(compose.services[redisUrl.hostname], 'REDIS_URL names the redis service').toBeDefined();
     expect(redisUrl.port).toBe('6379');
     expect(charlaEnv['CHARLA_NODE_ID'], 'each replica must name itself').toBeUndefined();

@@ -228,7 +228,9 @@ describeNeeding([TOOLS.kubectl], 'Kubernetes overlays, rendered by kubectl kusto
   it('dev bundles one Redis, at the address the pods are given', () => {
     const manifests = rendered['k8s/overlays/dev']!;
     const container = find<Workload>(manifests, 'Deployment', 'charla')!.spec.template.spec.containers[0]!;
-    const redisUrl = new URL(loadConfig(containerEnvironment(manifests, container, POD_NAME)).redis!.url);
+    const endpoint = loadConfig(containerEnvironment(manifests, container, POD_NAME)).redis!.endpoint;
+    if (!('url' in endpoint)) throw new Error('the dev overlay reaches Redis by REDIS_URL');
+    const redisUrl = new URL(endpoint.url);
     const service = find<Manifest & { spec: { selector: Record<string, string>; ports: { port: number }[] } }>(manifests, 'Service', redisUrl.hostname)!;
     expect(service.spec.ports.map((p) => String(p.port))).toContain(redisUrl.port);
     const redis = find<Workload>(manifests, 'Deployment', 'redis')!;

@@ -1,11 +1,18 @@
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { uniquePrefix } from '../support/redis-server.js';
+import { sentinelForThisFile } from '../support/redis-sentinel.js';
 import { startInProcessNode } from '../support/nodes.js';
 import { TestClient, type ServerFrame } from '../support/test-client.js';
 
 type Node = Awaited<ReturnType<typeof startInProcessNode>>;
 
-describe('a cluster of three nodes sharing one Redis', () => {
+const sentinel = sentinelForThisFile();
+const redisOf: [string, () => Record<string, string>][] = [
+  ['one Redis', () => ({ REDIS_URL: inject('redisUrl') })],
+  ['a Redis found through Sentinel', () => sentinel().env],
+];
+
+describe.each(redisOf)('a cluster of three nodes sharing %s', (_redis, redisEnv) => {
   let nodes: Node[];
   const clients: TestClient[] = [];
   const register = async (node: Node, name: string) => {
@@ -15,7 +22,7 @@ describe('a cluster of three nodes sharing one Redis', () => {
   };
 
   beforeEach(async () => {
-    const env = { REDIS_URL: inject('redisUrl'), CHARLA_KEY_PREFIX: uniquePrefix('cluster') };
+    const env = { ...redisEnv(), CHARLA_KEY_PREFIX: uniquePrefix('cluster') };
     nodes = [];
     for (let i = 0; i < 3; i++) nodes.push(await startInProcessNode({ ...env, CHARLA_NODE_ID: `node-${i}` }));
   });

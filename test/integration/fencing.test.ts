@@ -112,7 +112,7 @@ describe('a Redis connection that hangs', () => {
     const proxy = await TcpProxy.start(inject('redisUrl'));
     const logger = pino({ level: process.env.HANG_DEBUG ? 'debug' : 'silent' });
     const metrics = new Metrics({ connections: () => 0, registeredUsers: () => 0 });
-    const backend = createRedisBackend('hangs', { url: proxy.url, keyPrefix: uniquePrefix('hang'), leaseMs: 6000, probeIntervalMs: 500, retention: DEFAULT_RETENTION }, metrics, logger);
+    const backend = createRedisBackend('hangs', { endpoint: { url: proxy.url }, keyPrefix: uniquePrefix('hang'), leaseMs: 6000, probeIntervalMs: 500, retention: DEFAULT_RETENTION }, metrics, logger);
     try {
       await backend.connected;
       await backend.presence.heartbeat();

@@ -36,7 +36,7 @@ describe('configuration', () => {
       nodeId: 'node-a',
       host: '127.0.0.1',
       port: 9000,
-      redis: { url: 'redis://redis:6379/0', keyPrefix: 'chat:' },
+      redis: { endpoint: { url: 'redis://redis:6379/0' }, keyPrefix: 'chat:' },
       chat: { idleTimeoutMs: 30_000, maxContentLength: 500 },
       presence: { heartbeatMs: 1000, leaseMs: 3000, reapIntervalMs: 500 },
       transport: { maxPayloadBytes: 4096, keepAliveSeconds: 16, maxBackpressureBytes: 65_536, trustedProxies: ['10.0.0.0/8', '127.0.0.1', '::1'] },
@@ -84,6 +84,23 @@ describe('configuration', () => {
     });
     expect(() => loadConfig({ CHARLA_AUTH_PREVIOUS_SECRET: previous })).toThrow(/CHARLA_AUTH_PREVIOUS_SECRET: needs CHARLA_AUTH_SECRET/);
     expect(() => loadConfig({ CHARLA_AUTH_SECRET: current, CHARLA_AUTH_PREVIOUS_SECRET: current })).toThrow(/CHARLA_AUTH_PREVIOUS_SECRET: is the same/);
+  });
+
+  it('finds the Redis master through sentinels, and refuses a second way to reach Redis', () => {
+    const sentinels = { REDIS_SENTINELS: 'sentinel-1:26379, 10.0.0.7:26380', REDIS_SENTINEL_MASTER: 'charla' };
+    expect(loadConfig({ ...sentinels, REDIS_PASSWORD: 'secreto', REDIS_SENTINEL_PASSWORD: 'otro' }).redis?.endpoint).toEqual({
+      sentinels: [
+        { host: 'sentinel-1', port: 26379 },
+        { host: '10.0.0.7', port: 26380 },
+      ],
+      masterName: 'charla',
+      password: 'secreto',
+      sentinelPassword: 'otro',
+    });
+    expect(() => loadConfig({ ...sentinels, REDIS_URL: 'redis://redis:6379' })).toThrow(/REDIS_SENTINELS: REDIS_URL and REDIS_SENTINELS are two ways/);
+    expect(() => loadConfig({ REDIS_SENTINELS: 'sentinel-1:26379' })).toThrow(/REDIS_SENTINEL_MASTER: REDIS_SENTINELS and REDIS_SENTINEL_MASTER go together/);
+    expect(() => loadConfig({ ...sentinels, REDIS_SENTINELS: 'sentinel-1' })).toThrow(/REDIS_SENTINELS: comma-separated host:port/);
+    expect(() => loadConfig({ REDIS_URL: 'redis://redis:6379', REDIS_PASSWORD: 'x' })).toThrow(/REDIS_PASSWORD: only used with REDIS_SENTINELS/);
   });
 
   it('refuses a lease shorter than two heartbeats', () => {

@@ -1,8 +1,18 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 
+/** One Redis by URL, or the master that sentinels name (followed through failovers). */
+export type RedisEndpoint =
+  | { readonly url: string }
+  | {
+      readonly sentinels: readonly { readonly host: string; readonly port: number }[];
+      readonly masterName: string;
+      readonly sentinelPassword?: string;
+      readonly password?: string;
+    };
+
 export interface RedisConnectionOptions {
-  readonly url: string;
+  readonly endpoint: RedisEndpoint;
   /** Connection name shown by CLIENT LIST, handy when debugging a cluster. */
   readonly name: string;
   readonly logger: Logger;
@@ -17,7 +27,7 @@ export interface RedisConnectionOptions {
  * most a second apart, so traffic resumes within a second of Redis
  * answering again.
  */
-export function connectRedis({ url, name, logger, onReconnect }: RedisConnectionOptions): Redis {
+export function connectRedis({ endpoint, name, logger, onReconnect }: RedisConnectionOptions): Redis {
   const options: RedisOptions = {
     connectionName: name,
     enableOfflineQueue: false,
@@ -36,7 +46,19 @@ export function connectRedis({ url, name, logger, onReconnect }: RedisConnection
     lazyConnect: true,
     retryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 5), 1000),
   };
-  const redis = new Redis(url, options);
+  const redis =
+    'url' in endpoint
+      ? new Redis(endpoint.url, options)
+      : new Redis({
+          ...options,
+          sentinels: endpoint.sentinels.map(({ host, port }) => ({ host, port })),
+          name: endpoint.masterName,
+          ...(endpoint.sentinelPassword ? { sentinelPassword: endpoint.sentinelPassword } : {}),
+          ...(endpoint.password ? { password: endpoint.password } : {}),
+          // Told by the sentinels of a failover at once, instead of finding out when the old master stops answering.
+          failoverDetector: true,
+          sentinelRetryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 5), 1000),
+        });
   let wasReady = false;
   let lastError = '';
   redis.on('ready', () => {

@@ -4,12 +4,12 @@ import type { Backend, Retention } from '../ports.js';
 import { RedisBus } from './redis-bus.js';
 import type { Metrics } from '../../metrics.js';
 import { RedisPresenceStore } from './redis-presence-store.js';
-import { connectRedis, waitForRedis } from './connection.js';
+import { connectRedis, waitForRedis, type RedisEndpoint } from './connection.js';
 import { RedisKeys } from './keys.js';
 import { detectHangs } from './hang-detector.js';
 
 export interface RedisBackendSettings {
-  readonly url: string;
+  readonly endpoint: RedisEndpoint;
   readonly keyPrefix: string;
   readonly probeIntervalMs: number;
   readonly leaseMs: number;
@@ -27,7 +27,7 @@ export function createRedisBackend(nodeId: string, settings: RedisBackendSetting
   const recoveryListeners: (() => void)[] = [];
   const recovered = (): void => recoveryListeners.forEach((listener) => listener());
   const commands = connectRedis({
-    url: settings.url,
+    endpoint: settings.endpoint,
     name: `charla:${nodeId}:commands`,
     logger,
     onReconnect: () => {
@@ -36,13 +36,13 @@ export function createRedisBackend(nodeId: string, settings: RedisBackendSetting
     },
   });
   const subscriber = connectRedis({
-    url: settings.url,
+    endpoint: settings.endpoint,
     name: `charla:${nodeId}:subscriber`,
     logger,
     onReconnect: () => metrics.redisReconnected('subscriber'),
   });
   const reader = connectRedis({
-    url: settings.url,
+    endpoint: settings.endpoint,
     name: `charla:${nodeId}:inbox`,
     logger,
     onReconnect: () => metrics.redisReconnected('inbox'),
