@@ -1,6 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { ChatClient, ChatClientError } from '../../src/client/index.js';
+import { DeliveryLedger } from '../support/delivery-ledger.js';
+import { waitUntil } from '../support/wait.js';
 import { uniquePrefix } from '../support/redis-server.js';
-import { sentinelForThisFile } from '../support/redis-sentinel.js';
+import { startSentinelSetup, type SentinelSetup } from '../support/redis-sentinel.js';
 import { startInProcessNode } from '../support/nodes.js';
 import { TestClient } from '../support/test-client.js';
 
@@ -8,12 +12,18 @@ type Node = Awaited<ReturnType<typeof startInProcessNode>>;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('Charla on a Redis with Sentinel', () => {
-  const sentinel = sentinelForThisFile();
+  // Each test kills a master: each gets a setup of its own, with a replica to promote.
+  let setup: SentinelSetup | undefined;
+  const sentinel = (): SentinelSetup => setup!;
   const nodes: Node[] = [];
   const clients: TestClient[] = [];
+  beforeEach(async () => {
+    setup = await startSentinelSetup();
+  }, 30_000);
   afterEach(async () => {
     await Promise.all(clients.splice(0).map((client) => client.terminate()));
     await Promise.all(nodes.splice(0).map((node) => node.stop()));
+    await setup?.stop();
   });
 
   it('carries traffic between two nodes again after the master is killed and a replica promoted', async () => {
@@ -46,4 +56,64 @@ describe('Charla on a Redis with Sentinel', () => {
     expect((await luis.next('list_users_response')).content).toEqual(['ana', 'luis']);
     process.stdout.write(`sentinel: private messages flow again ${backAfter} ms after the master was killed\n`);
   }, 40_000);
+
+  it('delivers every private message of a failover once or tells its sender, and brings traffic back within 5 s', async () => {
+    const env = { ...sentinel().env, CHARLA_KEY_PREFIX: uniquePrefix('sentinel'), CHARLA_RATE_LIMIT_PER_SECOND: '0', LOG_LEVEL: 'error' };
+    nodes.push(await startInProcessNode({ ...env, CHARLA_NODE_ID: 'f1' }), await startInProcessNode({ ...env, CHARLA_NODE_ID: 'f2' }));
+    // Course clients' path: no reconnection, no resumable session, no request timeout: every message keeps its own outcome.
+    const client = (node: Node) => new ChatClient({ url: node.url, WebSocket, requestTimeoutMs: 60_000, reconnect: false, resume: false });
+    const ana = client(nodes[0]!);
+    const bea = client(nodes[1]!);
+    await ana.connect();
+    await ana.register('ana');
+    await bea.connect();
+    await bea.register('bea');
+    const olga = await TestClient.register(nodes[1]!.url, 'olga');
+    clients.push(olga);
+    const toBea = new DeliveryLedger('ana>bea', () => ana, 'bea');
+    const toAna = new DeliveryLedger('bea>ana', () => bea, 'ana');
+    ana.on('private', (frame) => toAna.heard(frame.content));
+    bea.on('private', (frame) => toBea.heard(frame.content));
+    const roomHeard: number[] = [];
+    const roomAnswers: (string | undefined)[] = [];
+    bea.on('broadcast', ({ sender, content }) => sender === 'ana' && roomHeard.push(Number(content)));
+    let room = 0;
+    const tick = setInterval(() => {
+      toBea.send();
+      toAna.send();
+      const n = room++;
+      ana.broadcast(String(n)).then(
+        () => (roomAnswers[n] = 'ok'),
+        (err: unknown) => (roomAnswers[n] = err instanceof ChatClientError ? err.code : String(err)),
+      );
+    }, 100);
+    let killedAt = 0;
+    try {
+      await sleep(1000);
+      killedAt = Date.now();
+      await sentinel().killMaster();
+      await sleep(8000);
+    } finally {
+      clearInterval(tick);
+    }
+    await waitUntil(() => toBea.allSettled && toAna.allSettled && roomAnswers.filter(Boolean).length === room, 'every message has its answer', 30_000);
+    await sleep(1000);
+    process.stdout.write(`sentinel: ${toBea.summary()}\nsentinel: ${toAna.summary()}\n`);
+    expect([...toBea.violations(), ...toAna.violations()]).toEqual([]);
+    // Traffic flows both ways within 5 s of the kill: every message sent from then on arrived.
+    for (const ledger of [toBea, toAna]) expect(ledger.undeliveredSentSince(killedAt + 5000)).toEqual([]);
+    // Back: the first message delivered after the last one refused.
+    const back = [toBea, toAna].map((ledger) => {
+      const lastRefused = Math.max(...ledger.outcomes.filter((o) => o.error !== undefined).map((o) => o.sentAt));
+      return ledger.firstDeliveryAfter(lastRefused + 1);
+    });
+    process.stdout.write(`sentinel: private messages delivered again ${back.join(' / ')} ms after the last refused one\n`);
+    // Room messages: each heard once, in order, or its sender told.
+    expect(new Set(roomHeard).size).toBe(roomHeard.length);
+    expect([...roomHeard].sort((a, b) => a - b)).toEqual(roomHeard);
+    const lostRoom = roomAnswers.flatMap((answer, n) => (answer === 'ok' && !roomHeard.includes(n) ? [n] : []));
+    expect(lostRoom).toEqual([]);
+    expect(olga.received.filter((frame) => frame.type === 'user_disconnected')).toEqual([]);
+    await Promise.all([ana.disconnect(), bea.disconnect()]);
+  }, 60_000);
 });
