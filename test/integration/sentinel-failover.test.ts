@@ -116,4 +116,46 @@ describe('Charla on a Redis with Sentinel', () => {
     expect(olga.received.filter((frame) => frame.type === 'user_disconnected')).toEqual([]);
     await Promise.all([ana.disconnect(), bea.disconnect()]);
   }, 60_000);
+
+  it('leaves no name with two owners and no ghost when registrations are in flight during a failover', async () => {
+    const env = { ...sentinel().env, CHARLA_KEY_PREFIX: uniquePrefix('sentinel'), LOG_LEVEL: 'error', CHARLA_MAX_CONNECTIONS_PER_IP: '0', CHARLA_RATE_LIMIT_PER_IP_PER_SECOND: '0' };
+    nodes.push(await startInProcessNode({ ...env, CHARLA_NODE_ID: 'r1' }), await startInProcessNode({ ...env, CHARLA_NODE_ID: 'r2' }));
+    const ready = (node: Node) => fetch(`http://127.0.0.1:${node.port}/readyz`).then((r) => r.ok, () => false);
+    // Two clients race for each name, one on each node, while the master dies under them.
+    const attempts = await Promise.all(
+      Array.from({ length: 40 }, async (_, i) => {
+        const client = await TestClient.connect(nodes[i % 2]!.url);
+        clients.push(client);
+        return { client, name: `n${Math.floor(i / 2)}` };
+      }),
+    );
+    const killing = sentinel().killMaster();
+    for (const [i, { client, name }] of attempts.entries()) {
+      client.send({ type: 'register', sender: name });
+      if (i % 4 === 3) await sleep(100);
+    }
+    await killing;
+    expect(await ready(nodes[0]!)).toBe(false);
+    // Whoever was refused tries again, once, until the failover is over.
+    const outcome = await Promise.all(
+      attempts.map(async ({ client, name }) => {
+        for (;;) {
+          const frame = await client.nextMatching((f) => f.type === 'register_success' || f.type === 'error', 'an answer', 15_000);
+          if (frame.type === 'register_success') return name;
+          if (frame.code === 'USERNAME_TAKEN') return undefined;
+          await sleep(200);
+          client.send({ type: 'register', sender: name });
+        }
+      }),
+    );
+    await waitUntil(async () => (await ready(nodes[0]!)) && (await ready(nodes[1]!)), 'both nodes ready again', 15_000);
+    const registered = outcome.filter((name): name is string => name !== undefined).sort();
+    // One owner per name, and the cluster lists exactly them: nobody twice, no ghost.
+    expect(new Set(registered).size).toBe(registered.length);
+    await sleep(3000);
+    const observer = await TestClient.register(nodes[1]!.url, 'observer');
+    clients.push(observer);
+    observer.send({ type: 'list_users' });
+    expect((await observer.next('list_users_response')).content).toEqual([...registered, 'observer'].sort());
+  }, 60_000);
 });
