@@ -82,6 +82,8 @@ async function quit(redis: Redis): Promise<void> {
   try {
     await redis.quit();
   } catch {
-    redis.disconnect();
+    // Gone already: disconnect() below is all there is to do.
   }
+  // QUIT leaves the connections ioredis opens to the sentinels to hear of failovers (ioredis #1362); disconnect() closes them.
+  redis.disconnect();
 }

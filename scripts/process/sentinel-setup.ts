@@ -1,0 +1,119 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { freePort } from './free-port.js';
+import { waitUntilAnswering } from './redis-ready.js';
+import { throwawayRedisArgs } from './redis-server-args.js';
+
+/** The name the sentinels know the master by. */
+export const SENTINEL_MASTER = 'charla';
+
+export interface SentinelAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+/**
+ * A master, a replica and three sentinels (quorum 2, a master silent for a
+ * second is down), each a `redis-server` on a free loopback port: what a
+ * production Redis with Sentinel looks like, small.
+ */
+export interface SentinelSetup {
+  readonly sentinels: readonly SentinelAddress[];
+  /** What a node needs to use it. */
+  readonly env: Record<string, string>;
+  /** ioredis options that reach the master through the sentinels. */
+  readonly redisOptions: { sentinels: SentinelAddress[]; name: string };
+  /** The master's port, as the sentinels see it now. */
+  masterPort(): Promise<number>;
+  /** SIGKILL of the current master: the sentinels promote the replica. */
+  killMaster(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const DOWN_AFTER_MS = 1000;
+
+export async function startSentinelSetup(): Promise<SentinelSetup> {
+  const directory = await mkdtemp(join(tmpdir(), 'charla-sentinel-'));
+  const servers = new Map<number, ChildProcess>();
+  const started: ChildProcess[] = [];
+  const run = (args: string[], port: number): void => {
+    const server = spawn('redis-server', args, { stdio: 'ignore' });
+    servers.set(port, server);
+    started.push(server);
+  };
+  const stop = async (): Promise<void> => {
+    await Promise.all(
+      started.map(async (server) => {
+        if (server.exitCode !== null || server.signalCode !== null) return;
+        server.kill('SIGKILL');
+        await once(server, 'exit');
+      }),
+    );
+    await rm(directory, { recursive: true, force: true });
+  };
+  try {
+    const [masterPort, replicaPort] = [await freePort(), await freePort()];
+    run(throwawayRedisArgs('127.0.0.1', masterPort), masterPort);
+    run([...throwawayRedisArgs('127.0.0.1', replicaPort), '--replicaof', '127.0.0.1', String(masterPort)], replicaPort);
+    await Promise.all([waitUntilAnswering(`redis://127.0.0.1:${masterPort}`), waitUntilAnswering(`redis://127.0.0.1:${replicaPort}`)]);
+    const sentinels: SentinelAddress[] = [];
+    for (let i = 0; i < 3; i++) {
+      const port = await freePort();
+      // Sentinels rewrite their file as they learn the setup: one each, in the throw-away directory.
+      const file = join(directory, `sentinel-${i}.conf`);
+      await writeFile(
+        file,
+        [
+          `port ${port}`,
+          'bind 127.0.0.1',
+          `dir ${directory}`,
+          `sentinel monitor ${SENTINEL_MASTER} 127.0.0.1 ${masterPort} 2`,
+          `sentinel down-after-milliseconds ${SENTINEL_MASTER} ${DOWN_AFTER_MS}`,
+          `sentinel failover-timeout ${SENTINEL_MASTER} 5000`,
+          `sentinel parallel-syncs ${SENTINEL_MASTER} 1`,
+          '',
+        ].join('\n'),
+      );
+      run([file, '--sentinel'], port);
+      sentinels.push({ host: '127.0.0.1', port });
+    }
+    await Promise.all(sentinels.map(({ port }) => waitUntilAnswering(`redis://127.0.0.1:${port}`)));
+    const askSentinel = async (): Promise<number> => {
+      for (const { host, port } of sentinels) {
+        const sentinel = new Redis({ host, port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+        sentinel.on('error', () => undefined); // a sentinel that does not answer: the next one is asked
+        try {
+          await sentinel.connect();
+          const [, masterAt] = (await sentinel.call('SENTINEL', 'get-master-addr-by-name', SENTINEL_MASTER)) as [string, string];
+          return Number(masterAt);
+        } catch {
+          // Ask the next one.
+        } finally {
+          sentinel.disconnect();
+        }
+      }
+      throw new Error('no sentinel answers');
+    };
+    return {
+      sentinels,
+      env: { REDIS_SENTINELS: sentinels.map(({ host, port }) => `${host}:${port}`).join(','), REDIS_SENTINEL_MASTER: SENTINEL_MASTER },
+      redisOptions: { sentinels: [...sentinels], name: SENTINEL_MASTER },
+      masterPort: askSentinel,
+      killMaster: async () => {
+        const master = servers.get(await askSentinel());
+        if (!master) throw new Error('the master is not one of this setup\'s servers');
+        master.kill('SIGKILL');
+        await once(master, 'exit');
+      },
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
