@@ -39,7 +39,7 @@ function describe(label: string, values: readonly number[]): string {
 
 async function main(): Promise<number> {
   const { rounds: ROUNDS, settings: SETTINGS } = roundsAndSettings(process.argv.slice(2));
-  const group = new ProcessGroup(join(resolve('bench-results'), 'logs'));
+  const group = new ProcessGroup(join(resolve('.bench-output'), 'resume-logs'));
   process.once('exit', () => group.killAllNow());
   // The sender talks to every client several times a second from one connection.
   process.env['CHARLA_RATE_LIMIT_PER_SECOND'] = '0';

@@ -57,8 +57,9 @@ export async function startSentinelSetup(): Promise<SentinelSetup> {
   };
   try {
     const [masterPort, replicaPort] = [await freePort(), await freePort()];
-    run(throwawayRedisArgs('127.0.0.1', masterPort), masterPort);
-    run([...throwawayRedisArgs('127.0.0.1', replicaPort), '--replicaof', '127.0.0.1', String(masterPort)], replicaPort);
+    // In the throw-away directory: a replica writes the snapshot a full sync brings it to its working directory.
+    run([...throwawayRedisArgs('127.0.0.1', masterPort), '--dir', directory], masterPort);
+    run([...throwawayRedisArgs('127.0.0.1', replicaPort), '--dir', directory, '--replicaof', '127.0.0.1', String(masterPort)], replicaPort);
     await Promise.all([waitUntilAnswering(`redis://127.0.0.1:${masterPort}`), waitUntilAnswering(`redis://127.0.0.1:${replicaPort}`)]);
     const sentinels: SentinelAddress[] = [];
     for (let i = 0; i < 3; i++) {
