@@ -121,3 +121,31 @@ describe('docker-compose.yml', () => {
     expect(networksOf(service('prometheus'))).toEqual(networksOf(charla));
   });
 });
+
+describe('docker-compose.sentinel.yml', () => {
+  const override = loadComposeFile('docker-compose.sentinel.yml');
+  const sentinels = ['sentinel-1', 'sentinel-2', 'sentinel-3'];
+
+  it('follows the Compose specification', () => {
+    expect(composeSchemaErrors(override)).toEqual([]);
+  });
+
+  it('points the nodes at three sentinels of its own, by the name they watch the master under', () => {
+    const merged = { ...serviceEnvironment(service('charla')), ...serviceEnvironment(override.services['charla']!) };
+    const endpoint = loadConfig(merged).redis!.endpoint;
+    if ('url' in endpoint) throw new Error('the override should reach Redis through Sentinel');
+    expect(endpoint.sentinels.map(({ host, port }) => `${host}:${port}`)).toEqual(sentinels.map((name) => `${name}:26379`));
+    for (const name of sentinels) {
+      const script = JSON.stringify(override.services[name]);
+      expect(script).toContain(`sentinel monitor ${endpoint.masterName} redis 6379 2`);
+      expect(script).toContain('port 26379');
+    }
+  });
+
+  it('gives the sentinels a replica of the redis service to promote', () => {
+    const replica = override.services['redis-replica']!;
+    expect(JSON.stringify(replica)).toContain('"--replicaof","redis","6379"');
+    expect(service('redis').image).toBe(replica.image);
+  });
+});
+
