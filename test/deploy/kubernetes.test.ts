@@ -23,7 +23,7 @@ import { loadComposeFile } from '../support/deploy/compose.js';
 
 const packageVersion = (): string => (JSON.parse(readRepoFile('package.json')) as { version: string }).version;
 
-const KUSTOMIZATIONS = ['k8s/base', 'k8s/redis', 'k8s/overlays/dev', 'k8s/overlays/prod'];
+const KUSTOMIZATIONS = ['k8s/base', 'k8s/redis', 'k8s/overlays/dev', 'k8s/overlays/prod', 'k8s/overlays/sentinel'];
 /** What a pod of the Deployment would be called. */
 const POD_NAME = 'charla-7d9c5b8f4-x2x9z';
 /** Secrets the operator creates (k8s/README.md): the Redis URL in prod, and the optional one. */
@@ -244,6 +244,16 @@ describeNeeding([TOOLS.kubectl], 'Kubernetes overlays, rendered by kubectl kusto
     const container = find<Workload>(manifests, 'Deployment', 'charla')!.spec.template.spec.containers[0]!;
     expect(container.env?.find((e) => e.name === 'REDIS_URL')?.valueFrom?.secretKeyRef).toEqual({ name: 'charla-redis', key: 'url' });
     expect(container.image).toMatch(/^registry\.example\.com\/charla:\d+\.\d+\.\d+$/);
+  });
+
+  it('sentinel reaches Redis through the sentinels it names, with no Redis URL beside them', () => {
+    const manifests = rendered['k8s/overlays/sentinel']!;
+    const container = find<Workload>(manifests, 'Deployment', 'charla')!.spec.template.spec.containers[0]!;
+    expect(container.env?.find((e) => e.name === 'REDIS_URL')).toBeUndefined();
+    const endpoint = loadConfig(containerEnvironment(manifests, container, POD_NAME)).redis!.endpoint;
+    if ('url' in endpoint) throw new Error('the sentinel overlay should reach Redis through Sentinel');
+    expect(endpoint.sentinels).toHaveLength(3);
+    expect(endpoint.masterName).toBe('mymaster');
   });
 
   itNeeding([TOOLS.kubectl], 'base and dev deploy the image docker compose builds, tagged with the package version', () => {
