@@ -8,6 +8,38 @@ import { freePort } from './free-port.js';
 import { waitUntilAnswering } from './redis-ready.js';
 import { throwawayRedisArgs } from './redis-server-args.js';
 
+const SETTLE_TIMEOUT_MS = 30_000;
+
+/**
+ * Waits until every sentinel knows the two others (a failover needs a
+ * majority of them to vote) and a replica in sync with the master (it
+ * learns of replicas from the master's INFO, and of other sentinels from
+ * their hellos, every few seconds): killed before, the master would have
+ * nobody to take over, or a replica that missed its latest writes.
+ */
+async function untilSentinelsAgree(sentinels: readonly SentinelAddress[]): Promise<void> {
+  const deadline = Date.now() + SETTLE_TIMEOUT_MS;
+  for (const { host, port } of sentinels) {
+    const sentinel = new Redis({ host, port, maxRetriesPerRequest: 0 });
+    sentinel.on('error', () => undefined);
+    try {
+      for (;;) {
+        const peers = (await sentinel.call('SENTINEL', 'sentinels', SENTINEL_MASTER)) as unknown[];
+        const replicas = (await sentinel.call('SENTINEL', 'replicas', SENTINEL_MASTER)) as string[][];
+        const inSync = replicas.some((fields) => {
+          const field = (name: string) => fields[fields.indexOf(name) + 1];
+          return field('flags') === 'slave' && field('master-link-status') === 'ok';
+        });
+        if (peers.length === sentinels.length - 1 && inSync) break;
+        if (Date.now() > deadline) throw new Error(`sentinel ${port} knows ${peers.length} other sentinels and ${inSync ? 'a' : 'no'} replica in sync`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    } finally {
+      sentinel.disconnect();
+    }
+  }
+}
+
 /** The name the sentinels know the master by. */
 export const SENTINEL_MASTER = 'charla';
 
@@ -84,6 +116,7 @@ export async function startSentinelSetup(): Promise<SentinelSetup> {
       sentinels.push({ host: '127.0.0.1', port });
     }
     await Promise.all(sentinels.map(({ port }) => waitUntilAnswering(`redis://127.0.0.1:${port}`)));
+    await untilSentinelsAgree(sentinels);
     const askSentinel = async (): Promise<number> => {
       for (const { host, port } of sentinels) {
         const sentinel = new Redis({ host, port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });

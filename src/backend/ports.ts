@@ -178,8 +178,13 @@ export interface PresenceStore {
   get(name: string): Promise<PresenceEntry | undefined>;
   /** Names of every live user in the cluster, sorted. */
   list(): Promise<string[]>;
-  /** Renews this node's lease and the leases of the users it holds, and tells whether the cluster had lost it. */
-  heartbeat(): Promise<HeartbeatResult>;
+  /**
+   * Renews this node's lease and the leases of the users it holds, and
+   * tells whether the cluster had lost it, or lost some of them: given
+   * how many users the node holds, the beat finds out when the backend
+   * holds fewer (a failover to a replica that had not received them).
+   */
+  heartbeat(localUsers?: number): Promise<HeartbeatResult>;
   /**
    * Finds nodes whose lease ran out, claims each for this node (one claimer
    * wins per dead node) and removes their users. Returns the names removed,

@@ -258,6 +258,13 @@ describe.each(factories)('PresenceStore contract (%s)', (_name, makeFactory) => 
     expect(await b.get('eva')).toBeUndefined();
   });
 
+  it('tells a node that holds more users than the backend has for it (lost in a failover) that it was lost', async () => {
+    await a.claim({ name: 'ana', ip: '1' });
+    expect(await a.heartbeat(1)).toBe('alive');
+    expect(await a.heartbeat(2)).toBe('lost');
+    expect(await a.heartbeat(0)).toBe('alive');
+  });
+
   it('withdraws a retiring node without reporting its (already released) users', async () => {
     await a.claim({ name: 'ana', ip: '1' });
     await a.release('ana');

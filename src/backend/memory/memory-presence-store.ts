@@ -188,7 +188,7 @@ export class MemoryPresenceStore implements PresenceStore {
     return names.sort();
   }
 
-  async heartbeat(): Promise<HeartbeatResult> {
+  async heartbeat(localUsers?: number): Promise<HeartbeatResult> {
     const fence = this.registry.fences.get(this.nodeId);
     let found: HeartbeatResult | undefined;
     if (this.generation === undefined || fence?.gen !== this.generation) {
@@ -202,10 +202,15 @@ export class MemoryPresenceStore implements PresenceStore {
     const alive = lease !== undefined && lease >= now;
     const until = now + this.settings.leaseMs;
     this.registry.nodeLeases.set(this.nodeId, until);
+    let heldHere = 0;
     for (const name of this.registry.usersOf(this.nodeId)) {
       const held = this.registry.users.get(name);
-      if (held && held.entry.node === this.nodeId) held.leaseUntil = until;
+      if (held && held.entry.node === this.nodeId) {
+        held.leaseUntil = until;
+        heldHere++;
+      }
     }
+    if (found === undefined && localUsers !== undefined && heldHere < localUsers) return 'lost';
     return found ?? (alive ? 'alive' : 'lost');
   }
 

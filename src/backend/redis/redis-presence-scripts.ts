@@ -160,11 +160,12 @@ end
 return {gen, before}`);
 
 /**
- * KEYS: node, nodes, nodeUsers, users, fence, inbox, legacyReapedMarker. ARGV: node, leaseMs, hashTtlMs, userKeyPrefix, gen, fenceTtlMs.
+ * KEYS: node, nodes, nodeUsers, users, fence, inbox, legacyReapedMarker. ARGV: node, leaseMs, hashTtlMs, userKeyPrefix, gen, fenceTtlMs, localUsers ('' unknown).
  * Renews the node's lease and its users', opens its inbox (and bounds how
  * long it outlives the node). → 0 alive; 1 lost (lease run out, or Redis
  * went back to an old snapshot, which keeps the node listed but not its
- * expired keys); 2 reaped by a node of the previous version, which leaves
+ * expired keys, or holds fewer of its users than it has: a failover to a
+ * replica that had not received them); 2 reaped by a node of the previous version, which leaves
  * a marker instead of moving the fence; -1 fenced (reaped, or Redis lost
  * the fence): the node must join again, and nothing was renewed.
  */
@@ -178,9 +179,11 @@ local leased = redis.call('EXISTS', KEYS[1]) == 1
 redis.call('SET', KEYS[1], 'inbox:2', 'PX', ARGV[2])
 local listed = redis.call('ZADD', KEYS[2], leaseUntil, ARGV[1]) == 0
 local names = redis.call('SMEMBERS', KEYS[3])
+local held = 0
 for _, name in ipairs(names) do
   local key = ARGV[4] .. name
   if redis.call('HGET', key, 'node') == ARGV[1] then
+    held = held + 1
     redis.call('PEXPIRE', key, ARGV[3])
     redis.call('ZADD', KEYS[4], leaseUntil, name)
   else
@@ -195,6 +198,7 @@ if redis.call('EXISTS', KEYS[6]) == 0 then
 end
 redis.call('PEXPIRE', KEYS[6], ARGV[3])
 if redis.call('DEL', KEYS[7]) == 1 then return 2 end
+if ARGV[7] ~= '' and held < tonumber(ARGV[7]) then return 1 end
 if leased and listed then return 0 end
 return 1`);
 

@@ -182,10 +182,10 @@ export class RedisPresenceStore implements PresenceStore {
     return this.nextList;
   }
 
-  async heartbeat(): Promise<HeartbeatResult> {
-    if (this.generation === undefined) return this.joinAndBeat();
-    const outcome = await this.beat(this.generation);
-    if (outcome === 'fenced') return this.joinAndBeat();
+  async heartbeat(localUsers?: number): Promise<HeartbeatResult> {
+    if (this.generation === undefined) return this.joinAndBeat(localUsers);
+    const outcome = await this.beat(this.generation, localUsers);
+    if (outcome === 'fenced') return this.joinAndBeat(localUsers);
     return outcome;
   }
 
@@ -194,11 +194,11 @@ export class RedisPresenceStore implements PresenceStore {
    * tells what the cluster did meanwhile: a reaper announced this node's
    * users gone ('reaped'); otherwise they were only lost from view.
    */
-  private async joinAndBeat(): Promise<HeartbeatResult> {
+  private async joinAndBeat(localUsers?: number): Promise<HeartbeatResult> {
     this.generation = undefined;
     const { generation, before } = await this.join();
     this.generation = generation;
-    const renewed = await this.beat(generation);
+    const renewed = await this.beat(generation, localUsers);
     if (renewed === 'fenced') throw new NodeFencedError('fenced again as it joined');
     return before === 'reap' || renewed === 'reaped' ? 'reaped' : 'lost';
   }
@@ -216,7 +216,7 @@ export class RedisPresenceStore implements PresenceStore {
     }
   }
 
-  private async beat(generation: Generation): Promise<HeartbeatResult | 'fenced'> {
+  private async beat(generation: Generation, localUsers?: number): Promise<HeartbeatResult | 'fenced'> {
     const outcome = await this.run(
       scripts.HEARTBEAT,
       [
@@ -228,7 +228,7 @@ export class RedisPresenceStore implements PresenceStore {
         this.keys.nodeInbox(this.nodeId),
         this.keys.legacyReapedMarker(this.nodeId),
       ],
-      [this.nodeId, this.settings.leaseMs, this.hashTtlMs, this.keys.user(''), generation, this.fenceTtlMs],
+      [this.nodeId, this.settings.leaseMs, this.hashTtlMs, this.keys.user(''), generation, this.fenceTtlMs, localUsers ?? ''],
       { fencedIsAnAnswer: true },
     );
     if (outcome === scripts.FENCED) return 'fenced';
