@@ -8,7 +8,21 @@ import { freePort } from './free-port.js';
 import { waitUntilAnswering } from './redis-ready.js';
 import { throwawayRedisArgs } from './redis-server-args.js';
 
-const SETTLE_TIMEOUT_MS = 30_000;
+const SETTLE_TIMEOUT_MS = 45_000;
+
+async function untilReplicaOnline(masterPort: number): Promise<void> {
+  const master = new Redis({ host: '127.0.0.1', port: masterPort, maxRetriesPerRequest: 0 });
+  master.on('error', () => undefined);
+  const deadline = Date.now() + SETTLE_TIMEOUT_MS;
+  try {
+    while (!/^slave0:.*state=online/m.test(await master.info('replication'))) {
+      if (Date.now() > deadline) throw new Error('the replica did not come in sync with the master');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  } finally {
+    master.disconnect();
+  }
+}
 
 /**
  * Waits until every sentinel knows the two others (a failover needs a
@@ -93,6 +107,8 @@ export async function startSentinelSetup(): Promise<SentinelSetup> {
     run([...throwawayRedisArgs('127.0.0.1', masterPort), '--dir', directory], masterPort);
     run([...throwawayRedisArgs('127.0.0.1', replicaPort), '--dir', directory, '--replicaof', '127.0.0.1', String(masterPort)], replicaPort);
     await Promise.all([waitUntilAnswering(`redis://127.0.0.1:${masterPort}`), waitUntilAnswering(`redis://127.0.0.1:${replicaPort}`)]);
+    // The sentinels learn of replicas from the master's INFO, at their start and then every 10 s: start them once it lists one in sync.
+    await untilReplicaOnline(masterPort);
     const sentinels: SentinelAddress[] = [];
     for (let i = 0; i < 3; i++) {
       const port = await freePort();

@@ -19,7 +19,7 @@ describe('Charla on a Redis with Sentinel', () => {
   const clients: TestClient[] = [];
   beforeEach(async () => {
     setup = await startSentinelSetup();
-  }, 30_000);
+  }, 60_000);
   afterEach(async () => {
     await Promise.all(clients.splice(0).map((client) => client.terminate()));
     await Promise.all(nodes.splice(0).map((node) => node.stop()));

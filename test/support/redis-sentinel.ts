@@ -11,7 +11,7 @@ export function sentinelForThisFile(): () => SentinelSetup {
   let setup: SentinelSetup | undefined;
   beforeAll(async () => {
     setup = await startSentinelSetup();
-  }, 30_000);
+  }, 60_000);
   afterAll(async () => {
     await setup?.stop();
   });
