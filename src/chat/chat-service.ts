@@ -328,7 +328,7 @@ export class ChatService implements ConnectionHandler {
       ended = await this.deps.presence.endSuspension(name);
     } catch (err) {
       this.deps.logger.warn({ err, user: name }, 'could not end a suspension in the backend; trying again shortly');
-      this.suspensions.start(name, Math.min(windowMs, SUSPENSION_RETRY_MS), () => void this.endSuspension(name, windowMs));
+      this.awaitClient(name, Math.min(windowMs, SUSPENSION_RETRY_MS));
       return;
     }
     if (!ended) return;

@@ -81,8 +81,8 @@ export class Registrar {
     this.checkName(session, name);
     // Held here, waiting for its client, or left while the backend was away: not free, whatever the backend says.
     if (this.localNames.has(name) || this.deps.suspensions.holds(name) || this.deps.departures.holds(name)) throw new ChatError('USERNAME_TAKEN');
-    const token = resumeWindowMs === undefined ? undefined : newResumeToken();
-    const resumable: ResumeGrant | undefined = token && resumeWindowMs !== undefined ? { tokenHash: token.hash, windowMs: resumeWindowMs } : undefined;
+    const offer = resumeWindowMs === undefined ? undefined : { token: newResumeToken(), windowMs: resumeWindowMs };
+    const resumable: ResumeGrant | undefined = offer && { tokenHash: offer.token.hash, windowMs: offer.windowMs };
     this.localNames.add(name);
     // Room traffic is held from before the user list is read until the user
     // is attached, so every join between the two reaches the newcomer: as a
@@ -107,12 +107,8 @@ export class Registrar {
       // already knows of it, and gets no late join notice.
       const arrivalEntry = await this.deps.room.untilReturned(await this.deps.room.arrived(name, 'ACTIVO', resumable === undefined));
       session.bind(name, resumeWindowMs);
-      const userList = others.includes(name) ? others : [...others, name].sort();
-      const grant =
-        token && resumeWindowMs !== undefined
-          ? { token: token.token, windowMs: resumeWindowMs, resumed: false, ...(arrivalEntry ? { room_pos: arrivalEntry } : {}) }
-          : undefined;
-      session.connection.send(this.deps.messages.registerSuccess(userList, grant));
+      const grant = offer && { token: offer.token.token, windowMs: offer.windowMs, resumed: false, ...(arrivalEntry ? { room_pos: arrivalEntry } : {}) };
+      session.connection.send(this.deps.messages.registerSuccess(withName(others, name), grant));
       this.deps.local.attach(name, session.connection, resumable !== undefined);
       for (const held of arrival.held) session.connection.send(resumable ? positioned(held) : held.frame);
     } catch (err) {
@@ -161,8 +157,7 @@ export class Registrar {
       }
       this.localNames.add(name);
       session.bind(name, resumeWindowMs, resumed.status, resumed.auto);
-      const userList = others.includes(name) ? others : [...others, name].sort();
-      session.connection.send(this.deps.messages.registerSuccess(userList, { token: renewed.token, windowMs: resumeWindowMs, resumed: true }));
+      session.connection.send(this.deps.messages.registerSuccess(withName(others, name), { token: renewed.token, windowMs: resumeWindowMs, resumed: true }));
       const replayed = await this.replay(session, name, since);
       // The live room may lag behind the log just read: what it brings up to there is held, and dropped below.
       if (replayed.room !== undefined) await this.deps.room.reached(replayed.room);
@@ -248,6 +243,11 @@ export class Registrar {
     for (const arrival of this.arrivals.values()) if (arrival.name === name) return arrival;
     return undefined;
   }
+}
+
+/** The users listed, the newcomer among them (a list read before its claim may lack it), sorted. */
+function withName(listed: readonly string[], name: string): readonly string[] {
+  return listed.includes(name) ? listed : [...listed, name].sort();
 }
 
 /** A frame as a resumable client gets it: with its position. */

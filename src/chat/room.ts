@@ -4,7 +4,7 @@ import type { ServerMessages } from '../protocol/server-messages.js';
 import { compareEntryIds } from '../protocol/positions.js';
 import type { UserStatus } from '../protocol/status.js';
 
-/** How long a registration waits for its own join notice to come back before confirming anyway (a deaf subscriber). */
+/** How long a wait for the bus to bring an envelope lasts at most, before going on anyway (a deaf subscriber). */
 const RETURN_WAIT_MS = 1000;
 
 /**
@@ -18,10 +18,10 @@ export class Room {
   private returned = 0;
   /** The room-log entry of the latest of this node's envelopes to come back, if the backend gave it one. */
   private returnedEntry: string | undefined;
-  private readonly waiting = new Set<{ readonly seq: number; readonly resolve: () => void }>();
   /** The room-log entry of the latest envelope the bus brought, from any node. */
   private lastEntry: string | undefined;
-  private readonly entryWaiters = new Set<{ readonly entry: string; readonly resolve: () => void }>();
+  /** Each checks, after every envelope the bus brings, whether what it waits for has come. */
+  private readonly waiting = new Set<() => void>();
 
   constructor(
     private readonly nodeId: string,
@@ -58,11 +58,12 @@ export class Room {
 
   /** Notes an envelope the bus brought; this node's own ones release whoever waits for them. */
   received(envelope: RoomEnvelope): void {
-    if (envelope.entry !== undefined) this.passed(envelope.entry);
-    if (envelope.origin !== this.nodeId || envelope.seq === undefined || envelope.seq <= this.returned) return;
-    this.returned = envelope.seq;
-    this.returnedEntry = envelope.entry;
-    for (const waiter of this.waiting) if (waiter.seq <= this.returned) waiter.resolve();
+    if (envelope.entry !== undefined) this.lastEntry = envelope.entry;
+    if (envelope.origin === this.nodeId && envelope.seq !== undefined && envelope.seq > this.returned) {
+      this.returned = envelope.seq;
+      this.returnedEntry = envelope.entry;
+    }
+    for (const check of this.waiting) check();
   }
 
   /**
@@ -71,20 +72,9 @@ export class Room {
    * with a room-log entry at or after that envelope when the bus gave one:
    * a place in the room to resume from.
    */
-  untilReturned(seq: number): Promise<string | undefined> {
-    if (seq <= this.returned) return Promise.resolve(this.returnedEntry);
-    return new Promise((resolve) => {
-      const waiter = {
-        seq,
-        resolve: () => {
-          clearTimeout(timer);
-          this.waiting.delete(waiter);
-          resolve(seq <= this.returned ? this.returnedEntry : undefined);
-        },
-      };
-      const timer = setTimeout(waiter.resolve, RETURN_WAIT_MS);
-      this.waiting.add(waiter);
-    });
+  async untilReturned(seq: number): Promise<string | undefined> {
+    await this.until(() => seq <= this.returned);
+    return seq <= this.returned ? this.returnedEntry : undefined;
   }
 
   /**
@@ -94,25 +84,24 @@ export class Room {
    * a second if it does not.
    */
   reached(entry: string): Promise<void> {
-    if (this.lastEntry !== undefined && compareEntryIds(this.lastEntry, entry) >= 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      const waiter = {
-        entry,
-        resolve: () => {
-          clearTimeout(timer);
-          this.entryWaiters.delete(waiter);
-          resolve();
-        },
-      };
-      const timer = setTimeout(waiter.resolve, RETURN_WAIT_MS);
-      this.entryWaiters.add(waiter);
-    });
+    return this.until(() => this.lastEntry !== undefined && compareEntryIds(this.lastEntry, entry) >= 0);
   }
 
-  private passed(entry: string): void {
-    this.lastEntry = entry;
-    if (this.entryWaiters.size === 0) return;
-    for (const waiter of this.entryWaiters) if (compareEntryIds(entry, waiter.entry) >= 0) waiter.resolve();
+  /** Resolves once `done` holds after an envelope the bus brought, or after RETURN_WAIT_MS. */
+  private until(done: () => boolean): Promise<void> {
+    if (done()) return Promise.resolve();
+    return new Promise((resolve) => {
+      const finish = (): void => {
+        clearTimeout(timer);
+        this.waiting.delete(check);
+        resolve();
+      };
+      const check = (): void => {
+        if (done()) finish();
+      };
+      const timer = setTimeout(finish, RETURN_WAIT_MS);
+      this.waiting.add(check);
+    });
   }
 
   private async publish(frame: string, route?: RoomEnvelope['route'], except?: string): Promise<number> {

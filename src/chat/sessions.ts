@@ -16,6 +16,13 @@ export class Sessions implements Iterable<Session> {
     this.open.delete(session);
   }
 
+  /** How many users are registered on this node (connected ones: a suspended user has no session). */
+  registeredCount(): number {
+    let count = 0;
+    for (const session of this.open) if (session.name) count++;
+    return count;
+  }
+
   /** Names registered on this node. */
   registeredNames(): string[] {
     const names: string[] = [];

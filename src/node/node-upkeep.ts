@@ -87,7 +87,7 @@ export class NodeUpkeep {
 
   private async beat(): Promise<void> {
     // Connected users only: a suspended one's name is the backend's to keep until its window ends.
-    const found = await this.presence.heartbeat(this.chat.sessions.registeredNames().length);
+    const found = await this.presence.heartbeat(this.chat.sessions.registeredCount());
     this.renewedAt = Date.now();
     if (found !== 'alive') {
       this.logger.warn({ found }, 'the cluster had lost this node; claiming its users again');

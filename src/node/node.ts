@@ -60,7 +60,7 @@ export class CharlaNode {
     const sessions = new Sessions();
     this.metrics = new Metrics({
       connections: () => sessions.size,
-      registeredUsers: () => sessions.registeredNames().length,
+      registeredUsers: () => sessions.registeredCount(),
       suspendedUsers: () => this.chat.suspensions.size,
     });
     this.backend = config.redis

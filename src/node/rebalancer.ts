@@ -61,7 +61,11 @@ export class Rebalancer {
     if (now - this.overSince < this.settings.afterMs) return;
     const moved = this.chat.askToMove(movesNow(own, where, this.settings, intervalMs));
     if (moved.length === 0) return;
-    for (const user of moved) this.asked.set(user, now);
+    for (const user of moved) {
+      // Re-inserted last: the map stays in the order asked, which forgetOldMoves relies on.
+      this.asked.delete(user);
+      this.asked.set(user, now);
+    }
     this.metrics.rebalanceMovesAsked(moved.length);
     this.logger.info({ moved: moved.length, connections: own, mean: Math.round(where.mean) }, 'asked resumable clients to move to less busy nodes');
   }

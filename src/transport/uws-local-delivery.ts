@@ -49,15 +49,15 @@ export class UwsLocalDelivery implements LocalDelivery {
 
   toAll(frame: string, except?: string, entry?: string): void {
     const excluded = except === undefined ? undefined : this.byName.get(except);
-    this.publish(ROOM_TOPIC, frame, excluded);
+    this.publish(ROOM_TOPIC, this.app.numSubscribers(ROOM_TOPIC), frame, excluded);
     // Built only when someone listens for it: clients of the original protocol cost nothing more.
-    if (this.app.numSubscribers(POSITIONED_ROOM_TOPIC) > 0) {
-      this.publish(POSITIONED_ROOM_TOPIC, entry === undefined ? frame : withPosition(frame, 'room_pos', entry), excluded);
+    const positionedReceivers = this.app.numSubscribers(POSITIONED_ROOM_TOPIC);
+    if (positionedReceivers > 0) {
+      this.publish(POSITIONED_ROOM_TOPIC, positionedReceivers, entry === undefined ? frame : withPosition(frame, 'room_pos', entry), excluded);
     }
   }
 
-  private publish(topic: string, frame: string, excluded: UwsConnection | undefined): void {
-    const receivers = this.app.numSubscribers(topic);
+  private publish(topic: string, receivers: number, frame: string, excluded: UwsConnection | undefined): void {
     // A socket's own publish reaches every subscriber of the topic but itself.
     if (excluded?.isOpen && excluded.socket.isSubscribed(topic)) {
       excluded.socket.publish(topic, frame, false);

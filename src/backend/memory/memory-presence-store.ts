@@ -69,8 +69,10 @@ export class MemoryPresenceRegistry {
     this.looks.set(usernameSkeleton(name), name);
   }
 
-  /** Orphans a resumable user whose node is gone: listed until its window ends, then reaped. */
-  orphan(held: HeldUser, grant: ResumeGrant & { deadline?: number }): void {
+  /** Orphans a resumable user whose node is gone: listed until its window ends, then reaped. Others are left as they are. */
+  orphan(held: HeldUser): void {
+    const grant = held.resumable;
+    if (!grant) return;
     const deadline = grant.deadline ?? this.now() + grant.windowMs;
     held.entry = { ...held.entry, node: '' };
     held.leaseUntil = deadline;
@@ -228,7 +230,7 @@ export class MemoryPresenceStore implements PresenceStore {
         const held = this.registry.users.get(name);
         if (held?.entry.node !== nodeId) continue;
         if (held.resumable) {
-          this.registry.orphan(held, held.resumable);
+          this.registry.orphan(held);
           continue;
         }
         this.registry.remove(name);
@@ -263,7 +265,7 @@ export class MemoryPresenceStore implements PresenceStore {
     this.checkFence('retire');
     for (const name of this.registry.usersOf(this.nodeId)) {
       const held = this.registry.users.get(name);
-      if (held?.entry.node === this.nodeId && held.resumable) this.registry.orphan(held, held.resumable);
+      if (held?.entry.node === this.nodeId) this.registry.orphan(held);
     }
     this.registry.nodeLeases.delete(this.nodeId);
     this.registry.loads.delete(this.nodeId);
