@@ -49,8 +49,8 @@ describeNeeding([TOOLS.docker, TOOLS.compose], 'the docker-compose stack, driven
   }
 
   beforeAll(async () => {
-    [publicPort, statsPort, prometheusPort] = [await freePort(), await freePort(), await freePort()];
-    stack = new ComposeStack(command!, { public: publicPort, stats: statsPort, prometheus: prometheusPort });
+    [publicPort, statsPort] = [await freePort(), await freePort()];
+    stack = new ComposeStack(command!, { public: publicPort, stats: statsPort });
     const started = Date.now();
     await stack.compose(['up', '-d', '--build', '--scale', 'charla=3'], BUILD_TIMEOUT_MS);
     const upDone = Date.now();
@@ -156,6 +156,8 @@ describeNeeding([TOOLS.docker, TOOLS.compose], 'the docker-compose stack, driven
 
   it('with the monitoring profile, Prometheus scrapes every running replica', async () => {
     // Grafana's image is left out: only Prometheus is started from the profile.
+    prometheusPort = await freePort();
+    stack.publishPrometheusOn(prometheusPort);
     await stack.compose(['--profile', 'monitoring', 'up', '-d', 'prometheus'], 120_000);
     const expected = (await running()).length;
     const upTargets = async (): Promise<number> => {

@@ -43,19 +43,27 @@ export interface ContainerState {
  */
 export class ComposeStack {
   readonly project = `charlae2e${randomBytes(4).toString('hex')}`;
-  private readonly env: NodeJS.ProcessEnv;
+  private env: NodeJS.ProcessEnv;
 
   constructor(
     private readonly command: readonly string[],
-    ports: { readonly public: number; readonly stats: number; readonly prometheus: number },
+    ports: { readonly public: number; readonly stats: number },
   ) {
     this.env = {
       ...process.env,
       COMPOSE_PROJECT_NAME: this.project,
       CHARLA_PUBLIC_PORT: String(ports.public),
       CHARLA_STATS_PORT: String(ports.stats),
-      PROMETHEUS_PORT: String(ports.prometheus),
     };
+  }
+
+  /**
+   * Publishes Prometheus (the monitoring profile) on `port`: chosen just
+   * before it starts, since a port picked free minutes earlier may have been
+   * taken meanwhile by another test.
+   */
+  publishPrometheusOn(port: number): void {
+    this.env = { ...this.env, PROMETHEUS_PORT: String(port) };
   }
 
   compose(args: readonly string[], timeoutMs?: number): Promise<string> {
