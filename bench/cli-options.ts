@@ -13,7 +13,8 @@ charts. Everything it started is stopped when it ends, also on Ctrl-C.
 What to run
   --quick                  about a minute per backend: 1 short round, small counts
   --scenario LIST          idle,storm,broadcast,private,mixed (default: all)
-  --backend LIST           memory,redis,redis-2,redis-3 (default: memory,redis,redis-3)
+  --backend LIST           memory,redis,redis-2,redis-3,redis-2-replica,redis-2-replica-wait
+                           (default: memory,redis,redis-3)
   --baseline               also measure a bare uWebSockets.js server (bench/baseline/bare-uws.ts)
   --urls LIST              measure a running cluster instead (ws://host:port/chat,...): traffic
                            figures only, no server CPU or memory

@@ -72,6 +72,10 @@ const envSchema = z
       .transform((value) => value.split(',').map((part) => part.trim()).filter(Boolean))
       .refine((list) => list.every(isAddressOrSubnet), 'comma-separated IP addresses or CIDR subnets'),
     CHARLA_REDIS_PROBE_MS: integer(100, 60_000, 500),
+    /** Replicas that must hold a private message before its sender is answered (WAIT); default 1 with Sentinel, else 0. */
+    CHARLA_REDIS_WAIT_REPLICAS: z.coerce.number().int().min(0).max(16).optional(),
+    // Under the connections' 2 s command timeout, which would call a slow confirmation a lost answer.
+    CHARLA_REDIS_WAIT_TIMEOUT_MS: integer(1, 1000, 100),
     CHARLA_RATE_LIMIT_PER_SECOND: integer(0, 1_000_000, 20),
     CHARLA_RATE_LIMIT_BURST: integer(1, 1_000_000, 40),
     // Shared by every connection from one address: a campus behind one NAT chats well under it.
@@ -129,7 +133,17 @@ const configSchema = envSchema.transform((e) => ({
   host: e.HOST,
   port: e.PORT,
   metrics: { host: e.CHARLA_METRICS_HOST ?? e.HOST, port: e.CHARLA_METRICS_PORT },
-  ...(redisEndpoint(e) ? { redis: { endpoint: redisEndpoint(e)!, keyPrefix: e.CHARLA_KEY_PREFIX, probeIntervalMs: e.CHARLA_REDIS_PROBE_MS } } : {}),
+  ...(redisEndpoint(e)
+    ? {
+        redis: {
+          endpoint: redisEndpoint(e)!,
+          keyPrefix: e.CHARLA_KEY_PREFIX,
+          probeIntervalMs: e.CHARLA_REDIS_PROBE_MS,
+          // A Sentinel deployment has a replica to fail over to by definition: wait for it.
+          replicaAck: { replicas: e.CHARLA_REDIS_WAIT_REPLICAS ?? (e.REDIS_SENTINELS ? 1 : 0), timeoutMs: e.CHARLA_REDIS_WAIT_TIMEOUT_MS },
+        },
+      }
+    : {}),
   chat: {
     idleTimeoutMs: e.CHARLA_IDLE_TIMEOUT_MS,
     registrationTimeoutMs: e.CHARLA_REGISTRATION_TIMEOUT_MS,

@@ -34,6 +34,7 @@ export class Metrics {
   private readonly windowsEnded: Counter;
   private readonly movesAsked: Counter;
   private readonly movesCompleted: Counter;
+  private readonly unreplicated: Counter;
 
   constructor(sources: MetricsSources) {
     const registers = [this.registry];
@@ -113,6 +114,15 @@ export class Metrics {
       help: 'Clients asked to move that resumed on another node',
       registers,
     });
+    this.unreplicated = new Counter({
+      name: 'charla_unreplicated_acks_total',
+      help: 'Private messages answered on the Redis master alone because its replicas did not confirm them in time (CHARLA_REDIS_WAIT_REPLICAS)',
+      registers,
+    });
+  }
+
+  unreplicatedAcks(messages: number): void {
+    if (messages > 0) this.unreplicated.inc(messages);
   }
 
   rebalanceMovesAsked(count: number): void {

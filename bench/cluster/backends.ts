@@ -4,10 +4,33 @@ export const BACKENDS = {
   redis: { label: 'redis, 1 node', nodes: 1, redis: true, baseline: false, byDefault: true },
   'redis-2': { label: 'redis, 2 nodes', nodes: 2, redis: true, baseline: false, byDefault: false },
   'redis-3': { label: 'redis, 3 nodes', nodes: 3, redis: true, baseline: false, byDefault: true },
+  // A Redis with a replica, as under Sentinel: answered on the master's word, or once the replica holds each message.
+  'redis-2-replica': { label: 'redis + replica, 2 nodes', nodes: 2, redis: true, replica: true, baseline: false, byDefault: false },
+  'redis-2-replica-wait': {
+    label: 'redis + replica, WAIT 1, 2 nodes',
+    nodes: 2,
+    redis: true,
+    replica: true,
+    env: { CHARLA_REDIS_WAIT_REPLICAS: '1' },
+    baseline: false,
+    byDefault: false,
+  },
   baseline: { label: 'bare uWS, 1 node', nodes: 1, redis: false, baseline: true, byDefault: false },
-} as const;
+} as const satisfies Record<string, BackendSpec>;
 
 export type BackendId = keyof typeof BACKENDS | 'external';
+
+export interface BackendSpec {
+  readonly label: string;
+  readonly nodes: number;
+  readonly redis: boolean;
+  /** A replica of the Redis, in sync before the nodes start. */
+  readonly replica?: boolean;
+  /** Settings of the nodes beyond the benchmark's own. */
+  readonly env?: Readonly<Record<string, string>>;
+  readonly baseline: boolean;
+  readonly byDefault: boolean;
+}
 
 export const STARTABLE_BACKENDS = Object.keys(BACKENDS) as (keyof typeof BACKENDS)[];
 

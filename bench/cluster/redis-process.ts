@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { throwawayRedisArgs } from '../../scripts/process/redis-server-args.js';
 import { freePort } from '../../scripts/process/free-port.js';
-import { waitUntilAnswering } from '../../scripts/process/redis-ready.js';
+import { waitUntilAnswering, waitUntilReplicaInSync } from '../../scripts/process/redis-ready.js';
 import type { ProcessGroup, StartedProcess } from './process-group.js';
 
 export interface RedisProcess {
@@ -10,12 +10,15 @@ export interface RedisProcess {
   readonly process: StartedProcess;
 }
 
-/** A throw-away redis-server on a free loopback port, without persistence. */
-export async function startRedisServer(group: ProcessGroup, name: string): Promise<RedisProcess> {
+/** A throw-away redis-server on a free loopback port, without persistence; with `replicaOf`, a replica of that server. */
+export async function startRedisServer(group: ProcessGroup, name: string, replicaOf?: RedisProcess): Promise<RedisProcess> {
   const port = await freePort();
-  const process = group.spawn(name, 'redis-server', [...throwawayRedisArgs('127.0.0.1', port), '--maxclients', '1000']);
+  const replication = replicaOf ? ['--replicaof', '127.0.0.1', new URL(replicaOf.url).port] : [];
+  // A full sync starts at once instead of waiting 5 s for more replicas to share it.
+  const process = group.spawn(name, 'redis-server', [...throwawayRedisArgs('127.0.0.1', port), '--maxclients', '1000', '--repl-diskless-sync-delay', '0', ...replication]);
   const url = `redis://127.0.0.1:${port}`;
   await waitUntilAnswering(url);
+  if (replicaOf) await waitUntilReplicaInSync(url);
   return { url, pid: process.pid, process };
 }
 

@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { answersOk } from '../../scripts/local-cluster/readiness.js';
 import { freePort } from '../../scripts/process/free-port.js';
-import { BACKENDS, type BackendId } from './backends.js';
+import { BACKENDS, type BackendId, type BackendSpec } from './backends.js';
 import type { ProcessGroup, StartedProcess } from './process-group.js';
 import { startRedisServer, type RedisProcess } from './redis-process.js';
 
@@ -37,21 +37,24 @@ export interface StartOptions {
 
 /** Starts Redis (when the backend needs it) and the nodes, and waits until every node is ready. */
 export async function startSystem(backend: keyof typeof BACKENDS, options: StartOptions): Promise<SystemUnderTest> {
-  const spec = BACKENDS[backend];
+  const spec: BackendSpec = BACKENDS[backend];
   const started: StartedProcess[] = [];
   let redis: RedisProcess | undefined;
+  let replica: RedisProcess | undefined;
   const stop = async (): Promise<void> => {
     await Promise.all(started.map((process) => options.group.stop(process, STOP_GRACE_MS)));
+    if (replica) await options.group.stop(replica.process, STOP_GRACE_MS);
     if (redis) await options.group.stop(redis.process, STOP_GRACE_MS);
   };
   try {
     if (spec.redis) redis = await startRedisServer(options.group, `${options.tag}-redis`);
+    if (redis && spec.replica) replica = await startRedisServer(options.group, `${options.tag}-replica`, redis);
     const urls: string[] = [];
     for (let index = 0; index < spec.nodes; index++) {
       const port = await freePort();
       const name = `${options.tag}-${spec.baseline ? 'bare-uws' : `node-${index + 1}`}`;
       const args = [...profileArgs(name, options.cpuProfileDirectory), ...(spec.baseline ? baselineArgs(port) : nodeArgs(options.entry))];
-      const env = spec.baseline ? process.env : { ...process.env, ...nodeEnvironment(port, `${options.tag}-${index + 1}`, options.tag, redis?.url) };
+      const env = spec.baseline ? process.env : { ...process.env, ...nodeEnvironment(port, `${options.tag}-${index + 1}`, options.tag, redis?.url), ...spec.env };
       const node = options.group.spawn(name, process.execPath, args, { cwd: PROJECT_ROOT, env });
       started.push(node);
       await waitUntilReady(port, node);
@@ -64,7 +67,7 @@ export async function startSystem(backend: keyof typeof BACKENDS, options: Start
       nodePids: started.map((process) => process.pid),
       ...(redis ? { redis: { url: redis.url, pid: redis.pid } } : {}),
       fault: () => {
-        const gone = [...started, ...(redis ? [redis.process] : [])].filter((process) => !process.running);
+        const gone = [...started, ...(redis ? [redis.process] : []), ...(replica ? [replica.process] : [])].filter((process) => !process.running);
         return gone.length === 0 ? undefined : `${gone.map((process) => `${process.name} (${String(process.exitStatus)})`).join(', ')} exited during the run`;
       },
       stop,

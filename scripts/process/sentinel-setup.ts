@@ -104,8 +104,10 @@ export async function startSentinelSetup(): Promise<SentinelSetup> {
   try {
     const [masterPort, replicaPort] = [await freePort(), await freePort()];
     // In the throw-away directory: a replica writes the snapshot a full sync brings it to its working directory.
-    run([...throwawayRedisArgs('127.0.0.1', masterPort), '--dir', directory], masterPort);
-    run([...throwawayRedisArgs('127.0.0.1', replicaPort), '--dir', directory, '--replicaof', '127.0.0.1', String(masterPort)], replicaPort);
+    // Either may be the master that serves a full sync: without the 5 s wait for more replicas to share it.
+    const noSyncDelay = ['--repl-diskless-sync-delay', '0'];
+    run([...throwawayRedisArgs('127.0.0.1', masterPort), '--dir', directory, ...noSyncDelay], masterPort);
+    run([...throwawayRedisArgs('127.0.0.1', replicaPort), '--dir', directory, ...noSyncDelay, '--replicaof', '127.0.0.1', String(masterPort)], replicaPort);
     await Promise.all([waitUntilAnswering(`redis://127.0.0.1:${masterPort}`), waitUntilAnswering(`redis://127.0.0.1:${replicaPort}`)]);
     // The sentinels learn of replicas from the master's INFO, at their start and then every 10 s: start them once it lists one in sync.
     await untilReplicaOnline(masterPort);

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Metrics } from '../../metrics.js';
 import type { RedisKeys } from './keys.js';
 import { timedPublish } from './timed-publish.js';
+import type { ReplicaAck } from './replica-ack.js';
 
 /** Private messages one inbox entry carries at most. */
 const ENVELOPES_PER_ENTRY = 64;
@@ -40,6 +41,7 @@ export class InboxAppender {
     private readonly publisher: Redis,
     private readonly keys: RedisKeys,
     private readonly inboxLength: number,
+    private readonly replicaAck: ReplicaAck,
     private readonly metrics: Metrics,
   ) {}
 
@@ -80,6 +82,7 @@ export class InboxAppender {
           this.publisher.smismember(this.keys.nodeUsers(node), ...batch.map((pending) => pending.to)),
         ]),
       );
+      if (appended !== null) await this.replicaAck.confirm(batch.length);
       batch.forEach((pending, i) => pending.settle(appended !== null && held[i] === 1));
     } catch (err) {
       for (const pending of batch) pending.fail(err);

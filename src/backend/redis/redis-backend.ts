@@ -7,6 +7,7 @@ import { RedisPresenceStore } from './redis-presence-store.js';
 import { connectRedis, waitForRedis, type RedisEndpoint } from './connection.js';
 import { RedisKeys } from './keys.js';
 import { detectHangs } from './hang-detector.js';
+import type { ReplicaAckSettings } from './replica-ack.js';
 
 export interface RedisBackendSettings {
   readonly endpoint: RedisEndpoint;
@@ -14,6 +15,8 @@ export interface RedisBackendSettings {
   readonly probeIntervalMs: number;
   readonly leaseMs: number;
   readonly retention: Retention;
+  /** Default: the master's word, no WAIT. */
+  readonly replicaAck?: ReplicaAckSettings;
 }
 
 /**
@@ -56,7 +59,7 @@ export function createRedisBackend(nodeId: string, settings: RedisBackendSetting
   const presence = new RedisPresenceStore(nodeId, commands, keys, { leaseMs: settings.leaseMs, onFenced: recovered });
   // Room publishes act for this node like presence scripts do: under its generation.
   const fence = { generation: () => presence.fencingGeneration(), onFenced: recovered };
-  const bus = new RedisBus(nodeId, { publisher: commands, subscriber, reader }, keys, { probeIntervalMs: settings.probeIntervalMs, fence, retention: settings.retention }, metrics, logger);
+  const bus = new RedisBus(nodeId, { publisher: commands, subscriber, reader }, keys, { probeIntervalMs: settings.probeIntervalMs, fence, retention: settings.retention, ...(settings.replicaAck ? { replicaAck: settings.replicaAck } : {}) }, metrics, logger);
   return {
     presence,
     bus,

@@ -8,6 +8,7 @@ import { InboxAppender } from './inbox-appender.js';
 import { INBOX_LENGTH, RedisInbox } from './redis-inbox.js';
 import { RoomFeed, type NodeFence } from './room-feed.js';
 import { TurnBatch } from './turn-batch.js';
+import { ReplicaAck, type ReplicaAckSettings } from './replica-ack.js';
 import { DEFAULT_RETENTION, type Bus, type EnvelopeHandler, type LookedUp, type Missed, type ResumePositions, type Retention } from '../ports.js';
 import { readMissed } from './missed-reader.js';
 import { decodeEnvelope, encodeEnvelope, type DirectEnvelope, type RoomEnvelope } from '../envelope.js';
@@ -26,6 +27,8 @@ export interface RedisBusSettings {
   readonly fence?: NodeFence;
   /** How much of the room and of resumable users' messages is kept (defaults: DEFAULT_RETENTION). */
   readonly retention?: Retention;
+  /** Replicas that must hold a private message before it is acknowledged (default: none, the master's word). */
+  readonly replicaAck?: ReplicaAckSettings;
 }
 
 const PROBE_PREFIX = 'probe:';
@@ -69,6 +72,7 @@ export class RedisBus implements Bus {
   private readonly inbox: RedisInbox;
   private readonly appender: InboxAppender;
   private readonly turn = new TurnBatch();
+  private readonly replicaAck: ReplicaAck;
   private readonly retention: Retention;
 
   constructor(
@@ -82,8 +86,9 @@ export class RedisBus implements Bus {
     this.publisher = connections.publisher;
     this.subscriber = connections.subscriber;
     this.retention = settings.retention ?? DEFAULT_RETENTION;
-    this.inbox = new RedisInbox(nodeId, connections.publisher, connections.reader, keys, this.turn, metrics, logger, this.retention.userLogLength);
-    this.appender = new InboxAppender(connections.publisher, keys, INBOX_LENGTH, metrics);
+    const replicaAck = (this.replicaAck = new ReplicaAck(connections.publisher, settings.replicaAck ?? { replicas: 0, timeoutMs: 0 }, metrics, logger));
+    this.inbox = new RedisInbox(nodeId, connections.publisher, connections.reader, keys, this.turn, replicaAck, metrics, logger, this.retention.userLogLength);
+    this.appender = new InboxAppender(connections.publisher, keys, INBOX_LENGTH, replicaAck, metrics);
     this.roomChannel = keys.roomChannel;
     this.room = new RoomFeed(
       connections.publisher,
@@ -180,6 +185,7 @@ export class RedisBus implements Bus {
     clearInterval(this.probeTimer);
     this.inbox.stop();
     this.room.stop();
+    this.replicaAck.stop();
     this.subscriber.off('message', this.onMessage);
     this.handler = undefined;
     if (this.subscriber.status === 'ready') {

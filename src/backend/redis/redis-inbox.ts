@@ -7,6 +7,7 @@ import type { RedisKeys } from './keys.js';
 import { LuaScript } from './lua-script.js';
 import { timedPublish } from './timed-publish.js';
 import type { TurnBatch } from './turn-batch.js';
+import type { ReplicaAck } from './replica-ack.js';
 import { compareEntryIds } from '../../protocol/positions.js';
 
 /** Entries a node's inbox keeps (approximately): far more than any reader lags behind. */
@@ -94,6 +95,7 @@ export class RedisInbox {
     private readonly reader: Redis,
     private readonly keys: RedisKeys,
     private readonly turn: TurnBatch,
+    private readonly replicaAck: ReplicaAck,
     private readonly metrics: Metrics,
     private readonly logger: Logger,
     /** Direct envelopes a resumable user's log keeps (approximately): what it can get back when it resumes. */
@@ -115,6 +117,7 @@ export class RedisInbox {
       DELIVER_TO_USER.run(this.publisher, [this.keys.user(envelope.to), this.keys.userLog(envelope.to)], [this.keys.node(''), payload, INBOX_LENGTH, this.userLogLength]),
     );
     if (outcome === -1) return undefined;
+    if (outcome !== 0) await this.replicaAck.confirm(1);
     if (typeof outcome === 'string') return { route: outcome };
     if (outcome === 1) return {};
     throw new BackendUnavailableError(new Error(`the node holding ${envelope.to} does not answer`));
