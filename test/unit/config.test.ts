@@ -103,6 +103,16 @@ describe('configuration', () => {
     expect(() => loadConfig({ REDIS_URL: 'redis://redis:6379', REDIS_PASSWORD: 'x' })).toThrow(/REDIS_PASSWORD: only used with REDIS_SENTINELS/);
   });
 
+  it('waits for a replica to hold each private message under Sentinel, and for none on one Redis, unless told otherwise', () => {
+    const sentinels = { REDIS_SENTINELS: 'sentinel-1:26379', REDIS_SENTINEL_MASTER: 'charla' };
+    expect(loadConfig(sentinels).redis?.replicaAck).toEqual({ replicas: 1, timeoutMs: 100 });
+    expect(loadConfig({ REDIS_URL: 'redis://redis:6379' }).redis?.replicaAck).toEqual({ replicas: 0, timeoutMs: 100 });
+    expect(loadConfig({ ...sentinels, CHARLA_REDIS_WAIT_REPLICAS: '0' }).redis?.replicaAck.replicas).toBe(0);
+    expect(loadConfig({ REDIS_URL: 'redis://redis:6379', CHARLA_REDIS_WAIT_REPLICAS: '2', CHARLA_REDIS_WAIT_TIMEOUT_MS: '250' }).redis?.replicaAck).toEqual({ replicas: 2, timeoutMs: 250 });
+    expect(() => loadConfig({ ...sentinels, CHARLA_REDIS_WAIT_TIMEOUT_MS: '5000' })).toThrow(/CHARLA_REDIS_WAIT_TIMEOUT_MS/);
+    expect(() => loadConfig({ ...sentinels, CHARLA_REDIS_WAIT_REPLICAS: 'uno' })).toThrow(/CHARLA_REDIS_WAIT_REPLICAS/);
+  });
+
   it('refuses a lease shorter than two heartbeats', () => {
     expect(() => loadConfig({ CHARLA_HEARTBEAT_MS: '2000', CHARLA_LEASE_MS: '3000' })).toThrow(/CHARLA_LEASE_MS: must be at least twice/);
   });

@@ -22,6 +22,8 @@ const RETRY_MS = 100;
  * or two of latency. Idle, a read still blocks until the first entry.
  */
 const GATHER_MS = 2;
+/** Entry ids a reader remembers having read: far more than a replica lags behind. */
+const RECENTLY_READ = 1000;
 /** Without an answer for this long, the reader is deaf. */
 const SILENT_AFTER_MS = 3 * BLOCK_MS;
 
@@ -84,6 +86,10 @@ type StreamReply = [key: string, entries: [id: string, fields: string[]][]][] | 
  */
 export class RedisInbox {
   private lastId = '0-0';
+  /** The ids of the last entries read, to find the place again in an inbox that lost some (findPlace). */
+  private readonly recentlyRead = new Set<string>();
+  private readonly readOrder: (string | undefined)[] = new Array<string | undefined>(RECENTLY_READ);
+  private readAt = 0;
   private running = false;
   private lastAnswerAt = performance.now();
   /** Callers of caughtUp(), each waiting for the reader to pass an entry id. */
@@ -163,12 +169,23 @@ export class RedisInbox {
 
   private async readLoop(handler: (envelope: Envelope) => void): Promise<void> {
     const inbox = this.keys.nodeInbox(this.nodeId);
+    let interrupted = false;
     while (this.running) {
       let reply: StreamReply;
       try {
+        if (interrupted) {
+          const there = await this.findPlace(inbox);
+          this.lastAnswerAt = performance.now();
+          if (!there) {
+            await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
+            continue;
+          }
+          interrupted = false;
+        }
         reply = (await this.reader.xread('COUNT', READ_BATCH, 'BLOCK', BLOCK_MS, 'STREAMS', inbox, this.lastId)) as StreamReply;
       } catch (err) {
         if (!this.running) return;
+        interrupted = true;
         // A read that got no answer at all: the connection may be half-open. Replace it; reading resumes where it was.
         if (err instanceof Error && /timed out/i.test(err.message)) {
           this.logger.warn('redis inbox reader does not answer; reconnecting it');
@@ -180,13 +197,53 @@ export class RedisInbox {
       this.lastAnswerAt = performance.now();
       for (const [, entries] of reply ?? []) {
         for (const [id, fields] of entries) {
-          this.lastId = id;
+          this.noteRead(id);
           if (this.running) this.take(fields, handler);
         }
       }
       this.releaseWaiters((until) => compareEntryIds(this.lastId, until) >= 0);
       if (reply) await new Promise((resolve) => setTimeout(resolve, GATHER_MS));
     }
+  }
+
+  /**
+   * After a failover the inbox may lack its last entries that this node
+   * read: the old master handed them out and died before its replica had
+   * them. The new master numbers its entries from its own clock, and one
+   * whose clock is behind numbers new entries below the reader's position,
+   * which it would skip. So after any interruption the reader looks at the
+   * entries up to its position, newest first: the first one it read is where
+   * it really is, and those above it are new. Normally that is the position
+   * itself, in one short read. False while there is no inbox (a Redis that
+   * came back empty, or a node reaped in a partition): it is opened again,
+   * or its parked inbox brought back, at the node's next beat.
+   */
+  private async findPlace(inbox: string): Promise<boolean> {
+    const [exists, upToPosition] = await Promise.all([
+      this.reader.exists(inbox),
+      this.reader.xrevrange(inbox, this.lastId, '-', 'COUNT', RECENTLY_READ),
+    ]);
+    if (exists === 0) return false;
+    const newest = upToPosition[0]?.[0];
+    if (newest === this.lastId) return true;
+    const read = upToPosition.findIndex(([id]) => this.recentlyRead.has(id));
+    // None read among them: all new, or (past RECENTLY_READ of them) too many to tell; read them all again rather than skip any.
+    const place = read >= 0 ? upToPosition[read]![0] : upToPosition.length < RECENTLY_READ ? '0-0' : upToPosition.at(-1)![0];
+    this.logger.warn(
+      { read: this.lastId, from: place, newBelow: newest !== undefined && compareEntryIds(place, newest) < 0 },
+      'the inbox lost entries this node had read (a failover): reading on from the last one it kept',
+    );
+    this.lastId = place;
+    return true;
+  }
+
+  private noteRead(id: string): void {
+    this.lastId = id;
+    const forgotten = this.readOrder[this.readAt];
+    if (forgotten !== undefined) this.recentlyRead.delete(forgotten);
+    this.readOrder[this.readAt] = id;
+    this.readAt = (this.readAt + 1) % RECENTLY_READ;
+    this.recentlyRead.add(id);
   }
 
   /** One entry: one envelope, or several sent along a route in one turn (fields e, payload, e, payload...). */
