@@ -13,7 +13,8 @@ export interface RedisProcess {
 /** A throw-away redis-server on a free loopback port, without persistence; with `replicaOf`, a replica of that server. */
 export async function startRedisServer(group: ProcessGroup, name: string, replicaOf?: RedisProcess): Promise<RedisProcess> {
   const port = await freePort();
-  const replication = replicaOf ? ['--replicaof', '127.0.0.1', new URL(replicaOf.url).port] : [];
+  // A replica loads the master's snapshot straight from the socket, instead of writing it to its working directory.
+  const replication = replicaOf ? ['--replicaof', '127.0.0.1', new URL(replicaOf.url).port, '--repl-diskless-load', 'on-empty-db'] : [];
   // A full sync starts at once instead of waiting 5 s for more replicas to share it.
   const process = group.spawn(name, 'redis-server', [...throwawayRedisArgs('127.0.0.1', port), '--maxclients', '1000', '--repl-diskless-sync-delay', '0', ...replication]);
   const url = `redis://127.0.0.1:${port}`;
