@@ -12,6 +12,15 @@ import type { RedisEndpoint } from './backend/redis/connection.js';
 const integer = (min: number, max: number, fallback: number) =>
   z.coerce.number().int().min(min).max(max).default(fallback);
 
+/** `host:port,host:port,...`, at least one. */
+const hostAndPortList = (what: string) =>
+  z
+    .string()
+    .transform((value) => value.split(',').map((part) => part.trim()).filter(Boolean))
+    .refine((list) => list.length > 0 && list.every(isHostAndPort), what)
+    .transform((list) => list.map(hostAndPort))
+    .optional();
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 const envSchema = z
@@ -26,16 +35,13 @@ const envSchema = z
       .regex(/^rediss?:\/\/\S+$/, 'must be a redis:// or rediss:// URL')
       .optional(),
     /** Sentinels to find the Redis master through, instead of REDIS_URL: `host:port,host:port,...`. */
-    REDIS_SENTINELS: z
-      .string()
-      .transform((value) => value.split(',').map((part) => part.trim()).filter(Boolean))
-      .refine((list) => list.length > 0 && list.every(isHostAndPort), 'comma-separated host:port of the sentinels')
-      .transform((list) => list.map(hostAndPort))
-      .optional(),
+    REDIS_SENTINELS: hostAndPortList('comma-separated host:port of the sentinels'),
+    /** Some servers of a Redis Cluster, instead of REDIS_URL: `host:port,host:port,...`; the others are learnt from them. */
+    REDIS_CLUSTER_NODES: hostAndPortList('comma-separated host:port of servers of the cluster'),
     /** The master's name in the sentinels' configuration. */
     REDIS_SENTINEL_MASTER: z.string().regex(/^[\w.-]{1,64}$/, 'letters, digits, _ . - only').optional(),
     REDIS_SENTINEL_PASSWORD: z.string().min(1).optional(),
-    /** The Redis password (with REDIS_SENTINELS; a REDIS_URL carries its own). */
+    /** The Redis password (with REDIS_SENTINELS or REDIS_CLUSTER_NODES; a REDIS_URL carries its own). */
     REDIS_PASSWORD: z.string().min(1).optional(),
     CHARLA_KEY_PREFIX: z.string().regex(/^[\w.:-]{0,64}$/, 'letters, digits, _ . : - only').default('charla:'),
     CHARLA_NODE_ID: z
@@ -103,12 +109,24 @@ const envSchema = z
     message: 'REDIS_URL and REDIS_SENTINELS are two ways to reach Redis: set one of them',
     path: ['REDIS_SENTINELS'],
   })
+  .refine((env) => env.REDIS_CLUSTER_NODES === undefined || (env.REDIS_URL === undefined && env.REDIS_SENTINELS === undefined), {
+    message: 'REDIS_CLUSTER_NODES, REDIS_SENTINELS and REDIS_URL are three ways to reach Redis: set one of them',
+    path: ['REDIS_CLUSTER_NODES'],
+  })
+  .refine((env) => env.REDIS_CLUSTER_NODES === undefined || !env.CHARLA_REDIS_WAIT_REPLICAS, {
+    message: 'waiting for replicas is not available on a Redis Cluster yet: leave it unset or 0',
+    path: ['CHARLA_REDIS_WAIT_REPLICAS'],
+  })
   .refine((env) => (env.REDIS_SENTINELS === undefined) === (env.REDIS_SENTINEL_MASTER === undefined), {
     message: 'REDIS_SENTINELS and REDIS_SENTINEL_MASTER go together: the sentinels, and the name they know the master by',
     path: ['REDIS_SENTINEL_MASTER'],
   })
-  .refine((env) => env.REDIS_SENTINELS !== undefined || (env.REDIS_SENTINEL_PASSWORD === undefined && env.REDIS_PASSWORD === undefined), {
-    message: 'only used with REDIS_SENTINELS (a REDIS_URL carries its own password)',
+  .refine((env) => env.REDIS_SENTINEL_PASSWORD === undefined || env.REDIS_SENTINELS !== undefined, {
+    message: 'only used with REDIS_SENTINELS',
+    path: ['REDIS_SENTINEL_PASSWORD'],
+  })
+  .refine((env) => env.REDIS_PASSWORD === undefined || env.REDIS_SENTINELS !== undefined || env.REDIS_CLUSTER_NODES !== undefined, {
+    message: 'only used with REDIS_SENTINELS or REDIS_CLUSTER_NODES (a REDIS_URL carries its own password)',
     path: ['REDIS_PASSWORD'],
   })
   .refine((env) => env.CHARLA_LEASE_MS >= 2 * env.CHARLA_HEARTBEAT_MS, {
@@ -215,6 +233,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 /** How to reach Redis: one server by URL, or the master that sentinels name; undefined for the memory backend. */
 function redisEndpoint(e: z.output<typeof envSchema>): RedisEndpoint | undefined {
   if (e.REDIS_URL) return { url: e.REDIS_URL };
+  if (e.REDIS_CLUSTER_NODES) return { clusterNodes: e.REDIS_CLUSTER_NODES, ...(e.REDIS_PASSWORD ? { password: e.REDIS_PASSWORD } : {}) };
   if (!e.REDIS_SENTINELS || !e.REDIS_SENTINEL_MASTER) return undefined;
   return {
     sentinels: e.REDIS_SENTINELS,

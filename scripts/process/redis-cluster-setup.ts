@@ -41,6 +41,10 @@ export interface ClusterSetup {
   masterOf(key: string): Promise<number>;
   /** SIGKILL of the master serving `key`'s slot: its replica takes over. */
   killMasterOf(key: string): Promise<void>;
+  /** The port of the server a client connection with this name (CLIENT SETNAME) is connected to. */
+  serverOf(connectionName: string): Promise<number>;
+  /** SIGKILL of the server on `port`: a master's replica takes over. */
+  kill(port: number): Promise<void>;
   /** Resolves once every slot is served again and the surviving nodes agree. */
   untilWhole(): Promise<void>;
   stop(): Promise<void>;
@@ -108,6 +112,24 @@ export async function startClusterSetup(options: ClusterSetupOptions = {}): Prom
       killMasterOf: async (key) => {
         const server = servers.get(await masterOf(key));
         if (!server) throw new Error(`the master of ${key} is not one of this setup's servers`);
+        await kill(server);
+      },
+      serverOf: async (connectionName) => {
+        for (const port of live()) {
+          const redis = new Redis({ host: '127.0.0.1', port, maxRetriesPerRequest: 0 });
+          redis.on('error', () => undefined);
+          try {
+            const clients = (await redis.call('CLIENT', 'LIST')) as string;
+            if (clients.split('\n').some((line) => line.includes(` name=${connectionName} `))) return port;
+          } finally {
+            redis.disconnect();
+          }
+        }
+        throw new Error(`no server of the cluster has a connection named ${connectionName}`);
+      },
+      kill: async (port) => {
+        const server = servers.get(port);
+        if (!server) throw new Error(`no server of this setup listens on ${port}`);
         await kill(server);
       },
       untilWhole,

@@ -12,6 +12,8 @@ import { ServerMessages } from '../../src/protocol/server-messages.js';
 import { RedisKeys } from '../../src/backend/redis/keys.js';
 import { uniquePrefix } from '../support/redis-server.js';
 import { sentinelForThisFile } from '../support/redis-sentinel.js';
+import { clusterClient, clusterForThisFile } from '../support/redis-cluster.js';
+import type { RedisClient } from '../../src/backend/redis/connection.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 
 const silent = pino({ level: 'silent' });
@@ -31,10 +33,9 @@ interface BusWorld {
   close(): Promise<void>;
 }
 
-/** Buses on a Redis reached by `open`: one server, or its master through sentinels. */
-function redisWorld(open: () => Redis, retention: Retention): BusWorld {
-  const keys = new RedisKeys(uniquePrefix('bus'));
-  const connections: Redis[] = [];
+/** Buses on a Redis reached by `open`: one server, its master through sentinels, or a cluster. */
+function redisWorld(open: () => RedisClient, retention: Retention, keys = new RedisKeys(uniquePrefix('bus')), openSubscriber = open): BusWorld {
+  const connections: RedisClient[] = [];
   const connect = () => {
     const redis = open();
     redis.on('error', () => undefined); // reconnection is ioredis's business; the assertions tell what was lost
@@ -45,7 +46,10 @@ function redisWorld(open: () => Redis, retention: Retention): BusWorld {
   const buses: RedisBus[] = [];
   return {
     busFor: (nodeId) => {
-      const bus = new RedisBus(nodeId, { publisher, subscriber: connect(), reader: connect() }, keys, { ...probe, retention }, metrics, silent);
+      const subscriber = openSubscriber();
+      subscriber.on('error', () => undefined);
+      connections.push(subscriber);
+      const bus = new RedisBus(nodeId, { publisher, subscriber, reader: connect() }, keys, { ...probe, retention }, metrics, silent);
       buses.push(bus);
       return bus;
     },
@@ -58,6 +62,7 @@ function redisWorld(open: () => Redis, retention: Retention): BusWorld {
 }
 
 const sentinel = sentinelForThisFile();
+const cluster = clusterForThisFile();
 const worlds: [string, (retention?: Retention) => BusWorld][] = [
   [
     'memory',
@@ -79,6 +84,11 @@ const worlds: [string, (retention?: Retention) => BusWorld][] = [
   ],
   ['redis', (retention = DEFAULT_RETENTION) => redisWorld(() => new Redis(inject('redisUrl')), retention)],
   ['redis through sentinel', (retention = DEFAULT_RETENTION) => redisWorld(() => new Redis({ ...sentinel().redisOptions }), retention)],
+  [
+    'redis cluster',
+    // Subscribers as a node has them on a cluster: a plain connection to one of its servers (connection.ts).
+    (retention = DEFAULT_RETENTION) => redisWorld(() => clusterClient(cluster()), retention, RedisKeys.forCluster(uniquePrefix('bus')), () => new Redis(cluster().nodes[0]!)),
+  ],
 ];
 
 type FramedEnvelope = Exclude<Envelope, MovedEnvelope>;

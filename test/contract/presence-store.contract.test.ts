@@ -6,6 +6,8 @@ import { RedisPresenceStore } from '../../src/backend/redis/redis-presence-store
 import { RedisKeys } from '../../src/backend/redis/keys.js';
 import { uniquePrefix } from '../support/redis-server.js';
 import { sentinelForThisFile } from '../support/redis-sentinel.js';
+import { clusterClient, clusterForThisFile } from '../support/redis-cluster.js';
+import type { RedisClient } from '../../src/backend/redis/connection.js';
 
 const LEASE_MS = 400;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -13,8 +15,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Makes stores for several nodes that share one backend. */
 type StoreFactory = () => (nodeId: string) => PresenceStore;
 
-const redisConnections: Redis[] = [];
+const redisConnections: RedisClient[] = [];
 const sentinel = sentinelForThisFile();
+const cluster = clusterForThisFile();
 afterAll(() => redisConnections.forEach((r) => r.disconnect()));
 
 const factories: [string, StoreFactory][] = [
@@ -40,6 +43,15 @@ const factories: [string, StoreFactory][] = [
       const redis = new Redis({ ...sentinel().redisOptions });
       redisConnections.push(redis);
       const keys = new RedisKeys(uniquePrefix('presence'));
+      return (nodeId) => new RedisPresenceStore(nodeId, redis, keys, { leaseMs: LEASE_MS });
+    },
+  ],
+  [
+    'redis cluster',
+    () => {
+      const redis = clusterClient(cluster());
+      redisConnections.push(redis);
+      const keys = RedisKeys.forCluster(uniquePrefix('presence'));
       return (nodeId) => new RedisPresenceStore(nodeId, redis, keys, { leaseMs: LEASE_MS });
     },
   ],

@@ -133,7 +133,7 @@ describe('docker-compose.sentinel.yml', () => {
   it('points the nodes at three sentinels of its own, by the name they watch the master under', () => {
     const merged = { ...serviceEnvironment(service('charla')), ...serviceEnvironment(override.services['charla']!) };
     const endpoint = loadConfig(merged).redis!.endpoint;
-    if ('url' in endpoint) throw new Error('the override should reach Redis through Sentinel');
+    if (!('sentinels' in endpoint)) throw new Error('the override should reach Redis through Sentinel');
     expect(endpoint.sentinels.map(({ host, port }) => `${host}:${port}`)).toEqual(sentinels.map((name) => `${name}:26379`));
     for (const name of sentinels) {
       const script = JSON.stringify(override.services[name]);

@@ -251,7 +251,7 @@ describeNeeding([TOOLS.kubectl], 'Kubernetes overlays, rendered by kubectl kusto
     const container = find<Workload>(manifests, 'Deployment', 'charla')!.spec.template.spec.containers[0]!;
     expect(container.env?.find((e) => e.name === 'REDIS_URL')).toBeUndefined();
     const endpoint = loadConfig(containerEnvironment(manifests, container, POD_NAME)).redis!.endpoint;
-    if ('url' in endpoint) throw new Error('the sentinel overlay should reach Redis through Sentinel');
+    if (!('sentinels' in endpoint)) throw new Error('the sentinel overlay should reach Redis through Sentinel');
     expect(endpoint.sentinels).toHaveLength(3);
     expect(endpoint.masterName).toBe('mymaster');
   });

@@ -1,15 +1,18 @@
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { uniquePrefix } from '../support/redis-server.js';
 import { sentinelForThisFile } from '../support/redis-sentinel.js';
+import { clusterForThisFile } from '../support/redis-cluster.js';
 import { startInProcessNode } from '../support/nodes.js';
 import { TestClient, type ServerFrame } from '../support/test-client.js';
 
 type Node = Awaited<ReturnType<typeof startInProcessNode>>;
 
 const sentinel = sentinelForThisFile();
+const redisCluster = clusterForThisFile();
 const redisOf: [string, () => Record<string, string>][] = [
   ['one Redis', () => ({ REDIS_URL: inject('redisUrl') })],
   ['a Redis found through Sentinel', () => sentinel().env],
+  ['a Redis Cluster of three masters', () => redisCluster().env],
 ];
 
 describe.each(redisOf)('a cluster of three nodes sharing %s', (_redis, redisEnv) => {
@@ -22,7 +25,7 @@ describe.each(redisOf)('a cluster of three nodes sharing %s', (_redis, redisEnv)
   };
 
   beforeEach(async () => {
-    const env = { ...redisEnv(), CHARLA_KEY_PREFIX: uniquePrefix('cluster') };
+    const env = { ...redisEnv(), CHARLA_KEY_PREFIX: uniquePrefix('cluster'), LOG_LEVEL: 'info' };
     nodes = [];
     for (let i = 0; i < 3; i++) nodes.push(await startInProcessNode({ ...env, CHARLA_NODE_ID: `node-${i}` }));
   });
@@ -56,7 +59,7 @@ describe.each(redisOf)('a cluster of three nodes sharing %s', (_redis, redisEnv)
     expect(await luis.next('user_info_response')).toMatchObject({ target: 'eva', content: { ip: '127.0.0.1', status: 'ACTIVO' } });
 
     eva.send({ type: 'change_status', content: 'OCUPADO' });
-    for (const client of [ana, luis, eva]) expect((await client.next('status_update')).content).toEqual({ user: 'eva', status: 'OCUPADO' });
+    for (const [i, client] of [ana, luis, eva].entries()) { const got = (await client.next('status_update')).content; if ((got as {user:string}).user !== 'eva') console.log('DEBUG client', i, JSON.stringify(client.received)); expect(got).toEqual({ user: 'eva', status: 'OCUPADO' }); }
     ana.send({ type: 'user_info', target: 'eva' });
     expect((await ana.next('user_info_response')).content).toEqual({ ip: '127.0.0.1', status: 'OCUPADO' });
 

@@ -1,9 +1,8 @@
-import { Redis } from 'ioredis';
 import pino from 'pino';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import type { Envelope } from '../../src/backend/envelope.js';
 import { encodeEnvelope } from '../../src/backend/envelope.js';
-import { connectRedis, waitForRedis } from '../../src/backend/redis/connection.js';
+import { connectRedis, waitForRedis, type RedisClient } from '../../src/backend/redis/connection.js';
 import { RedisKeys } from '../../src/backend/redis/keys.js';
 import { RedisBus } from '../../src/backend/redis/redis-bus.js';
 import { RedisPresenceStore } from '../../src/backend/redis/redis-presence-store.js';
@@ -17,7 +16,7 @@ const messages = new ServerMessages();
 const toAna = (content: string) => ({ kind: 'direct', origin: 'n1', to: 'ana', frame: messages.private('luis', 'ana', content) }) as const;
 
 describe('a node inbox after a failover', () => {
-  const opened: Redis[] = [];
+  const opened: RedisClient[] = [];
   const buses: RedisBus[] = [];
   afterEach(async () => {
     await Promise.all(buses.splice(0).map((bus) => bus.unsubscribe()));

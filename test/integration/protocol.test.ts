@@ -2,16 +2,19 @@ import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import WebSocket from 'ws';
 import { uniquePrefix } from '../support/redis-server.js';
 import { sentinelForThisFile } from '../support/redis-sentinel.js';
+import { clusterForThisFile } from '../support/redis-cluster.js';
 import { startInProcessNode, type NodeEnv } from '../support/nodes.js';
 import { TestClient } from '../support/test-client.js';
 
 type Node = Awaited<ReturnType<typeof startInProcessNode>>;
 
 const sentinel = sentinelForThisFile();
+const redisCluster = clusterForThisFile();
 const backends: [string, () => NodeEnv][] = [
   ['memory', () => ({})],
   ['redis', () => ({ REDIS_URL: inject('redisUrl'), CHARLA_KEY_PREFIX: uniquePrefix('protocol') })],
   ['redis through sentinel', () => ({ ...sentinel().env, CHARLA_KEY_PREFIX: uniquePrefix('protocol') })],
+  ['redis cluster', () => ({ ...redisCluster().env, CHARLA_KEY_PREFIX: uniquePrefix('protocol') })],
 ];
 
 describe.each(backends)('the protocol on one node (%s backend)', (_backend, backendEnv) => {

@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BackendOutcomeUnknownError } from '../../src/backend/ports.js';
-import { connectRedis, waitForRedis } from '../../src/backend/redis/connection.js';
+import { connectRedis, waitForRedis, type RedisClient } from '../../src/backend/redis/connection.js';
 import { RedisKeys } from '../../src/backend/redis/keys.js';
 import { RedisBus } from '../../src/backend/redis/redis-bus.js';
 import { RedisPresenceStore } from '../../src/backend/redis/redis-presence-store.js';
@@ -29,7 +29,7 @@ function watch<T>(promise: Promise<T>): { settled: () => boolean; promise: Promi
 
 describe('private messages answered once a replica holds them (CHARLA_REDIS_WAIT_REPLICAS)', () => {
   let redis: ReplicatedRedis | undefined;
-  const opened: Redis[] = [];
+  const opened: RedisClient[] = [];
   afterEach(async () => {
     opened.splice(0).forEach((connection) => connection.disconnect());
     await redis?.stop();

@@ -1,3 +1,4 @@
+import { Cluster } from 'ioredis';
 import { afterAll, beforeAll } from 'vitest';
 import { startClusterSetup, type ClusterSetup, type ClusterSetupOptions } from '../../scripts/process/redis-cluster-setup.js';
 
@@ -19,4 +20,9 @@ export function clusterForThisFile(options?: ClusterSetupOptions): () => Cluster
     if (!setup) throw new Error('the Redis Cluster has not started');
     return setup;
   };
+}
+
+/** A client of the cluster with ioredis's defaults, as the tests' other Redis clients. */
+export function clusterClient(setup: ClusterSetup): Cluster {
+  return new Cluster(setup.nodes.map(({ host, port }) => ({ host, port })));
 }

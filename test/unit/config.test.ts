@@ -103,6 +103,24 @@ describe('configuration', () => {
     expect(() => loadConfig({ REDIS_URL: 'redis://redis:6379', REDIS_PASSWORD: 'x' })).toThrow(/REDIS_PASSWORD: only used with REDIS_SENTINELS/);
   });
 
+  it('reaches a Redis Cluster through some of its servers, and refuses a second way to reach Redis', () => {
+    const cluster = { REDIS_CLUSTER_NODES: 'redis-0:6379, redis-1:6379,10.0.0.9:7000' };
+    expect(loadConfig({ ...cluster, REDIS_PASSWORD: 'secreto' }).redis?.endpoint).toEqual({
+      clusterNodes: [
+        { host: 'redis-0', port: 6379 },
+        { host: 'redis-1', port: 6379 },
+        { host: '10.0.0.9', port: 7000 },
+      ],
+      password: 'secreto',
+    });
+    expect(loadConfig(cluster).redis?.replicaAck.replicas).toBe(0);
+    expect(() => loadConfig({ ...cluster, REDIS_URL: 'redis://redis:6379' })).toThrow(/REDIS_CLUSTER_NODES: REDIS_CLUSTER_NODES, REDIS_SENTINELS and REDIS_URL are three ways/);
+    expect(() => loadConfig({ ...cluster, REDIS_SENTINELS: 's:26379', REDIS_SENTINEL_MASTER: 'charla' })).toThrow(/REDIS_CLUSTER_NODES: .* three ways/);
+    expect(() => loadConfig({ REDIS_CLUSTER_NODES: 'redis-0' })).toThrow(/REDIS_CLUSTER_NODES: comma-separated host:port/);
+    expect(() => loadConfig({ ...cluster, CHARLA_REDIS_WAIT_REPLICAS: '1' })).toThrow(/CHARLA_REDIS_WAIT_REPLICAS: waiting for replicas is not available on a Redis Cluster/);
+    expect(() => loadConfig({ ...cluster, REDIS_SENTINEL_PASSWORD: 'x' })).toThrow(/REDIS_SENTINEL_PASSWORD: only used with REDIS_SENTINELS/);
+  });
+
   it('waits for a replica to hold each private message under Sentinel, and for none on one Redis, unless told otherwise', () => {
     const sentinels = { REDIS_SENTINELS: 'sentinel-1:26379', REDIS_SENTINEL_MASTER: 'charla' };
     expect(loadConfig(sentinels).redis?.replicaAck).toEqual({ replicas: 1, timeoutMs: 100 });

@@ -1,15 +1,23 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 
-/** One Redis by URL, or the master that sentinels name (followed through failovers). */
+/** One Redis by URL, the master that sentinels name (followed through failovers), or a Redis Cluster. */
 export type RedisEndpoint =
   | { readonly url: string }
+  | {
+      /** Some of the cluster's servers: the client learns the rest, and who serves which slot, from them. */
+      readonly clusterNodes: readonly { readonly host: string; readonly port: number }[];
+      readonly password?: string;
+    }
   | {
       readonly sentinels: readonly { readonly host: string; readonly port: number }[];
       readonly masterName: string;
       readonly sentinelPassword?: string;
       readonly password?: string;
     };
+
+/** A connection to one Redis (by URL or through sentinels) or to a Redis Cluster: the same commands either way. */
+export type RedisClient = Redis | Cluster;
 
 export interface RedisConnectionOptions {
   readonly endpoint: RedisEndpoint;
@@ -18,6 +26,15 @@ export interface RedisConnectionOptions {
   readonly logger: Logger;
   /** Called each time the connection is ready again after having been lost. */
   readonly onReconnect?: () => void;
+  /**
+   * The connection only subscribes. On a Redis Cluster it is then one plain
+   * connection to one of its servers, where every server hears every
+   * publish: ioredis's cluster subscriber moves to another server silently
+   * when its view of the cluster changes, losing what was published
+   * meanwhile, while a plain connection's close tells the bus to read what
+   * it missed. It tries the next server each time it reconnects.
+   */
+  readonly subscriptionsOnly?: boolean;
 }
 
 /**
@@ -27,7 +44,7 @@ export interface RedisConnectionOptions {
  * most a second apart, so traffic resumes within a second of Redis
  * answering again.
  */
-export function connectRedis({ endpoint, name, logger, onReconnect }: RedisConnectionOptions): Redis {
+export function connectRedis({ endpoint, name, logger, onReconnect, subscriptionsOnly }: RedisConnectionOptions): RedisClient {
   const options: RedisOptions = {
     connectionName: name,
     enableOfflineQueue: false,
@@ -49,7 +66,14 @@ export function connectRedis({ endpoint, name, logger, onReconnect }: RedisConne
   const redis =
     'url' in endpoint
       ? new Redis(endpoint.url, options)
-      : new Redis({
+      : 'clusterNodes' in endpoint
+        ? subscriptionsOnly
+          ? subscriberToCluster(endpoint.clusterNodes, options, endpoint.password)
+          : new Cluster(
+            endpoint.clusterNodes.map(({ host, port }) => ({ host, port })),
+            clusterOptions(options, endpoint.password),
+          )
+        : new Redis({
           ...options,
           sentinels: endpoint.sentinels.map(({ host, port }) => ({ host, port })),
           name: endpoint.masterName,
@@ -79,8 +103,47 @@ export function connectRedis({ endpoint, name, logger, onReconnect }: RedisConne
   return redis;
 }
 
+/**
+ * The same behaviour on a Redis Cluster: the options of each server's
+ * connection, and the cluster's own the same way (no offline queue, no
+ * command sent twice, commands of one turn pipelined per server). A
+ * command answered MOVED or ASK (a slot moved, a failover) follows it at
+ * once; one answered TRYAGAIN or CLUSTERDOWN is not retried, and its
+ * sender hears the backend is unavailable, as during any outage.
+ */
+function clusterOptions(options: RedisOptions, password: string | undefined): ClusterOptions {
+  const { connectionName, keepAlive, commandTimeout, retryStrategy } = options;
+  return {
+    redisOptions: { connectionName, keepAlive, commandTimeout, ...(password ? { password } : {}), autoResendUnfulfilledCommands: false, maxRetriesPerRequest: 0 },
+    enableOfflineQueue: false,
+    enableAutoPipelining: true,
+    lazyConnect: true,
+    maxRedirections: 16,
+    retryDelayOnTryAgain: 0,
+    retryDelayOnClusterDown: 0,
+    clusterRetryStrategy: (attempt) => retryStrategy?.(attempt) ?? 1000,
+  };
+}
+
+/** A plain connection to one server of the cluster, picked at random, moving on to the next at each reconnection attempt. */
+function subscriberToCluster(servers: readonly { readonly host: string; readonly port: number }[], options: RedisOptions, password: string | undefined): Redis {
+  let at = Math.floor(Math.random() * servers.length);
+  const redis: Redis = new Redis({
+    ...options,
+    ...servers[at]!,
+    ...(password ? { password } : {}),
+    retryStrategy: (attempt) => {
+      // ioredis reads the address from its options at every connection attempt.
+      at = (at + 1) % servers.length;
+      Object.assign(redis.options, servers[at]);
+      return options.retryStrategy?.(attempt) ?? 1000;
+    },
+  });
+  return redis;
+}
+
 /** Waits until the connection is ready, retrying until `signal` aborts. */
-export async function waitForRedis(redis: Redis, signal?: AbortSignal): Promise<void> {
+export async function waitForRedis(redis: RedisClient, signal?: AbortSignal): Promise<void> {
   if (redis.status === 'ready') return;
   if (redis.status === 'wait') {
     await redis.connect().catch(() => undefined);

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection.js';
 import type { Logger } from 'pino';
 
 /**
@@ -18,7 +18,7 @@ export const HUNG_AFTER_MS = 1000;
  * reached. Only for connections that never block (not the subscriber, not
  * the inbox reader, which have their own checks).
  */
-export function detectHangs(redis: Redis, name: string, logger: Logger): () => void {
+export function detectHangs(redis: RedisClient, name: string, logger: Logger): () => void {
   let probeSentAt: number | undefined;
   const probe = (): void => {
     if (redis.status !== 'ready') {

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection.js';
 import type { Metrics } from '../../metrics.js';
 import type { RedisKeys } from './keys.js';
 import { timedPublish } from './timed-publish.js';
@@ -38,7 +38,7 @@ export class InboxAppender {
   private lastFlushAt = -Infinity;
 
   constructor(
-    private readonly publisher: Redis,
+    private readonly publisher: RedisClient,
     private readonly keys: RedisKeys,
     private readonly inboxLength: number,
     private readonly replicaAck: ReplicaAck,

@@ -2,6 +2,17 @@
 export class RedisKeys {
   constructor(readonly prefix: string) {}
 
+  /**
+   * On a Redis Cluster a script may only touch keys of one slot: every key
+   * then carries the prefix as its hash tag (`{charla:}user:ana`), so all
+   * of a deployment's keys share a slot, and deployments with different
+   * prefixes land on different ones. On one Redis the names stay as they
+   * always were, so a rolling upgrade finds its keys.
+   */
+  static forCluster(prefix: string): RedisKeys {
+    return new RedisKeys(`{${prefix || 'charla'}}`);
+  }
+
   /** Hash: node, ip, status, auto, since. */
   user(name: string): string {
     return `${this.prefix}user:${name}`;

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection.js';
 
 /** Lua prologue: `now`, Redis's own clock in milliseconds (one clock for every node). */
 export const NOW_MS = `local t = redis.call('TIME')
@@ -16,7 +16,7 @@ type ScriptCommand = (numberOfKeys: number, ...keysAndArgs: (string | number)[])
  * (ioredis#1931), so defining on first use is not safe.
  */
 export class LuaScript {
-  private readonly definedOn = new WeakSet<Redis>();
+  private readonly definedOn = new WeakSet<RedisClient>();
   /** Prefixed, so no script can shadow one of ioredis's own commands. */
   private readonly command: string;
 
@@ -28,13 +28,13 @@ export class LuaScript {
   }
 
   /** Makes the script a command of `redis`; repeating it is harmless. */
-  defineOn(redis: Redis): void {
+  defineOn(redis: RedisClient): void {
     if (this.definedOn.has(redis)) return;
     redis.defineCommand(this.command, { lua: this.source });
     this.definedOn.add(redis);
   }
 
-  run(redis: Redis, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
+  run(redis: RedisClient, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
     if (!this.definedOn.has(redis)) throw new Error(`the ${this.command} script was not defined on this connection when it was built`);
     const command = (redis as unknown as Record<string, ScriptCommand>)[this.command]!;
     return command.call(redis, keys.length, ...keys, ...args);

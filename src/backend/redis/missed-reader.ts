@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection.js';
 import { decodeEnvelope, type DirectEnvelope, type RoomEnvelope } from '../envelope.js';
 import { compareEntryIds } from '../../protocol/positions.js';
 import type { Missed, ResumePositions, Retention } from '../ports.js';
@@ -13,7 +13,7 @@ type LogEntry = [id: string, fields: string[]];
  * finding it (or, for a user's log, the marker it begins with) shows that
  * nothing between was trimmed away.
  */
-export async function readMissed(redis: Redis, keys: RedisKeys, user: string, since: ResumePositions, retention: Retention): Promise<Missed> {
+export async function readMissed(redis: RedisClient, keys: RedisKeys, user: string, since: ResumePositions, retention: Retention): Promise<Missed> {
   const inboxFrom = since.inbox ?? '0-0';
   let replies: [Error | null, unknown][] | null;
   try {

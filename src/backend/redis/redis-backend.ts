@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection.js';
 import type { Logger } from 'pino';
 import type { Backend, Retention } from '../ports.js';
 import { RedisBus } from './redis-bus.js';
@@ -42,6 +42,7 @@ export function createRedisBackend(nodeId: string, settings: RedisBackendSetting
     endpoint: settings.endpoint,
     name: `charla:${nodeId}:subscriber`,
     logger,
+    subscriptionsOnly: true,
     onReconnect: () => metrics.redisReconnected('subscriber'),
   });
   const reader = connectRedis({
@@ -55,7 +56,7 @@ export function createRedisBackend(nodeId: string, settings: RedisBackendSetting
 
   const stopDetectingHangs = detectHangs(commands, `charla:${nodeId}:commands`, logger);
 
-  const keys = new RedisKeys(settings.keyPrefix);
+  const keys = 'clusterNodes' in settings.endpoint ? RedisKeys.forCluster(settings.keyPrefix) : new RedisKeys(settings.keyPrefix);
   const presence = new RedisPresenceStore(nodeId, commands, keys, { leaseMs: settings.leaseMs, onFenced: recovered });
   // Room publishes act for this node like presence scripts do: under its generation.
   const fence = { generation: () => presence.fencingGeneration(), onFenced: recovered };
@@ -81,7 +82,7 @@ export function createRedisBackend(nodeId: string, settings: RedisBackendSetting
   };
 }
 
-async function quit(redis: Redis): Promise<void> {
+async function quit(redis: RedisClient): Promise<void> {
   try {
     await redis.quit();
   } catch {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection.js';
 import type { Logger } from 'pino';
 import type { Metrics } from '../../metrics.js';
 import { toBackendError } from './backend-error.js';
@@ -15,9 +15,9 @@ import { decodeEnvelope, encodeEnvelope, type DirectEnvelope, type RoomEnvelope 
 
 /** Publishing and commands; subscriptions; blocking reads of the inbox. Each blocks the others' traffic if shared. */
 export interface RedisBusConnections {
-  readonly publisher: Redis;
-  readonly subscriber: Redis;
-  readonly reader: Redis;
+  readonly publisher: RedisClient;
+  readonly subscriber: RedisClient;
+  readonly reader: RedisClient;
 }
 
 export interface RedisBusSettings {
@@ -67,8 +67,8 @@ export class RedisBus implements Bus {
   /** Compared with the channel of every message: built once. */
   private readonly roomChannel: string;
 
-  private readonly publisher: Redis;
-  private readonly subscriber: Redis;
+  private readonly publisher: RedisClient;
+  private readonly subscriber: RedisClient;
   private readonly inbox: RedisInbox;
   private readonly appender: InboxAppender;
   private readonly turn = new TurnBatch();

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection.js';
 import type { Logger } from 'pino';
 import type { Metrics } from '../../metrics.js';
 import { decodeEnvelope, encodeEnvelope, type DirectEnvelope, type Envelope } from '../envelope.js';
@@ -97,8 +97,8 @@ export class RedisInbox {
 
   constructor(
     private readonly nodeId: string,
-    private readonly publisher: Redis,
-    private readonly reader: Redis,
+    private readonly publisher: RedisClient,
+    private readonly reader: RedisClient,
     private readonly keys: RedisKeys,
     private readonly turn: TurnBatch,
     private readonly replicaAck: ReplicaAck,

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection.js';
 import { isUserStatus, type UserStatus } from '../../protocol/status.js';
 import { usernameSkeleton } from '../../protocol/username.js';
 import { toBackendError } from './backend-error.js';
@@ -56,7 +56,7 @@ export class RedisPresenceStore implements PresenceStore {
 
   constructor(
     readonly nodeId: string,
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
     private readonly settings: RedisPresenceSettings,
   ) {

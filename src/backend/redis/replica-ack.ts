@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection.js';
 import type { Logger } from 'pino';
 import type { Metrics } from '../../metrics.js';
 import { BackendOutcomeUnknownError } from '../ports.js';
@@ -43,7 +43,7 @@ export class ReplicaAck {
   private mark: number | undefined;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly settings: ReplicaAckSettings,
     private readonly metrics: Metrics,
     private readonly logger: Logger,

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection.js';
 import type { Logger } from 'pino';
 import type { Metrics } from '../../metrics.js';
 import type { RedisKeys } from './keys.js';
@@ -83,7 +83,7 @@ export class RoomFeed {
   private readonly fenceKey: string;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     keys: RedisKeys,
     nodeId: string,
     private readonly metrics: Metrics,
