@@ -147,5 +147,17 @@ describe('docker-compose.sentinel.yml', () => {
     expect(JSON.stringify(replica)).toContain('"--replicaof","redis","6379"');
     expect(service('redis').image).toBe(replica.image);
   });
+
+  it('has each server announce itself by its service name, as the sentinels know the master', () => {
+    // By addresses alone the sentinels took `redis` and its IP for two servers, and at the second failover made the new master a replica of itself.
+    for (const name of ['redis', 'redis-replica']) {
+      const command = override.services[name]!.command;
+      if (!Array.isArray(command)) throw new Error(`${name} should have its command as a list`);
+      expect(command.slice(command.indexOf('--replica-announce-ip'), command.indexOf('--replica-announce-ip') + 2)).toEqual(['--replica-announce-ip', name]);
+      // The override keeps the base server's settings: nothing persisted, nothing evicted.
+      for (const setting of ['--save', '--appendonly', '--maxmemory-policy']) expect(command).toContain(setting);
+    }
+    for (const name of sentinels) expect(JSON.stringify(override.services[name])).toContain('sentinel announce-hostnames yes');
+  });
 });
 

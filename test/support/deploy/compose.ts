@@ -7,6 +7,7 @@ import { readRepoFile } from './repo-files.js';
 
 export interface ComposeService {
   image?: string;
+  command?: string | string[];
   build?: unknown;
   container_name?: string;
   ports?: unknown[];
