@@ -54,7 +54,10 @@ export function createRedisBackend(nodeId: string, settings: RedisBackendSetting
   logger.info({ keyPrefix: settings.keyPrefix }, 'connecting to redis');
   const connected = Promise.all([waitForRedis(commands), waitForRedis(subscriber), waitForRedis(reader)]).then(() => undefined);
 
-  const stopDetectingHangs = detectHangs(commands, `charla:${nodeId}:commands`, logger);
+  // A cluster client finds a hung server itself (command timeouts, the cluster's own failure
+  // detection, slots refreshed every second); replacing the whole client at each unanswered
+  // probe would tear down its connections to every server while the cluster fails over.
+  const stopDetectingHangs = 'clusterNodes' in settings.endpoint ? () => undefined : detectHangs(commands, `charla:${nodeId}:commands`, logger);
 
   const keys = 'clusterNodes' in settings.endpoint ? RedisKeys.forCluster(settings.keyPrefix) : new RedisKeys(settings.keyPrefix);
   const presence = new RedisPresenceStore(nodeId, commands, keys, { leaseMs: settings.leaseMs, onFenced: recovered });
