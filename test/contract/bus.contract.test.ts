@@ -62,7 +62,7 @@ function redisWorld(open: () => RedisClient, retention: Retention, keys = new Re
 }
 
 const sentinel = sentinelForThisFile();
-const cluster = clusterForThisFile();
+const cluster = clusterForThisFile({ replicasPerMaster: 0 });
 const worlds: [string, (retention?: Retention) => BusWorld][] = [
   [
     'memory',

@@ -17,7 +17,7 @@ type StoreFactory = () => (nodeId: string) => PresenceStore;
 
 const redisConnections: RedisClient[] = [];
 const sentinel = sentinelForThisFile();
-const cluster = clusterForThisFile();
+const cluster = clusterForThisFile({ replicasPerMaster: 0 });
 afterAll(() => redisConnections.forEach((r) => r.disconnect()));
 
 const factories: [string, StoreFactory][] = [

@@ -8,7 +8,7 @@ import { TestClient, type ServerFrame } from '../support/test-client.js';
 type Node = Awaited<ReturnType<typeof startInProcessNode>>;
 
 const sentinel = sentinelForThisFile();
-const redisCluster = clusterForThisFile();
+const redisCluster = clusterForThisFile({ replicasPerMaster: 0 });
 const redisOf: [string, () => Record<string, string>][] = [
   ['one Redis', () => ({ REDIS_URL: inject('redisUrl') })],
   ['a Redis found through Sentinel', () => sentinel().env],

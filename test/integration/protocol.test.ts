@@ -9,7 +9,7 @@ import { TestClient } from '../support/test-client.js';
 type Node = Awaited<ReturnType<typeof startInProcessNode>>;
 
 const sentinel = sentinelForThisFile();
-const redisCluster = clusterForThisFile();
+const redisCluster = clusterForThisFile({ replicasPerMaster: 0 });
 const backends: [string, () => NodeEnv][] = [
   ['memory', () => ({})],
   ['redis', () => ({ REDIS_URL: inject('redisUrl'), CHARLA_KEY_PREFIX: uniquePrefix('protocol') })],

@@ -6,7 +6,8 @@ export { startClusterSetup, type ClusterAddress, type ClusterSetup } from '../..
 
 /**
  * A Redis Cluster for the tests of one file: started before them, stopped
- * after. The getter is for use inside tests and hooks.
+ * after. The getter is for use inside tests and hooks. Suites that kill no
+ * server can do without replicas: half the processes on a busy machine.
  */
 export function clusterForThisFile(options?: ClusterSetupOptions): () => ClusterSetup {
   let setup: ClusterSetup | undefined;
