@@ -177,7 +177,7 @@ export class ChatService implements ConnectionHandler {
   deliver(envelope: Envelope): void {
     switch (envelope.kind) {
       case 'room':
-        this.toRoom(envelope.frame, envelope.except, envelope.entry);
+        this.toRoom(envelope.frame, envelope.except, envelope.entry, envelope.route?.user);
         this.room.received(envelope);
         this.routes.heard(envelope);
         return;
@@ -199,9 +199,9 @@ export class ChatService implements ConnectionHandler {
   }
 
   /** To every user of this node, those still registering included (they get it once registered). */
-  private toRoom(frame: string, except?: string, entry?: string): void {
+  private toRoom(frame: string, except?: string, entry?: string, aboutUser?: string): void {
     this.deps.local.toAll(frame, except, entry);
-    this.registrar.holdRoomFrame(frame, except, entry);
+    this.registrar.holdRoomFrame(frame, except, entry, aboutUser);
   }
 
   /**

@@ -17,6 +17,8 @@ interface HeldFrame {
   readonly frame: string;
   readonly entry?: string | undefined;
   readonly at?: string | undefined;
+  /** For a room notice about one user: who, and whether it announces that user's arrival. */
+  readonly about?: { readonly user: string; readonly arrival: boolean };
 }
 
 /** A registration in progress. */
@@ -110,7 +112,7 @@ export class Registrar {
       const grant = offer && { token: offer.token.token, windowMs: offer.windowMs, resumed: false, ...(arrivalEntry ? { room_pos: arrivalEntry } : {}) };
       session.connection.send(this.deps.messages.registerSuccess(withName(others, name), grant));
       this.deps.local.attach(name, session.connection, resumable !== undefined);
-      for (const held of arrival.held) session.connection.send(resumable ? positioned(held) : held.frame);
+      for (const held of newsTo(others, arrival.held)) session.connection.send(resumable ? positioned(held) : held.frame);
     } catch (err) {
       // A claim that did not end in a registration is given back, never left behind.
       claimToGiveBack = mayHoldName;
@@ -213,9 +215,14 @@ export class Registrar {
     return this.arrivals.has(session);
   }
 
-  /** Room traffic reaches every registration in progress, except the one it is about. */
-  holdRoomFrame(frame: string, except: string | undefined, entry?: string): void {
-    for (const arrival of this.arrivals.values()) if (arrival.name !== except) arrival.held.push({ frame, entry });
+  /**
+   * Room traffic reaches every registration in progress, except the one it
+   * is about. `about` names the user a presence notice concerns (its
+   * arrival, when `except` is that user too).
+   */
+  holdRoomFrame(frame: string, except: string | undefined, entry?: string, aboutUser?: string): void {
+    const about = aboutUser === undefined ? undefined : { user: aboutUser, arrival: except === aboutUser };
+    for (const arrival of this.arrivals.values()) if (arrival.name !== except) arrival.held.push({ frame, entry, ...(about ? { about } : {}) });
   }
 
   /** A direct message for a user still registering waits with its arrival; false when nobody of that name is registering. */
@@ -246,6 +253,24 @@ export class Registrar {
 }
 
 /** The users listed, the newcomer among them (a list read before its claim may lack it), sorted. */
+/**
+ * The held frames a newcomer still needs after its user list: the arrival
+ * of a user the list already names is news only when something else
+ * about that user (its departure, say) was held before it. Without this,
+ * an arrival that reached this node between the list and the attach was
+ * told twice, which a node subscribed to another server of a Redis
+ * Cluster, hearing publishes a little later, made common.
+ */
+function newsTo(listed: readonly string[], held: readonly HeldFrame[]): HeldFrame[] {
+  const known = new Set(listed);
+  return held.filter(({ about }) => {
+    if (!about) return true;
+    const redundant = about.arrival && known.has(about.user);
+    known.delete(about.user);
+    return !redundant;
+  });
+}
+
 function withName(listed: readonly string[], name: string): readonly string[] {
   return listed.includes(name) ? listed : [...listed, name].sort();
 }

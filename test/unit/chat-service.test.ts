@@ -31,6 +31,7 @@ describe('ChatService', () => {
   let chat: ChatService;
   let bus: SwitchableBus;
   let presence: MemoryPresenceStore;
+  let registry: MemoryPresenceRegistry;
 
   const chatService = (presence: MemoryPresenceStore, bus: Bus): ChatService =>
     new ChatService({
@@ -46,7 +47,7 @@ describe('ChatService', () => {
 
   beforeEach(async () => {
     clock = 1_000_000;
-    const registry = new MemoryPresenceRegistry(() => clock);
+    registry = new MemoryPresenceRegistry(() => clock);
     presence = new MemoryPresenceStore('n1', { leaseMs: 10 * IDLE_MS }, registry);
     await presence.heartbeat();
     bus = new SwitchableBus(
@@ -144,6 +145,48 @@ describe('ChatService', () => {
     // The wake-up notice comes before the message that caused it.
     const types = luis.connection.frames.map((f) => f['type']);
     expect(types.lastIndexOf('status_update')).toBeLessThan(types.lastIndexOf('broadcast'));
+  });
+
+  describe('a newcomer told of what happens while it registers', () => {
+    const messages = new ServerMessages(() => new Date(clock));
+    const arrivalOf = (user: string) => ({ kind: 'room', origin: 'n2', frame: messages.statusUpdate(user, 'ACTIVO'), except: user, route: { user, node: 'n2' } }) as const;
+    const departureOf = (user: string) => ({ kind: 'room', origin: 'n2', frame: messages.userDisconnected(user), route: { user, node: null } }) as const;
+
+    /** eva registers while `during` reaches this node; luis (on n2) is already in the user list she gets. */
+    async function evaRegistersWhile(during: () => void): Promise<FakeConnection> {
+      const elsewhere = new MemoryPresenceStore('n2', { leaseMs: 10 * IDLE_MS }, registry);
+      await elsewhere.heartbeat();
+      await elsewhere.claim({ name: 'luis', ip: '192.0.2.9' });
+      let open!: () => void;
+      bus.gate = new Promise((resolve) => (open = resolve));
+      const connection = new FakeConnection();
+      chat.receive(chat.open(connection), encode({ type: 'register', sender: 'eva' }), false);
+      await settle();
+      during();
+      bus.gate = undefined;
+      open();
+      await settle();
+      expect(connection.ofType('register_success')[0]?.['userList']).toEqual(['eva', 'luis']);
+      return connection;
+    }
+
+    it('is not told again of an arrival its user list already names', async () => {
+      const eva = await evaRegistersWhile(() => chat.deliver(arrivalOf('luis')));
+      expect(eva.ofType('status_update')).toEqual([]);
+    });
+
+    it('is told of a listed user who left and came back meanwhile, in order', async () => {
+      const eva = await evaRegistersWhile(() => {
+        chat.deliver(departureOf('luis'));
+        chat.deliver(arrivalOf('luis'));
+      });
+      expect(eva.frames.filter((f) => f['type'] === 'user_disconnected' || f['type'] === 'status_update').map((f) => f['type'])).toEqual(['user_disconnected', 'status_update']);
+    });
+
+    it('is told of an arrival its user list does not name', async () => {
+      const eva = await evaRegistersWhile(() => chat.deliver(arrivalOf('olga')));
+      expect(eva.ofType('status_update').map((f) => f['content'])).toEqual([{ user: 'olga', status: 'ACTIVO' }]);
+    });
   });
 
   it('wakes a user once, however many frames arrive while the backend is busy', async () => {
