@@ -88,7 +88,7 @@ export class Registrar {
     this.localNames.add(name);
     // Room traffic is held from before the user list is read until the user
     // is attached, so every join between the two reaches the newcomer: as a
-    // name in its list, as a held notice, or both.
+    // name in its list or as a held notice (newsTo drops the repeats).
     const arrival: Arrival = { name: undefined, held: [], resumable: resumable !== undefined };
     this.arrivals.set(session, arrival);
     // From the claim on, the backend may hold the name for this node, even when the claim's answer is lost.
