@@ -87,51 +87,34 @@ export async function startClusterSetup(options: ClusterSetupOptions = {}): Prom
     const untilWhole = () => untilSettled(live());
     await untilWhole();
     const masterOf = async (key: string): Promise<number> => {
-      for (const port of live()) {
-        const redis = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-        redis.on('error', () => undefined);
-        try {
-          await redis.connect();
-          const slot = (await redis.call('CLUSTER', 'KEYSLOT', key)) as number;
-          const ranges = (await redis.call('CLUSTER', 'SLOTS')) as [number, number, [string, number, ...unknown[]], ...unknown[]][];
-          const range = ranges.find(([from, to]) => slot >= from && slot <= to);
-          if (range) return range[2][1];
-        } catch {
-          // Ask the next one.
-        } finally {
-          redis.disconnect();
-        }
-      }
-      throw new Error(`no node of the cluster says who serves ${key}`);
+      const master = await firstAnswer(live(), async (redis) => {
+        const slot = (await redis.call('CLUSTER', 'KEYSLOT', key)) as number;
+        const ranges = (await redis.call('CLUSTER', 'SLOTS')) as [number, number, [string, number, ...unknown[]], ...unknown[]][];
+        return ranges.find(([from, to]) => slot >= from && slot <= to)?.[2][1];
+      });
+      if (master === undefined) throw new Error(`no node of the cluster says who serves ${key}`);
+      return master;
+    };
+    const killServer = async (port: number): Promise<void> => {
+      const server = servers.get(port);
+      if (!server) throw new Error(`no server of this setup listens on ${port}`);
+      await kill(server);
     };
     const nodes = ports.map((port) => ({ host: '127.0.0.1', port }));
     return {
       nodes,
       env: { REDIS_CLUSTER_NODES: nodes.map(({ host, port }) => `${host}:${port}`).join(',') },
       masterOf,
-      killMasterOf: async (key) => {
-        const server = servers.get(await masterOf(key));
-        if (!server) throw new Error(`the master of ${key} is not one of this setup's servers`);
-        await kill(server);
-      },
+      killMasterOf: async (key) => killServer(await masterOf(key)),
       serverOf: async (connectionName) => {
-        for (const port of live()) {
-          const redis = new Redis({ host: '127.0.0.1', port, maxRetriesPerRequest: 0 });
-          redis.on('error', () => undefined);
-          try {
-            const clients = (await redis.call('CLIENT', 'LIST')) as string;
-            if (clients.split('\n').some((line) => line.includes(` name=${connectionName} `))) return port;
-          } finally {
-            redis.disconnect();
-          }
-        }
-        throw new Error(`no server of the cluster has a connection named ${connectionName}`);
+        const named = await firstAnswer(live(), async (redis, port) => {
+          const clients = (await redis.call('CLIENT', 'LIST')) as string;
+          return clients.split('\n').some((line) => line.includes(` name=${connectionName} `)) ? port : undefined;
+        });
+        if (named === undefined) throw new Error(`no server of the cluster has a connection named ${connectionName}`);
+        return named;
       },
-      kill: async (port) => {
-        const server = servers.get(port);
-        if (!server) throw new Error(`no server of this setup listens on ${port}`);
-        await kill(server);
-      },
+      kill: killServer,
       untilWhole,
       stop,
     };
@@ -139,6 +122,24 @@ export async function startClusterSetup(options: ClusterSetupOptions = {}): Prom
     await stop();
     throw err;
   }
+}
+
+/** Asks each server in turn, on a connection of its own, until one answers something; one that fails is skipped. */
+async function firstAnswer<T>(ports: readonly number[], ask: (redis: Redis, port: number) => Promise<T | undefined>): Promise<T | undefined> {
+  for (const port of ports) {
+    const redis = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    redis.on('error', () => undefined);
+    try {
+      await redis.connect();
+      const answer = await ask(redis, port);
+      if (answer !== undefined) return answer;
+    } catch {
+      // Ask the next one.
+    } finally {
+      redis.disconnect();
+    }
+  }
+  return undefined;
 }
 
 async function kill(server: ChildProcess): Promise<void> {

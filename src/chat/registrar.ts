@@ -252,7 +252,6 @@ export class Registrar {
   }
 }
 
-/** The users listed, the newcomer among them (a list read before its claim may lack it), sorted. */
 /**
  * The held frames a newcomer still needs after its user list: the arrival
  * of a user the list already names is news only when something else
@@ -271,6 +270,7 @@ function newsTo(listed: readonly string[], held: readonly HeldFrame[]): HeldFram
   });
 }
 
+/** The users listed, the newcomer among them (a list read before its claim may lack it), sorted. */
 function withName(listed: readonly string[], name: string): readonly string[] {
   return listed.includes(name) ? listed : [...listed, name].sort();
 }

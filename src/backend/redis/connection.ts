@@ -63,26 +63,7 @@ export function connectRedis({ endpoint, name, logger, onReconnect, subscription
     lazyConnect: true,
     retryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 5), 1000),
   };
-  const redis =
-    'url' in endpoint
-      ? new Redis(endpoint.url, options)
-      : 'clusterNodes' in endpoint
-        ? subscriptionsOnly
-          ? subscriberToCluster(endpoint.clusterNodes, options, endpoint.password)
-          : new Cluster(
-            endpoint.clusterNodes.map(({ host, port }) => ({ host, port })),
-            clusterOptions(options, endpoint.password),
-          )
-        : new Redis({
-          ...options,
-          sentinels: endpoint.sentinels.map(({ host, port }) => ({ host, port })),
-          name: endpoint.masterName,
-          ...(endpoint.sentinelPassword ? { sentinelPassword: endpoint.sentinelPassword } : {}),
-          ...(endpoint.password ? { password: endpoint.password } : {}),
-          // Told by the sentinels of a failover at once, instead of finding out when the old master stops answering.
-          failoverDetector: true,
-          sentinelRetryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 5), 1000),
-        });
+  const redis = clientFor(endpoint, options, subscriptionsOnly);
   let wasReady = false;
   let lastError = '';
   redis.on('ready', () => {
@@ -101,6 +82,27 @@ export function connectRedis({ endpoint, name, logger, onReconnect, subscription
     if (wasReady) logger.debug({ redis: name }, 'redis connection closed');
   });
   return redis;
+}
+
+function clientFor(endpoint: RedisEndpoint, options: RedisOptions, subscriptionsOnly: boolean | undefined): RedisClient {
+  if ('url' in endpoint) return new Redis(endpoint.url, options);
+  if ('clusterNodes' in endpoint) {
+    if (subscriptionsOnly) return subscriberToCluster(endpoint.clusterNodes, options, endpoint.password);
+    return new Cluster(
+      endpoint.clusterNodes.map(({ host, port }) => ({ host, port })),
+      clusterOptions(options, endpoint.password),
+    );
+  }
+  return new Redis({
+    ...options,
+    sentinels: endpoint.sentinels.map(({ host, port }) => ({ host, port })),
+    name: endpoint.masterName,
+    ...(endpoint.sentinelPassword ? { sentinelPassword: endpoint.sentinelPassword } : {}),
+    ...(endpoint.password ? { password: endpoint.password } : {}),
+    // Told by the sentinels of a failover at once, instead of finding out when the old master stops answering.
+    failoverDetector: true,
+    sentinelRetryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 5), 1000),
+  });
 }
 
 /**

@@ -57,9 +57,10 @@ export function createRedisBackend(nodeId: string, settings: RedisBackendSetting
   // A cluster client finds a hung server itself (command timeouts, the cluster's own failure
   // detection, slots refreshed every second); replacing the whole client at each unanswered
   // probe would tear down its connections to every server while the cluster fails over.
-  const stopDetectingHangs = 'clusterNodes' in settings.endpoint ? () => undefined : detectHangs(commands, `charla:${nodeId}:commands`, logger);
+  const onCluster = 'clusterNodes' in settings.endpoint;
+  const stopDetectingHangs = onCluster ? () => undefined : detectHangs(commands, `charla:${nodeId}:commands`, logger);
 
-  const keys = 'clusterNodes' in settings.endpoint ? RedisKeys.forCluster(settings.keyPrefix) : new RedisKeys(settings.keyPrefix);
+  const keys = onCluster ? RedisKeys.forCluster(settings.keyPrefix) : new RedisKeys(settings.keyPrefix);
   const presence = new RedisPresenceStore(nodeId, commands, keys, { leaseMs: settings.leaseMs, onFenced: recovered });
   // Room publishes act for this node like presence scripts do: under its generation.
   const fence = { generation: () => presence.fencingGeneration(), onFenced: recovered };

@@ -86,10 +86,8 @@ type StreamReply = [key: string, entries: [id: string, fields: string[]][]][] | 
  */
 export class RedisInbox {
   private lastId = '0-0';
-  /** The ids of the last entries read, to find the place again in an inbox that lost some (findPlace). */
+  /** The ids of the last entries read, oldest first, to find the place again in an inbox that lost some (findPlace). */
   private readonly recentlyRead = new Set<string>();
-  private readonly readOrder: (string | undefined)[] = new Array<string | undefined>(RECENTLY_READ);
-  private readAt = 0;
   private running = false;
   private lastAnswerAt = performance.now();
   /** Callers of caughtUp(), each waiting for the reader to pass an entry id. */
@@ -239,11 +237,9 @@ export class RedisInbox {
 
   private noteRead(id: string): void {
     this.lastId = id;
-    const forgotten = this.readOrder[this.readAt];
-    if (forgotten !== undefined) this.recentlyRead.delete(forgotten);
-    this.readOrder[this.readAt] = id;
-    this.readAt = (this.readAt + 1) % RECENTLY_READ;
+    // A Set keeps insertion order: its first id is the oldest read.
     this.recentlyRead.add(id);
+    if (this.recentlyRead.size > RECENTLY_READ) this.recentlyRead.delete(this.recentlyRead.values().next().value!);
   }
 
   /** One entry: one envelope, or several sent along a route in one turn (fields e, payload, e, payload...). */

@@ -75,8 +75,12 @@ export class ReplicaAck {
       this.waiting = [];
       this.redis.wait(this.settings.replicas, this.settings.timeoutMs).then(
         (reached) => {
-          if (reached < this.settings.replicas) this.fallBehind(reached, batch);
-          batch.forEach((waiter) => waiter.resolve());
+          if (reached < this.settings.replicas) {
+            this.fallBehind(reached);
+            this.answerUnreplicated(batch);
+          } else {
+            batch.forEach((waiter) => waiter.resolve());
+          }
           this.next();
         },
         (err: unknown) => {
@@ -98,12 +102,16 @@ export class ReplicaAck {
     }
     const waiting = this.waiting;
     this.waiting = [];
-    this.metrics.unreplicatedAcks(waiting.reduce((sum, waiter) => sum + waiter.messages, 0));
-    waiting.forEach((waiter) => waiter.resolve());
+    this.answerUnreplicated(waiting);
   }
 
-  private fallBehind(reached: number, batch: readonly Waiter[]): void {
-    this.metrics.unreplicatedAcks(batch.reduce((sum, waiter) => sum + waiter.messages, 0));
+  /** Answers on the master's word alone, counting the messages. */
+  private answerUnreplicated(waiters: readonly Waiter[]): void {
+    this.metrics.unreplicatedAcks(waiters.reduce((sum, waiter) => sum + waiter.messages, 0));
+    waiters.forEach((waiter) => waiter.resolve());
+  }
+
+  private fallBehind(reached: number): void {
     if (this.behind) return;
     this.behind = true;
     this.mark = undefined;
