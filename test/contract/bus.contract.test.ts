@@ -33,6 +33,11 @@ interface BusWorld {
   close(): Promise<void>;
 }
 
+/** A reader connection for each stripe of a node's inbox. */
+function readersFor(keys: RedisKeys, connect: () => RedisClient): RedisClient[] {
+  return Array.from({ length: keys.inboxStripes }, connect);
+}
+
 /** Buses on a Redis reached by `open`: one server, its master through sentinels, or a cluster. */
 function redisWorld(open: () => RedisClient, retention: Retention, keys = new RedisKeys(uniquePrefix('bus')), openSubscriber = open): BusWorld {
   const connections: RedisClient[] = [];
@@ -49,7 +54,7 @@ function redisWorld(open: () => RedisClient, retention: Retention, keys = new Re
       const subscriber = openSubscriber();
       subscriber.on('error', () => undefined);
       connections.push(subscriber);
-      const bus = new RedisBus(nodeId, { publisher, subscriber, reader: connect() }, keys, { ...probe, retention }, metrics, silent);
+      const bus = new RedisBus(nodeId, { publisher, subscriber, readers: readersFor(keys, connect) }, keys, { ...probe, retention }, metrics, silent);
       buses.push(bus);
       return bus;
     },
@@ -364,8 +369,8 @@ describe('RedisBus room log', () => {
       opened.push(redis);
       return redis;
     };
-    const n1 = new RedisBus('n1', { publisher: connect(url), subscriber: connect(proxy.url), reader: connect(url) }, keys, probe, metrics, silent);
-    const n2 = new RedisBus('n2', { publisher: connect(url), subscriber: connect(url), reader: connect(url) }, keys, probe, metrics, silent);
+    const n1 = new RedisBus('n1', { publisher: connect(url), subscriber: connect(proxy.url), readers: [connect(url)] }, keys, probe, metrics, silent);
+    const n2 = new RedisBus('n2', { publisher: connect(url), subscriber: connect(url), readers: [connect(url)] }, keys, probe, metrics, silent);
     const heard = collector();
     const world: CutOff = { keys, n1, n2, heard, proxy, gaps: 0 };
     n1.onRoomGap(() => world.gaps++);
@@ -423,7 +428,7 @@ describe('RedisBus room log', () => {
     cleanup.push(async () => [publisher, subscriber, reader, admin].forEach((c) => c.disconnect()));
     let fenced = 0;
     const fence = { generation: () => '7', onFenced: () => fenced++ };
-    const bus = new RedisBus('n1', { publisher, subscriber, reader }, keys, { ...probe, fence }, metrics, silent);
+    const bus = new RedisBus('n1', { publisher, subscriber, readers: [reader] }, keys, { ...probe, fence }, metrics, silent);
     const heard = collector();
     await bus.subscribe(heard.handler);
     cleanup.push(() => bus.unsubscribe());
@@ -471,7 +476,7 @@ describe('RedisBus', () => {
       return redis;
     };
     const publisher = connect();
-    const bus = new RedisBus('n1', { publisher, subscriber: connect(), reader: connect() }, keys, probe, metrics, silent);
+    const bus = new RedisBus('n1', { publisher, subscriber: connect(), readers: [connect()] }, keys, probe, metrics, silent);
     const holder = new RedisPresenceStore('n2', publisher, keys, { leaseMs: 60_000 });
     await holder.heartbeat();
     await holder.claim({ name: 'ana', ip: '192.0.2.1' });
@@ -525,7 +530,7 @@ describe('RedisBus', () => {
     const subscriber = new Redis(url);
     const reader = new Redis(url);
     try {
-      const bus = new RedisBus('n1', { publisher, subscriber, reader }, keys, probe, metrics, silent);
+      const bus = new RedisBus('n1', { publisher, subscriber, readers: [reader] }, keys, probe, metrics, silent);
       const inbox = collector();
       await bus.subscribe(inbox.handler);
       const room = (frame: string) => JSON.stringify({ kind: 'room', origin: 'x', frame });

@@ -34,8 +34,8 @@ describe('a node inbox after a failover', () => {
     const metrics = new Metrics({ connections: () => 0, registeredUsers: () => 0 });
     const publisher = open('commands');
     const reader = open('n2:inbox');
-    const n1Connections = { publisher, subscriber: open('n1:subscriber'), reader: open('n1:inbox') };
-    const n2Connections = { publisher, subscriber: open('n2:subscriber'), reader };
+    const n1Connections = { publisher, subscriber: open('n1:subscriber'), readers: [open('n1:inbox')] };
+    const n2Connections = { publisher, subscriber: open('n2:subscriber'), readers: [reader] };
     await Promise.all(opened.map((connection) => waitForRedis(connection)));
     const n1 = new RedisBus('n1', n1Connections, keys, { probeIntervalMs: 2000 }, metrics, silent);
     const n2 = new RedisBus('n2', n2Connections, keys, { probeIntervalMs: 2000 }, metrics, silent);

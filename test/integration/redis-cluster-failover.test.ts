@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { ChatClient, ChatClientError } from '../../src/client/index.js';
+import { RedisKeys } from '../../src/backend/redis/keys.js';
 import { roomViolations, trafficThrough } from '../support/failover-traffic.js';
 import { startClusterSetup, type ClusterSetup } from '../support/redis-cluster.js';
 import { uniquePrefix } from '../support/redis-server.js';
@@ -53,6 +54,34 @@ describe('Charla on a Redis Cluster', () => {
     // Traffic flows both ways again within 5 s of the replica taking over.
     for (const ledger of [toBea, toAna]) expect(ledger.undeliveredSentSince(wholeAt + 5000)).toEqual([]);
     process.stdout.write(`redis cluster: replica took over ${wholeAt - killedAt} ms after the kill\n`);
+    expect(roomViolations(traffic)).toEqual({ lost: [], twice: 0, outOfOrder: false });
+    expect(traffic.departuresSeen).toEqual([]);
+  }, 60_000);
+
+  it('delivers every private message once or tells its sender when the master of an inbox stripe fails over, and carries traffic again', async () => {
+    const prefix = uniquePrefix('cluster-stripe');
+    const env = { ...setup!.env, CHARLA_KEY_PREFIX: prefix, CHARLA_RATE_LIMIT_PER_SECOND: '0', LOG_LEVEL: 'error' };
+    nodes.push(await startInProcessNode({ ...env, CHARLA_NODE_ID: 'd1' }), await startInProcessNode({ ...env, CHARLA_NODE_ID: 'd2' }));
+    // The stripe of d2's inbox that bea's messages go through; on another master than the presence keys, when the layout allows.
+    const keys = RedisKeys.forCluster(prefix);
+    const stripe = keys.inboxStripe('d2', keys.stripeOf('bea'));
+    expect(await setup!.masterOf(stripe)).not.toBe(await setup!.masterOf(`{${prefix}}`));
+    let wholeAt = 0;
+    const traffic = await trafficThrough(
+      [nodes[0]!, nodes[1]!],
+      async () => {
+        await sleep(1000);
+        await setup!.killMasterOf(stripe);
+        await setup!.untilWhole();
+        wholeAt = Date.now();
+        await sleep(6000);
+      },
+      clients,
+    );
+    const { toBea, toAna } = traffic;
+    process.stdout.write(`redis cluster, stripe master killed: ${toBea.summary()}\n`);
+    expect([...toBea.violations(), ...toAna.violations()]).toEqual([]);
+    for (const ledger of [toBea, toAna]) expect(ledger.undeliveredSentSince(wholeAt + 5000)).toEqual([]);
     expect(roomViolations(traffic)).toEqual({ lost: [], twice: 0, outOfOrder: false });
     expect(traffic.departuresSeen).toEqual([]);
   }, 60_000);

@@ -47,7 +47,7 @@ describe('private messages answered once a replica holds them (CHARLA_REDIS_WAIT
     const publisher = open(redis.masterUrl, 'n1:commands');
     await waitForRedis(publisher);
     const metrics = new Metrics({ connections: () => 0, registeredUsers: () => 0 });
-    const bus = new RedisBus('n1', { publisher, subscriber: open(redis.masterUrl, 'n1:subscriber'), reader: open(redis.masterUrl, 'n1:inbox') }, keys, { probeIntervalMs: 2000, replicaAck }, metrics, silent);
+    const bus = new RedisBus('n1', { publisher, subscriber: open(redis.masterUrl, 'n1:subscriber'), readers: [open(redis.masterUrl, 'n1:inbox')] }, keys, { probeIntervalMs: 2000, replicaAck }, metrics, silent);
     const holder = new RedisPresenceStore('n2', publisher, keys, { leaseMs: 60_000 });
     await holder.heartbeat();
     await holder.claim({ name: 'ana', ip: '192.0.2.1' });

@@ -1,8 +1,13 @@
 import { ReplyError } from 'ioredis';
 import { BackendOutcomeUnknownError, BackendUnavailableError } from '../ports.js';
 
-/** Redis replies that mean "not now" rather than "your command is wrong". */
-const TRANSIENT_REPLIES = /^(LOADING|READONLY|MASTERDOWN|BUSY|TRYAGAIN|CLUSTERDOWN)\b/;
+/**
+ * Redis replies that mean "not now" rather than "your command is wrong".
+ * MOVED and ASK reach a caller when a slot moved under commands that
+ * ioredis had pipelined with others that succeeded (it follows a
+ * redirection only for a whole pipeline): the command did not run.
+ */
+const TRANSIENT_REPLIES = /^(LOADING|READONLY|MASTERDOWN|BUSY|TRYAGAIN|CLUSTERDOWN|MOVED|ASK)\b/;
 
 /**
  * ioredis's words for a command that was written to the connection and got

@@ -2,6 +2,8 @@ import type { RedisClient } from './connection.js';
 import type { Metrics } from '../../metrics.js';
 import type { RedisKeys } from './keys.js';
 import { timedPublish } from './timed-publish.js';
+import { toBackendError } from './backend-error.js';
+import { BackendOutcomeUnknownError } from '../ports.js';
 import type { ReplicaAck } from './replica-ack.js';
 
 /** Private messages one inbox entry carries at most. */
@@ -27,7 +29,8 @@ interface Pending {
  * over a turn of the event loop, or a few milliseconds under load (see
  * APPEND_INTERVAL_MS): each node's share of a gathering is one
  * stream entry (`XADD NOMKSTREAM`: a node that is gone has no inbox, and
- * nothing is appended) and one `SMISMEMBER` on the set of names that node
+ * nothing is appended; on a Redis Cluster, one in each stripe of its inbox
+ * the messages go to) and one `SMISMEMBER` on the set of names that node
  * holds, which says for each message whether its user is still there. Two
  * plain commands for many messages, in one round trip, instead of a script
  * per message. A message whose user is not there is dropped by that node;
@@ -72,20 +75,47 @@ export class InboxAppender {
     }
   }
 
+  /**
+   * One chunk for one node: an entry in each stripe its messages go to (one
+   * on one Redis), and one SMISMEMBER for all of them. Each message is
+   * answered by what became of its own stripe's entry.
+   */
   private async send(node: string, batch: readonly Pending[]): Promise<void> {
-    const fields: string[] = [];
-    for (const { payload } of batch) fields.push('e', payload);
+    const byStripe = new Map<number, string[]>();
+    const stripeOf: number[] = [];
+    for (const { to, payload } of batch) {
+      const stripe = this.keys.stripeOf(to);
+      stripeOf.push(stripe);
+      let fields = byStripe.get(stripe);
+      if (!fields) byStripe.set(stripe, (fields = []));
+      fields.push('e', payload);
+    }
+    const [heldOutcome, ...appendOutcomes] = await timedPublish(this.metrics, () =>
+      Promise.allSettled([
+        this.heldBy(node, batch),
+        ...[...byStripe].map(([stripe, fields]) => this.publisher.xadd(this.keys.inboxStripe(node, stripe), 'NOMKSTREAM', 'MAXLEN', '~', this.inboxLength, '*', ...fields)),
+      ] as const),
+    );
+    const appendedTo = new Map([...byStripe.keys()].map((stripe, i) => [stripe, appendOutcomes[i] as PromiseSettledResult<string | null>]));
+    // The check is a read: asked again alone, a redirection that failed it in a batch (a Redis Cluster) is followed.
+    const held = heldOutcome.status === 'fulfilled' ? (heldOutcome.value as number[]) : await this.heldBy(node, batch).catch(() => undefined);
     try {
-      const [appended, held] = await timedPublish(this.metrics, () =>
-        Promise.all([
-          this.publisher.xadd(this.keys.nodeInbox(node), 'NOMKSTREAM', 'MAXLEN', '~', this.inboxLength, '*', ...fields),
-          this.publisher.smismember(this.keys.nodeUsers(node), ...batch.map((pending) => pending.to)),
-        ]),
-      );
-      if (appended !== null) await this.replicaAck.confirm(batch.length);
-      batch.forEach((pending, i) => pending.settle(appended !== null && held[i] === 1));
+      if ([...appendedTo.values()].some((outcome) => outcome.status === 'fulfilled' && outcome.value !== null)) await this.replicaAck.confirm(batch.length);
     } catch (err) {
       for (const pending of batch) pending.fail(err);
+      return;
     }
+    batch.forEach((pending, i) => {
+      const appended = appendedTo.get(stripeOf[i]!)!;
+      if (appended.status === 'rejected') pending.fail(toBackendError(appended.reason));
+      else if (appended.value === null) pending.settle(false);
+      // In its node's inbox, but whether its user is there is unknown: the sender cannot be told either way.
+      else if (!held) pending.fail(new BackendOutcomeUnknownError(heldOutcome.status === 'rejected' ? heldOutcome.reason : undefined));
+      else pending.settle(held[i] === 1);
+    });
+  }
+
+  private heldBy(node: string, batch: readonly Pending[]): Promise<number[]> {
+    return this.publisher.smismember(this.keys.nodeUsers(node), ...batch.map((pending) => pending.to));
   }
 }

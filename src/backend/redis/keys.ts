@@ -1,16 +1,73 @@
+import { tagInSlotRange } from './key-slot.js';
+
+/**
+ * Inbox stripes of a node on a Redis Cluster: a divisor of the usual
+ * numbers of masters (1, 2, 3, 4, 6), so that they spread evenly over them.
+ * Every node must use the same number: it is fixed, not configured.
+ */
+export const CLUSTER_INBOX_STRIPES = 12;
+
 /** Every Redis key and channel name Charla uses, under one prefix. */
 export class RedisKeys {
-  constructor(readonly prefix: string) {}
+  /** Hash tags of the inbox stripes, when they lie apart from the prefix's slot. */
+  private readonly stripeTags: readonly string[];
+
+  constructor(
+    readonly prefix: string,
+    { stripeTags = [] }: { readonly stripeTags?: readonly string[] } = {},
+  ) {
+    this.stripeTags = stripeTags;
+  }
 
   /**
-   * On a Redis Cluster a script may only touch keys of one slot: every key
-   * then carries the prefix as its hash tag (`{charla:}user:ana`), so all
-   * of a deployment's keys share a slot, and deployments with different
-   * prefixes land on different ones. On one Redis the names stay as they
-   * always were, so a rolling upgrade finds its keys.
+   * On a Redis Cluster a script may only touch keys of one slot: presence
+   * keys carry the prefix as their hash tag (`{charla:}user:ana`), so that
+   * all of them share a slot and every presence script stays atomic. The
+   * private messages, the bulk of the traffic, go through inbox stripes
+   * that lie in slots spread over the cluster (see inboxStripe). On one
+   * Redis the names stay as they always were, so a rolling upgrade finds
+   * its keys.
    */
   static forCluster(prefix: string): RedisKeys {
-    return new RedisKeys(`{${prefix || 'charla'}}`);
+    const base = prefix || 'charla';
+    const stripeTags = Array.from({ length: CLUSTER_INBOX_STRIPES }, (_, stripe) => tagInSlotRange(`${base}inbox`, stripe, CLUSTER_INBOX_STRIPES));
+    return new RedisKeys(`{${base}}`, { stripeTags });
+  }
+
+  /** Streams each node's inbox is made of: 1 on one Redis, CLUSTER_INBOX_STRIPES on a cluster. */
+  get inboxStripes(): number {
+    return Math.max(this.stripeTags.length, 1);
+  }
+
+  /**
+   * True when the inbox stripes lie in other slots than the presence keys:
+   * presence scripts then leave them alone, and inbox-stripes.ts opens,
+   * parks and drops them in steps of their own.
+   */
+  get inboxesApart(): boolean {
+    return this.stripeTags.length > 0;
+  }
+
+  /**
+   * The stripe of a node's inbox that carries the private messages to
+   * `user`: always the same one, so they stay in the order they were sent.
+   */
+  stripeOf(user: string): number {
+    if (this.stripeTags.length === 0) return 0;
+    let hash = 0;
+    for (let i = 0; i < user.length; i++) hash = (hash * 31 + user.charCodeAt(i)) >>> 0;
+    return hash % this.stripeTags.length;
+  }
+
+  /** One stream of a node's inbox; on one Redis, its only one, nodeInbox. */
+  inboxStripe(nodeId: string, stripe: number): string {
+    const tag = this.stripeTags[stripe];
+    return tag === undefined ? this.nodeInbox(nodeId) : `{${tag}}node:${nodeId}:inbox`;
+  }
+
+  /** A stripe of a reaped node's inbox, kept as parkedInbox is. */
+  parkedInboxStripe(nodeId: string, stripe: number): string {
+    return `${this.inboxStripe(nodeId, stripe)}:parked`;
   }
 
   /** Hash: node, ip, status, auto, since. */

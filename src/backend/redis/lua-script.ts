@@ -4,7 +4,7 @@ import type { RedisClient } from './connection.js';
 export const NOW_MS = `local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
 
-type ScriptCommand = (numberOfKeys: number, ...keysAndArgs: (string | number)[]) => Promise<unknown>;
+type ScriptCommand = (...keysAndArgs: (string | number)[]) => Promise<unknown>;
 
 /**
  * A Lua script, run as an ioredis custom command: ioredis sends EVALSHA and
@@ -14,6 +14,11 @@ type ScriptCommand = (numberOfKeys: number, ...keysAndArgs: (string | number)[])
  * is built, before any command: ioredis 5 misaligns the replies of an
  * auto-pipelined batch that was opened before a command was defined
  * (ioredis#1931), so defining on first use is not safe.
+ *
+ * Its number of keys is part of its definition: ioredis then knows the
+ * first key, and on a Redis Cluster sends the script (auto-pipelined
+ * with the other commands for the same server) to the server of that
+ * key's slot, instead of by the slot of the key count.
  */
 export class LuaScript {
   private readonly definedOn = new WeakSet<RedisClient>();
@@ -22,6 +27,7 @@ export class LuaScript {
 
   constructor(
     readonly name: string,
+    private readonly numberOfKeys: number,
     private readonly source: string,
   ) {
     this.command = `charla_${name}`;
@@ -30,13 +36,14 @@ export class LuaScript {
   /** Makes the script a command of `redis`; repeating it is harmless. */
   defineOn(redis: RedisClient): void {
     if (this.definedOn.has(redis)) return;
-    redis.defineCommand(this.command, { lua: this.source });
+    redis.defineCommand(this.command, { lua: this.source, numberOfKeys: this.numberOfKeys });
     this.definedOn.add(redis);
   }
 
   run(redis: RedisClient, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
     if (!this.definedOn.has(redis)) throw new Error(`the ${this.command} script was not defined on this connection when it was built`);
+    if (keys.length !== this.numberOfKeys) throw new Error(`the ${this.command} script takes ${this.numberOfKeys} keys, not ${keys.length}`);
     const command = (redis as unknown as Record<string, ScriptCommand>)[this.command]!;
-    return command.call(redis, keys.length, ...keys, ...args);
+    return command.call(redis, ...keys, ...args);
   }
 }

@@ -21,8 +21,8 @@ export interface RedisBackendSettings {
 
 /**
  * Presence and bus over Redis: one connection for commands and publishing
- * (replaced when it hangs), one for subscriptions, one for reading the
- * node's inbox. Returns at once;
+ * (replaced when it hangs), one for subscriptions, one for reading each
+ * stream of the node's inbox. Returns at once;
  * `connected` resolves when all three are up (retrying for as long as it
  * takes).
  */
@@ -45,26 +45,28 @@ export function createRedisBackend(nodeId: string, settings: RedisBackendSetting
     subscriptionsOnly: true,
     onReconnect: () => metrics.redisReconnected('subscriber'),
   });
-  const reader = connectRedis({
-    endpoint: settings.endpoint,
-    name: `charla:${nodeId}:inbox`,
-    logger,
-    onReconnect: () => metrics.redisReconnected('inbox'),
-  });
+  const onCluster = 'clusterNodes' in settings.endpoint;
+  const keys = onCluster ? RedisKeys.forCluster(settings.keyPrefix) : new RedisKeys(settings.keyPrefix);
+  const readers = Array.from({ length: keys.inboxStripes }, (_, stripe) =>
+    connectRedis({
+      endpoint: settings.endpoint,
+      name: keys.inboxStripes === 1 ? `charla:${nodeId}:inbox` : `charla:${nodeId}:inbox:${stripe}`,
+      logger,
+      onReconnect: () => metrics.redisReconnected('inbox'),
+    }),
+  );
   logger.info({ keyPrefix: settings.keyPrefix }, 'connecting to redis');
-  const connected = Promise.all([waitForRedis(commands), waitForRedis(subscriber), waitForRedis(reader)]).then(() => undefined);
+  const connected = Promise.all([waitForRedis(commands), waitForRedis(subscriber), ...readers.map((reader) => waitForRedis(reader))]).then(() => undefined);
 
   // A cluster client finds a hung server itself (command timeouts, the cluster's own failure
   // detection, slots refreshed every second); replacing the whole client at each unanswered
   // probe would tear down its connections to every server while the cluster fails over.
-  const onCluster = 'clusterNodes' in settings.endpoint;
   const stopDetectingHangs = onCluster ? () => undefined : detectHangs(commands, `charla:${nodeId}:commands`, logger);
 
-  const keys = onCluster ? RedisKeys.forCluster(settings.keyPrefix) : new RedisKeys(settings.keyPrefix);
   const presence = new RedisPresenceStore(nodeId, commands, keys, { leaseMs: settings.leaseMs, onFenced: recovered });
   // Room publishes act for this node like presence scripts do: under its generation.
   const fence = { generation: () => presence.fencingGeneration(), onFenced: recovered };
-  const bus = new RedisBus(nodeId, { publisher: commands, subscriber, reader }, keys, { probeIntervalMs: settings.probeIntervalMs, fence, retention: settings.retention, ...(settings.replicaAck ? { replicaAck: settings.replicaAck } : {}) }, metrics, logger);
+  const bus = new RedisBus(nodeId, { publisher: commands, subscriber, readers }, keys, { probeIntervalMs: settings.probeIntervalMs, fence, retention: settings.retention, ...(settings.replicaAck ? { replicaAck: settings.replicaAck } : {}) }, metrics, logger);
   return {
     presence,
     bus,
@@ -73,14 +75,14 @@ export function createRedisBackend(nodeId: string, settings: RedisBackendSetting
       ...(commands.status === 'ready' ? [] : [`redis commands ${commands.status}`]),
       ...(subscriber.status === 'ready' ? [] : [`redis subscriber ${subscriber.status}`]),
       ...(bus.subscriberHealthy ? [] : ['redis subscriber silent']),
-      ...(reader.status === 'ready' ? [] : [`redis inbox reader ${reader.status}`]),
+      ...readers.flatMap((reader) => (reader.status === 'ready' ? [] : [`redis inbox reader ${reader.status}`])).slice(0, 1),
       ...(bus.inboxHealthy ? [] : ['redis inbox reader silent']),
     ],
     onRecovered: (listener) => recoveryListeners.push(listener),
     close: async () => {
       stopDetectingHangs();
       // The reader may sit in a blocking read for up to a second, and QUIT would wait behind it; it has nothing to finish.
-      reader.disconnect();
+      for (const reader of readers) reader.disconnect();
       await Promise.all([quit(commands), quit(subscriber)]);
     },
   };

@@ -13,11 +13,11 @@ import { DEFAULT_RETENTION, type Bus, type EnvelopeHandler, type LookedUp, type 
 import { readMissed } from './missed-reader.js';
 import { decodeEnvelope, encodeEnvelope, type DirectEnvelope, type RoomEnvelope } from '../envelope.js';
 
-/** Publishing and commands; subscriptions; blocking reads of the inbox. Each blocks the others' traffic if shared. */
+/** Publishing and commands; subscriptions; blocking reads of the inbox, one per stripe (keys.ts). Each blocks the others' traffic if shared. */
 export interface RedisBusConnections {
   readonly publisher: RedisClient;
   readonly subscriber: RedisClient;
-  readonly reader: RedisClient;
+  readonly readers: readonly RedisClient[];
 }
 
 export interface RedisBusSettings {
@@ -40,7 +40,7 @@ const REBUILD_AFTER_PROBES = 3;
 /**
  * Fan-out over Redis: the room over pub/sub (one channel every node
  * subscribes to) backed by a log the node reads what it missed from
- * (room-feed.ts), direct messages through the target node's inbox stream
+ * (room-feed.ts), direct messages through the target node's inbox
  * (redis-inbox.ts), so a private message costs one delivery in the cluster
  * whatever its size. Neither loses anything to a subscriber being rebuilt.
  *
@@ -87,8 +87,8 @@ export class RedisBus implements Bus {
     this.subscriber = connections.subscriber;
     this.retention = settings.retention ?? DEFAULT_RETENTION;
     const replicaAck = (this.replicaAck = new ReplicaAck(connections.publisher, settings.replicaAck ?? { replicas: 0, timeoutMs: 0 }, metrics, logger));
-    this.inbox = new RedisInbox(nodeId, connections.publisher, connections.reader, keys, this.turn, replicaAck, metrics, logger, this.retention.userLogLength);
     this.appender = new InboxAppender(connections.publisher, keys, INBOX_LENGTH, replicaAck, metrics);
+    this.inbox = new RedisInbox(nodeId, connections.publisher, connections.readers, keys, this.turn, this.appender, replicaAck, metrics, logger, this.retention.userLogLength);
     this.roomChannel = keys.roomChannel;
     this.room = new RoomFeed(
       connections.publisher,
@@ -135,7 +135,7 @@ export class RedisBus implements Bus {
     }
     this.subscribed = true;
     await this.room.catchUp();
-    await this.inbox.start((envelope) => this.handler?.(envelope));
+    this.inbox.start((envelope) => this.handler?.(envelope));
     clearInterval(this.probeTimer);
     this.probeTimer = setInterval(() => this.probe(), this.settings.probeIntervalMs);
     this.probeTimer.unref();

@@ -64,7 +64,7 @@ end`;
  * KEYS: user, users, nodeUsers, fence, look, userLog. ARGV: name, node, ip, leaseMs, hashTtlMs, gen, look, userKeyPrefix, tokenHash ('' when not resumable), windowMs.
  * → 1 claimed, 0 taken (the name, or a name that looks the same), -1 fenced.
  */
-export const CLAIM = new LuaScript('claim', `${NOW_MS}
+export const CLAIM = new LuaScript('claim', 6, `${NOW_MS}
 ${fencedBy('KEYS[4]', 'ARGV[6]')}
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 ${lookFreeFor('KEYS[5]', 'ARGV[1]', 'KEYS[2]', 'ARGV[8]')}
@@ -89,7 +89,7 @@ return 1`);
  * orphaned and adopted back, 0 held by another (or a look-alike taken
  * meanwhile), -1 fenced.
  */
-export const RECLAIM = new LuaScript('reclaim', `${NOW_MS}
+export const RECLAIM = new LuaScript('reclaim', 6, `${NOW_MS}
 ${fencedBy('KEYS[4]', 'ARGV[8]')}
 local owner = redis.call('HGET', KEYS[1], 'node')
 if owner and owner ~= '' and owner ~= ARGV[2] then return 0 end
@@ -109,7 +109,7 @@ if owner then return 2 end
 return 1`);
 
 /** KEYS: user, users, nodeUsers, fence. ARGV: name, node, gen, lookKeyPrefix. → 1 released, 0 not held by this node, -1 fenced. */
-export const RELEASE = new LuaScript('release', `
+export const RELEASE = new LuaScript('release', 4, `
 ${fencedBy('KEYS[4]', 'ARGV[3]')}
 redis.call('SREM', KEYS[3], ARGV[1])
 if redis.call('HGET', KEYS[1], 'node') ~= ARGV[2] then return 0 end
@@ -119,14 +119,14 @@ redis.call('ZREM', KEYS[2], ARGV[1])
 return 1`);
 
 /** KEYS: user, fence. ARGV: node, status, auto (0|1), gen. → 1 stored, 0 not held by this node, -1 fenced. */
-export const SET_STATUS = new LuaScript('set_status', `
+export const SET_STATUS = new LuaScript('set_status', 2, `
 ${fencedBy('KEYS[2]', 'ARGV[4]')}
 if redis.call('HGET', KEYS[1], 'node') ~= ARGV[1] then return 0 end
 redis.call('HSET', KEYS[1], 'status', ARGV[2], 'auto', ARGV[3])
 return 1`);
 
 /** KEYS: user, users. ARGV: name. → [node ('' when orphaned), ip, status, auto, since] of a live user, or nil. */
-export const GET = new LuaScript('get', `${NOW_MS}
+export const GET = new LuaScript('get', 2, `${NOW_MS}
 local lease = redis.call('ZSCORE', KEYS[2], ARGV[1])
 if not lease or tonumber(lease) < now then return false end
 local fields = redis.call('HMGET', KEYS[1], 'node', 'ip', 'status', 'auto', 'since')
@@ -134,7 +134,7 @@ if not fields[1] then return false end
 return fields`);
 
 /** KEYS: users. → names whose lease has not run out. */
-export const LIST = new LuaScript('list', `${NOW_MS}
+export const LIST = new LuaScript('list', 1, `${NOW_MS}
 return redis.call('ZRANGEBYSCORE', KEYS[1], now, '+inf')`);
 
 /**
@@ -146,7 +146,7 @@ return redis.call('ZRANGEBYSCORE', KEYS[1], now, '+inf')`);
  * → [generation, what set the fence before ('' none, join, reap, retire)],
  * or [-1, latest attempt] when a later join already ran.
  */
-export const JOIN = new LuaScript('join', `${NOW_MS}
+export const JOIN = new LuaScript('join', 3, `${NOW_MS}
 local attempt = tonumber(redis.call('HGET', KEYS[1], 'attempt') or '0')
 if attempt >= tonumber(ARGV[1]) then return {-1, tostring(attempt)} end
 local before = redis.call('HGET', KEYS[1], 'by') or ''
@@ -160,7 +160,7 @@ end
 return {gen, before}`);
 
 /**
- * KEYS: node, nodes, nodeUsers, users, fence, inbox, legacyReapedMarker. ARGV: node, leaseMs, hashTtlMs, userKeyPrefix, gen, fenceTtlMs, localUsers ('' unknown).
+ * KEYS: node, nodes, nodeUsers, users, fence, inbox, legacyReapedMarker. ARGV: node, leaseMs, hashTtlMs, userKeyPrefix, gen, fenceTtlMs, localUsers ('' unknown), inboxHere ('0' when the inbox lies in other slots).
  * Renews the node's lease and its users', opens its inbox (and bounds how
  * long it outlives the node). → 0 alive; 1 lost (lease run out, or Redis
  * went back to an old snapshot, which keeps the node listed but not its
@@ -169,7 +169,7 @@ return {gen, before}`);
  * a marker instead of moving the fence; -1 fenced (reaped, or Redis lost
  * the fence): the node must join again, and nothing was renewed.
  */
-export const HEARTBEAT = new LuaScript('heartbeat', `${NOW_MS}
+export const HEARTBEAT = new LuaScript('heartbeat', 7, `${NOW_MS}
 ${fencedBy('KEYS[5]', 'ARGV[5]')}
 redis.call('PEXPIRE', KEYS[5], ARGV[6])
 local leaseUntil = now + tonumber(ARGV[2])
@@ -193,10 +193,13 @@ end
 if #names > 0 then redis.call('PEXPIRE', KEYS[3], ARGV[3]) end
 -- The inbox exists from the first beat until the node is reaped or retires:
 -- a message sent along a remembered route can then tell a node that is gone.
-if redis.call('EXISTS', KEYS[6]) == 0 then
-  redis.call('XDEL', KEYS[6], redis.call('XADD', KEYS[6], '*', 'opened', '1'))
+-- (Unless it lies in other slots, on a Redis Cluster: see inbox-stripes.ts.)
+if ARGV[8] ~= '0' then
+  if redis.call('EXISTS', KEYS[6]) == 0 then
+    redis.call('XDEL', KEYS[6], redis.call('XADD', KEYS[6], '*', 'opened', '1'))
+  end
+  redis.call('PEXPIRE', KEYS[6], ARGV[3])
 end
-redis.call('PEXPIRE', KEYS[6], ARGV[3])
 if redis.call('DEL', KEYS[7]) == 1 then return 2 end
 if ARGV[7] ~= '' and held < tonumber(ARGV[7]) then return 1 end
 if leased and listed then return 0 end
@@ -207,7 +210,7 @@ return 1`);
  * nil for a node that has not reported yet); the loads of nodes no longer
  * live are dropped on the way, so the hash never outgrows the cluster.
  */
-export const LOADS = new LuaScript('loads', `${NOW_MS}
+export const LOADS = new LuaScript('loads', 2, `${NOW_MS}
 local alive = redis.call('ZRANGEBYSCORE', KEYS[1], now, '+inf')
 local live = {}
 for _, node in ipairs(alive) do live[node] = true end
@@ -218,7 +221,7 @@ if #alive == 0 then return {{}, {}} end
 return {alive, redis.call('HMGET', KEYS[2], unpack(alive))}`);
 
 /** KEYS: nodes. ARGV: limit. → ids of nodes whose lease ran out. */
-export const EXPIRED_NODES = new LuaScript('expired_nodes', `${NOW_MS}
+export const EXPIRED_NODES = new LuaScript('expired_nodes', 1, `${NOW_MS}
 return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. now, 'LIMIT', 0, ARGV[1])`);
 
 /**
@@ -232,7 +235,7 @@ return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. now, 'LIMIT', 0, ARGV
  * sent to its users before. Its resumable users are orphaned, not
  * removed. → the names it removed, or nil when another node won.
  */
-export const REAP = new LuaScript('reap', `${NOW_MS}
+export const REAP = new LuaScript('reap', 9, `${NOW_MS}
 local lease = redis.call('ZSCORE', KEYS[1], ARGV[1])
 if not lease or tonumber(lease) >= now or redis.call('EXISTS', KEYS[2]) == 1 then return false end
 redis.call('ZREM', KEYS[1], ARGV[1])
@@ -267,7 +270,7 @@ return gone`);
  * left, but for the resumable ones, which are orphaned: they wait out
  * their window. → 1, or -1 fenced.
  */
-export const RETIRE = new LuaScript('retire', `${NOW_MS}
+export const RETIRE = new LuaScript('retire', 7, `${NOW_MS}
 ${fencedBy('KEYS[5]', 'ARGV[2]')}
 for _, name in ipairs(redis.call('SMEMBERS', KEYS[3])) do
   local key = ARGV[4] .. name
@@ -286,7 +289,7 @@ return 1`);
  * A resumable user of this node lost its connection: its window starts.
  * → 1 suspended, 0 not this node's (or not resumable), -1 fenced.
  */
-export const SUSPEND = new LuaScript('suspend', `${NOW_MS}
+export const SUSPEND = new LuaScript('suspend', 2, `${NOW_MS}
 ${fencedBy('KEYS[2]', 'ARGV[2]')}
 local fields = redis.call('HMGET', KEYS[1], 'node', 'rwin')
 if fields[1] ~= ARGV[1] or not fields[2] then return 0 end
@@ -299,7 +302,7 @@ return 1`);
  * granted, from a node alive or dead, or from the orphans; the grant is
  * replaced. → [node that held it ('' none), status, auto], 0 refused, -1 fenced.
  */
-export const RESUME = new LuaScript('resume', `${NOW_MS}
+export const RESUME = new LuaScript('resume', 5, `${NOW_MS}
 ${fencedBy('KEYS[4]', 'ARGV[7]')}
 local fields = redis.call('HMGET', KEYS[1], 'node', 'rtok', 'status', 'auto')
 if not fields[1] or fields[2] ~= ARGV[4] then return 0 end
@@ -320,7 +323,7 @@ return {from, fields[3], fields[4]}`);
  * so nobody resumes it while its departure is announced. → 1, 0 not this
  * node's, -1 fenced.
  */
-export const END_SUSPENSION = new LuaScript('end_suspension', `
+export const END_SUSPENSION = new LuaScript('end_suspension', 2, `
 ${fencedBy('KEYS[2]', 'ARGV[2]')}
 if redis.call('HGET', KEYS[1], 'node') ~= ARGV[1] then return 0 end
 redis.call('HDEL', KEYS[1], 'rtok', 'rwin', 'rdl')
@@ -331,7 +334,7 @@ return 1`);
  * Removes the orphans whose window ended unresumed; one caller gets each.
  * → their names, for their departures to be announced.
  */
-export const EXPIRE_ORPHANS = new LuaScript('expire_orphans', `${NOW_MS}
+export const EXPIRE_ORPHANS = new LuaScript('expire_orphans', 2, `${NOW_MS}
 local gone = {}
 for _, name in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. now, 'LIMIT', 0, ARGV[3])) do
   redis.call('ZREM', KEYS[1], name)

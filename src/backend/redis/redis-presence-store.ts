@@ -4,6 +4,7 @@ import { usernameSkeleton } from '../../protocol/username.js';
 import { toBackendError } from './backend-error.js';
 import type { RedisKeys } from './keys.js';
 import { LuaScript } from './lua-script.js';
+import { InboxStripes } from './inbox-stripes.js';
 import {
   NodeFencedError,
   type ClaimRequest,
@@ -53,6 +54,7 @@ export class RedisPresenceStore implements PresenceStore {
   /** Undefined until the first join, and again from a fencing until the next join. */
   private generation: Generation | undefined;
   private joinAttempt = 0;
+  private readonly inboxStripes: InboxStripes;
 
   constructor(
     readonly nodeId: string,
@@ -62,6 +64,7 @@ export class RedisPresenceStore implements PresenceStore {
   ) {
     this.hashTtlMs = settings.leaseMs * RedisPresenceStore.HASH_TTL_LEASES;
     for (const script of Object.values(scripts)) if (script instanceof LuaScript) script.defineOn(redis);
+    this.inboxStripes = new InboxStripes(redis, keys);
   }
 
   async claim({ name, ip, resumable }: ClaimRequest): Promise<boolean> {
@@ -210,7 +213,10 @@ export class RedisPresenceStore implements PresenceStore {
         [this.keys.nodeFence(this.nodeId), this.keys.nodeInbox(this.nodeId), this.keys.parkedInbox(this.nodeId)],
         [++this.joinAttempt, this.fenceTtlMs],
       )) as [number, string];
-      if (generation !== scripts.FENCED) return { generation: String(generation), before: detail };
+      if (generation !== scripts.FENCED) {
+        await this.upkeep(() => this.inboxStripes.reopen(this.nodeId));
+        return { generation: String(generation), before: detail };
+      }
       // A process of the same node id joined before this one (a restart): count on from its attempts.
       this.joinAttempt = Number(detail);
     }
@@ -228,10 +234,11 @@ export class RedisPresenceStore implements PresenceStore {
         this.keys.nodeInbox(this.nodeId),
         this.keys.legacyReapedMarker(this.nodeId),
       ],
-      [this.nodeId, this.settings.leaseMs, this.hashTtlMs, this.keys.user(''), generation, this.fenceTtlMs, localUsers ?? ''],
+      [this.nodeId, this.settings.leaseMs, this.hashTtlMs, this.keys.user(''), generation, this.fenceTtlMs, localUsers ?? '', this.keys.inboxesApart ? '0' : '1'],
       { fencedIsAnAnswer: true },
     );
     if (outcome === scripts.FENCED) return 'fenced';
+    await this.upkeep(() => this.inboxStripes.open(this.nodeId, this.hashTtlMs));
     return outcome === 0 ? 'alive' : outcome === 2 ? 'reaped' : 'lost';
   }
 
@@ -264,6 +271,11 @@ export class RedisPresenceStore implements PresenceStore {
         throw err;
       }
       if (!names) continue;
+      try {
+        await this.upkeep(() => this.inboxStripes.park(deadNode, this.parkedInboxTtlMs));
+      } catch {
+        // Reaped all the same: its stripes run out with their TTL. Its users must be announced.
+      }
       nodes++;
       departed.push(...names);
     }
@@ -304,6 +316,7 @@ export class RedisPresenceStore implements PresenceStore {
       [this.nodeId, this.generation, this.fenceTtlMs, this.keys.user(''), this.hashTtlMs],
     );
     this.generation = undefined;
+    await this.upkeep(() => this.inboxStripes.drop(this.nodeId));
   }
 
   /** The generation this node acts under, for other scripts that act for it (room publishes). */
@@ -314,6 +327,15 @@ export class RedisPresenceStore implements PresenceStore {
   /** The generation commands carry; none before the first join, which no fence matches. */
   private currentGeneration(): Generation {
     return this.generation ?? 'none';
+  }
+
+  /** A step of inbox upkeep (inbox-stripes.ts), failing as the scripts do. */
+  private async upkeep(step: () => Promise<void>): Promise<void> {
+    try {
+      await step();
+    } catch (err) {
+      throw toBackendError(err);
+    }
   }
 
   /** Runs a script; a refusal by the fence becomes NodeFencedError unless the caller handles it. */

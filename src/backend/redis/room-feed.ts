@@ -24,7 +24,7 @@ const RETRY_MS = 500;
  * since everyone was told its users left. → how many subscribers heard it,
  * or -1 fenced.
  */
-const PUBLISH_TO_ROOM = new LuaScript('publish_to_room', `
+const PUBLISH_TO_ROOM = new LuaScript('publish_to_room', 2, `
 if ARGV[4] ~= '' and redis.call('HGET', KEYS[2], 'gen') ~= ARGV[4] then return -1 end
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], '*', 'e', ARGV[1])
 return redis.call('PUBLISH', ARGV[2], '{"entry":"' .. id .. '",' .. string.sub(ARGV[1], 2))`);
@@ -34,7 +34,7 @@ return redis.call('PUBLISH', ARGV[2], '{"entry":"' .. id .. '",' .. string.sub(A
  * (field m) if the log is empty (new, or Redis lost it), so that a node's
  * position is always an entry it can find again, or learn was lost.
  */
-const ROOM_LOG_TAIL = new LuaScript('room_log_tail', `
+const ROOM_LOG_TAIL = new LuaScript('room_log_tail', 1, `
 local newest = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)[1]
 if newest then return newest[1] end
 return redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'm', '')`);
