@@ -31,7 +31,7 @@ export function keySlot(key: string): number {
  * A hash tag, starting with `base`, whose slot lies in the `part`-th of
  * `parts` equal ranges of slots. A cluster created the usual way gives each
  * master an equal range, so tags spread over the ranges spread over the
- * masters: with 12 parts, 4 per master on 3 masters, 3 on 4, 2 on 6.
+ * masters: with 3 parts, one per master on 3 masters.
  */
 export function tagInSlotRange(base: string, part: number, parts: number): string {
   const from = Math.floor((part * CLUSTER_SLOTS) / parts);
