@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { DEFAULT_BACKENDS, isStartableBackend, STARTABLE_BACKENDS, type BACKENDS } from './cluster/backends.js';
+import { DEFAULT_BACKENDS, isStartableBackend, onRedisKinds, STARTABLE_BACKENDS, type BACKENDS } from './cluster/backends.js';
 import type { BenchOptions } from './run-benchmark.js';
 import type { ScenarioId } from './report/results.js';
 import { DEFAULT_SETTINGS, QUICK_SETTINGS, type BenchSettings } from './settings.js';
@@ -13,8 +13,11 @@ charts. Everything it started is stopped when it ends, also on Ctrl-C.
 What to run
   --quick                  about a minute per backend: 1 short round, small counts
   --scenario LIST          idle,storm,broadcast,private,mixed (default: all)
-  --backend LIST           memory,redis,redis-2,redis-3,redis-2-replica,redis-2-replica-wait
-                           (default: memory,redis,redis-3)
+  --backend LIST           memory,redis,redis-2,redis-3,redis-2-replica,redis-2-replica-wait,
+                           redis-cluster,redis-2-cluster,redis-3-cluster (default: memory,redis,redis-3)
+  --redis LIST             single,cluster: run each of redis, redis-2 and redis-3 on one Redis,
+                           on a Redis Cluster, or on both, one after the other (default: single)
+  --masters N              masters of the Redis Cluster, without replicas (default and least: 3)
   --baseline               also measure a bare uWebSockets.js server (bench/baseline/bare-uws.ts)
   --urls LIST              measure a running cluster instead (ws://host:port/chat,...): traffic
                            figures only, no server CPU or memory
@@ -61,6 +64,8 @@ export function parseCliOptions(argv: readonly string[], scenarioIds: readonly S
       quick: { type: 'boolean', default: false },
       scenario: { type: 'string', multiple: true },
       backend: { type: 'string', multiple: true },
+      redis: { type: 'string', multiple: true },
+      masters: { type: 'string' },
       baseline: { type: 'boolean', default: false },
       urls: { type: 'string' },
       rounds: { type: 'string' },
@@ -126,11 +131,14 @@ export function parseCliOptions(argv: readonly string[], scenarioIds: readonly S
   for (const scenario of scenarios) {
     if (!scenarioIds.includes(scenario as ScenarioId)) throw new Error(`unknown scenario '${scenario}' (choose from ${scenarioIds.join(', ')})`);
   }
-  const backends = list(values.backend) ?? [...DEFAULT_BACKENDS];
-  if (values.baseline && !backends.includes('baseline')) backends.push('baseline');
-  for (const backend of backends) {
+  const named = list(values.backend) ?? [...DEFAULT_BACKENDS];
+  if (values.baseline && !named.includes('baseline')) named.push('baseline');
+  for (const backend of named) {
     if (!isStartableBackend(backend)) throw new Error(`unknown backend '${backend}' (choose from ${STARTABLE_BACKENDS.join(', ')})`);
   }
+  const redisKinds = list(values.redis) ?? ['single'];
+  for (const kind of redisKinds) if (kind !== 'single' && kind !== 'cluster') throw new Error(`--redis takes single and cluster, not ${kind}`);
+  const backends = onRedisKinds(named as (keyof typeof BACKENDS)[], redisKinds as ('single' | 'cluster')[]);
   if (values.entry !== 'dist' && values.entry !== 'tsx') throw new Error(`--entry must be dist or tsx, not ${values.entry}`);
   const urls = list(values.urls === undefined ? undefined : [values.urls]);
   for (const url of urls ?? []) if (!/^wss?:\/\//.test(url)) throw new Error(`--urls takes ws:// URLs, not ${url}`);
@@ -139,7 +147,9 @@ export function parseCliOptions(argv: readonly string[], scenarioIds: readonly S
     help: values.help,
     settings,
     scenarios: scenarios as ScenarioId[],
-    backends: backends as (keyof typeof BACKENDS)[],
+    backends,
+    // redis-cli creates no cluster of fewer than three masters.
+    clusterMasters: count('masters', 3, 3),
     ...(urls ? { urls } : {}),
     entry: values.entry,
     build: !values['no-build'],

@@ -34,6 +34,7 @@ async function main(): Promise<number> {
         settings: options.settings,
         scenarios: options.scenarios,
         backends: options.backends,
+        clusterMasters: options.clusterMasters,
         ...(options.urls ? { urls: options.urls } : {}),
         entry: options.entry,
         build: options.build,

@@ -34,6 +34,8 @@ export interface BenchOptions {
   readonly scenarios: readonly ScenarioId[];
   /** Deployments to start and measure; ignored when `urls` is given. */
   readonly backends: readonly (keyof typeof BACKENDS)[];
+  /** Masters of the Redis Cluster of the cluster backends (default 3). */
+  readonly clusterMasters?: number;
   /** A running cluster to measure instead (traffic figures only). */
   readonly urls?: readonly string[];
   readonly entry: NodeEntry;
@@ -59,6 +61,7 @@ export async function runBenchmark(options: BenchOptions, group: ProcessGroup): 
           startSystem(backend, {
             group,
             entry: options.entry,
+            ...(options.clusterMasters ? { clusterMasters: options.clusterMasters } : {}),
             tag: `${backend}-${randomBytes(2).toString('hex')}`,
             ...(options.cpuProfileDirectory ? { cpuProfileDirectory: options.cpuProfileDirectory } : {}),
           }),

@@ -4,6 +4,10 @@ export const BACKENDS = {
   redis: { label: 'redis, 1 node', nodes: 1, redis: true, baseline: false, byDefault: true },
   'redis-2': { label: 'redis, 2 nodes', nodes: 2, redis: true, baseline: false, byDefault: false },
   'redis-3': { label: 'redis, 3 nodes', nodes: 3, redis: true, baseline: false, byDefault: true },
+  // The same deployments on a Redis Cluster (--redis cluster, --masters N).
+  'redis-cluster': { label: 'redis cluster, 1 node', nodes: 1, redis: true, cluster: true, baseline: false, byDefault: false },
+  'redis-2-cluster': { label: 'redis cluster, 2 nodes', nodes: 2, redis: true, cluster: true, baseline: false, byDefault: false },
+  'redis-3-cluster': { label: 'redis cluster, 3 nodes', nodes: 3, redis: true, cluster: true, baseline: false, byDefault: false },
   // A Redis with a replica, as under Sentinel: answered on the master's word, or once the replica holds each message.
   'redis-2-replica': { label: 'redis + replica, 2 nodes', nodes: 2, redis: true, replica: true, baseline: false, byDefault: false },
   'redis-2-replica-wait': {
@@ -26,6 +30,8 @@ export interface BackendSpec {
   readonly redis: boolean;
   /** A replica of the Redis, in sync before the nodes start. */
   readonly replica?: boolean;
+  /** A Redis Cluster of masters without replicas instead of one Redis. */
+  readonly cluster?: boolean;
   /** Settings of the nodes beyond the benchmark's own. */
   readonly env?: Readonly<Record<string, string>>;
   readonly baseline: boolean;
@@ -39,4 +45,23 @@ export const DEFAULT_BACKENDS = STARTABLE_BACKENDS.filter((backend) => BACKENDS[
 
 export function isStartableBackend(id: string): id is keyof typeof BACKENDS {
   return id in BACKENDS;
+}
+
+/** Each one-Redis deployment's twin on a Redis Cluster. */
+export const ON_CLUSTER: Partial<Record<keyof typeof BACKENDS, keyof typeof BACKENDS>> = {
+  redis: 'redis-cluster',
+  'redis-2': 'redis-2-cluster',
+  'redis-3': 'redis-3-cluster',
+};
+
+/**
+ * The backends to run for `--redis`: each one-Redis deployment on one Redis
+ * (single), on a cluster (cluster), or both, one after the other.
+ */
+export function onRedisKinds(backends: readonly (keyof typeof BACKENDS)[], kinds: readonly ('single' | 'cluster')[]): (keyof typeof BACKENDS)[] {
+  return backends.flatMap((backend) => {
+    const twin = ON_CLUSTER[backend];
+    if (!twin) return [backend];
+    return [...(kinds.includes('single') ? [backend] : []), ...(kinds.includes('cluster') ? [twin] : [])];
+  });
 }

@@ -24,11 +24,17 @@ export async function startRedisServer(group: ProcessGroup, name: string, replic
 }
 
 /**
- * Round trips Redis has served so far: script calls (EVAL, EVALSHA) and
- * publishes, the commands Charla sends. Commands run inside a script are
- * not counted, unlike `total_commands_processed`.
+ * Round trips the Redis servers have served so far: script calls (EVAL,
+ * EVALSHA) and publishes, the commands Charla sends. Commands run inside a
+ * script are not counted, unlike `total_commands_processed`.
  */
-export async function redisRoundTrips(url: string): Promise<number> {
+export async function redisRoundTrips(urls: readonly string[]): Promise<number> {
+  let calls = 0;
+  for (const url of urls) calls += await roundTripsOf(url);
+  return calls;
+}
+
+async function roundTripsOf(url: string): Promise<number> {
   const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
   try {
     await redis.connect();

@@ -6,8 +6,10 @@ export interface WindowUsage {
   readonly wallMs: number;
   /** Charla nodes; null when the nodes are not processes of this machine that we started. */
   readonly nodesCpuMs: number | null;
-  /** The Redis server; null without one we started. */
+  /** The Redis servers (every master of a cluster); null without one we started. */
   readonly redisCpuMs: number | null;
+  /** The busiest of them (on one Redis, that Redis): the one that saturates first. */
+  readonly redisBusiestCpuMs: number | null;
   readonly generatorCpuMs: number;
 }
 
@@ -36,10 +38,12 @@ export class ServerMeter {
     return () => {
       const nodesNow = this.nodesCpu();
       const redisNow = this.redisCpu();
+      const redisUsed = redis && redisNow ? redisNow.map((ms, i) => ms - redis[i]!) : null;
       return {
         wallMs: performance.now() - started,
         nodesCpuMs: nodes === null || nodesNow === null ? null : nodesNow - nodes,
-        redisCpuMs: redis === null || redisNow === null ? null : redisNow - redis,
+        redisCpuMs: redisUsed && redisUsed.reduce((sum, ms) => sum + ms, 0),
+        redisBusiestCpuMs: redisUsed && Math.max(...redisUsed),
         generatorCpuMs: this.stats.totalCpuMillis(this.generatorPids) - generator,
       };
     };
@@ -85,8 +89,9 @@ export class ServerMeter {
     return this.measuresServer ? this.stats.totalCpuMillis(this.system.nodePids) : null;
   }
 
-  private redisCpu(): number | null {
-    return this.system.redis ? this.stats.cpuMillis(this.system.redis.pid) : null;
+  /** Each Redis server's CPU time so far. */
+  private redisCpu(): number[] | null {
+    return this.system.redis ? this.system.redis.pids.map((pid) => this.stats.cpuMillis(pid)) : null;
   }
 }
 

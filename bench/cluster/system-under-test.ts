@@ -4,6 +4,7 @@ import { freePort } from '../../scripts/process/free-port.js';
 import { BACKENDS, type BackendId, type BackendSpec } from './backends.js';
 import type { ProcessGroup, StartedProcess } from './process-group.js';
 import { startRedisServer, type RedisProcess } from './redis-process.js';
+import { startClusterSetup, type ClusterSetup } from '../../scripts/process/redis-cluster-setup.js';
 
 const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const READY_TIMEOUT_MS = 30_000;
@@ -20,7 +21,8 @@ export interface SystemUnderTest {
   readonly urls: readonly string[];
   /** Processes whose CPU counts as the server's: the nodes, and Redis apart. Empty when not started here. */
   readonly nodePids: readonly number[];
-  readonly redis?: { readonly url: string; readonly pid: number };
+  /** The Redis servers the nodes use (a cluster's masters), apart from any replica. */
+  readonly redis?: { readonly urls: readonly string[]; readonly pids: readonly number[] };
   /** Why the system cannot be measured any more (a process it needs exited), or undefined while it is whole. */
   fault(): string | undefined;
   stop(): Promise<void>;
@@ -33,6 +35,8 @@ export interface StartOptions {
   readonly cpuProfileDirectory?: string;
   /** Distinguishes this start's names (node ids, log files, key prefix). */
   readonly tag: string;
+  /** Masters of the Redis Cluster, for the cluster backends (default 3). */
+  readonly clusterMasters?: number;
 }
 
 /** Starts Redis (when the backend needs it) and the nodes, and waits until every node is ready. */
@@ -41,34 +45,43 @@ export async function startSystem(backend: keyof typeof BACKENDS, options: Start
   const started: StartedProcess[] = [];
   let redis: RedisProcess | undefined;
   let replica: RedisProcess | undefined;
+  let cluster: ClusterSetup | undefined;
+  const masters = options.clusterMasters ?? 3;
   const stop = async (): Promise<void> => {
     await Promise.all(started.map((process) => options.group.stop(process, STOP_GRACE_MS)));
     if (replica) await options.group.stop(replica.process, STOP_GRACE_MS);
     if (redis) await options.group.stop(redis.process, STOP_GRACE_MS);
+    await cluster?.stop();
   };
   try {
-    if (spec.redis) redis = await startRedisServer(options.group, `${options.tag}-redis`);
+    if (spec.redis && spec.cluster) cluster = await startClusterSetup({ masters, replicasPerMaster: 0 });
+    else if (spec.redis) redis = await startRedisServer(options.group, `${options.tag}-redis`);
     if (redis && spec.replica) replica = await startRedisServer(options.group, `${options.tag}-replica`, redis);
+    const redisEnv = cluster ? cluster.env : { REDIS_URL: redis?.url ?? '' };
     const urls: string[] = [];
     for (let index = 0; index < spec.nodes; index++) {
       const port = await freePort();
       const name = `${options.tag}-${spec.baseline ? 'bare-uws' : `node-${index + 1}`}`;
       const args = [...profileArgs(name, options.cpuProfileDirectory), ...(spec.baseline ? baselineArgs(port) : nodeArgs(options.entry))];
-      const env = spec.baseline ? process.env : { ...process.env, ...nodeEnvironment(port, `${options.tag}-${index + 1}`, options.tag, redis?.url), ...spec.env };
+      const env = spec.baseline ? process.env : { ...process.env, ...nodeEnvironment(port, `${options.tag}-${index + 1}`, options.tag), ...redisEnv, ...spec.env };
       const node = options.group.spawn(name, process.execPath, args, { cwd: PROJECT_ROOT, env });
       started.push(node);
       await waitUntilReady(port, node);
       urls.push(`ws://127.0.0.1:${port}/chat`);
     }
+    const servers = cluster
+      ? { urls: cluster.nodes.map(({ host, port }) => `redis://${host}:${port}`), pids: cluster.pids }
+      : redis && { urls: [redis.url], pids: [redis.pid] };
     return {
       backend,
-      label: spec.label,
+      label: cluster ? spec.label.replace('redis cluster', `redis cluster of ${masters}`) : spec.label,
       urls,
       nodePids: started.map((process) => process.pid),
-      ...(redis ? { redis: { url: redis.url, pid: redis.pid } } : {}),
+      ...(servers ? { redis: servers } : {}),
       fault: () => {
-        const gone = [...started, ...(redis ? [redis.process] : []), ...(replica ? [replica.process] : [])].filter((process) => !process.running);
-        return gone.length === 0 ? undefined : `${gone.map((process) => `${process.name} (${String(process.exitStatus)})`).join(', ')} exited during the run`;
+        const gone = [...started, ...(redis ? [redis.process] : []), ...(replica ? [replica.process] : [])].filter((process) => !process.running).map((process) => `${process.name} (${String(process.exitStatus)})`);
+        if (cluster) gone.push(...cluster.pids.filter((pid) => !isRunning(pid)).map((pid) => `redis cluster server ${pid}`));
+        return gone.length === 0 ? undefined : `${gone.join(', ')} exited during the run`;
       },
       stop,
     };
@@ -108,7 +121,7 @@ function profileArgs(name: string, directory: string | undefined): string[] {
  * simulated client comes from this machine's one address, so the
  * per-address limits, meant for many people behind one address, are off.
  */
-function nodeEnvironment(port: number, nodeId: string, tag: string, redisUrl: string | undefined): Record<string, string> {
+function nodeEnvironment(port: number, nodeId: string, tag: string): Record<string, string> {
   return {
     PORT: String(port),
     HOST: '127.0.0.1',
@@ -120,8 +133,16 @@ function nodeEnvironment(port: number, nodeId: string, tag: string, redisUrl: st
     CHARLA_IDLE_TIMEOUT_MS: String(6 * 60 * 60 * 1000),
     CHARLA_MAX_CONNECTIONS_PER_IP: '0',
     CHARLA_RATE_LIMIT_PER_IP_PER_SECOND: '0',
-    REDIS_URL: redisUrl ?? '',
   };
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 async function waitUntilReady(port: number, process: StartedProcess): Promise<void> {

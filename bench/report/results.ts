@@ -30,6 +30,10 @@ export interface CpuFigures {
   /** Nodes and Redis together, per client message sent. */
   readonly serverMicrosPerMessage: number | null;
   readonly redisMicrosPerDelivery: number | null;
+  /** Every Redis server together (a cluster's masters), per client message sent. */
+  readonly redisMicrosPerMessage?: number | null;
+  /** The busiest Redis server alone, per client message sent: what sets the ceiling. */
+  readonly busiestRedisMicrosPerMessage?: number | null;
   readonly generatorMs: number;
   /** Generator CPU over the window, in cores (2 = both cores of a 2-core machine busy). */
   readonly generatorCores: number;

@@ -35,6 +35,8 @@ const TRAFFIC_COLUMNS: readonly Column[] = [
   { title: 'server µs/delivery', value: (_, m) => fixed(m.cpu.serverMicrosPerDelivery) },
   { title: 'server µs/msg', value: (_, m) => fixed(m.cpu.serverMicrosPerMessage, 1) },
   { title: 'redis µs/delivery', value: (_, m) => fixed(m.cpu.redisMicrosPerDelivery) },
+  { title: 'redis µs/msg', value: (_, m) => fixed(m.cpu.redisMicrosPerMessage) },
+  { title: 'busiest redis µs/msg', value: (_, m) => fixed(m.cpu.busiestRedisMicrosPerMessage) },
   { title: 'server cores', value: (_, m) => fixed(m.cpu.serverCores) },
   { title: 'generator cores', value: (_, m) => fixed(m.cpu.generatorCores) },
   CLOSES,

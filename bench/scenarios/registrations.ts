@@ -31,7 +31,7 @@ export async function measureRegistrations(
 ): Promise<RoundResult> {
   const { generator, meter, system, settings } = context;
   const count = newcomers.length;
-  const redisCallsBefore = system.redis ? await redisRoundTrips(system.redis.url) : null;
+  const redisCallsBefore = system.redis ? await redisRoundTrips(system.redis.urls) : null;
   await generator.collect(true);
   const endWindow = meter.begin();
   const started = performance.now();
@@ -41,7 +41,7 @@ export async function measureRegistrations(
   const typicalNotices = listeners.length * count + (count * (count - 1)) / 2;
   await drain(context, count + typicalNotices, drainTimeoutMs);
   const usage = endWindow();
-  const redisCalls = system.redis && redisCallsBefore !== null ? (await redisRoundTrips(system.redis.url)) - redisCallsBefore : null;
+  const redisCalls = system.redis && redisCallsBefore !== null ? (await redisRoundTrips(system.redis.urls)) - redisCallsBefore : null;
   const failed = new Set(outcome.failedNames);
   const presence = checkPresence ? await presenceCheck(context, [...listeners, ...newcomers.filter((spec) => !failed.has(spec.name))]) : undefined;
   const stats = await generator.collect(true);

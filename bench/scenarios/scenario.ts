@@ -102,6 +102,8 @@ export function cpuFigures(usage: WindowUsage, delivered: number, sent: number):
     serverMicrosPerDelivery: perItem(serverMs, delivered),
     serverMicrosPerMessage: perItem(serverMs, sent),
     redisMicrosPerDelivery: perItem(usage.redisCpuMs, delivered),
+    redisMicrosPerMessage: perItem(usage.redisCpuMs, sent),
+    busiestRedisMicrosPerMessage: perItem(usage.redisBusiestCpuMs, sent),
     generatorMs: usage.generatorCpuMs,
     generatorCores: usage.generatorCpuMs / usage.wallMs,
     serverCores: serverMs === null ? null : serverMs / usage.wallMs,

@@ -35,6 +35,8 @@ export interface ClusterSetupOptions {
 export interface ClusterSetup {
   /** Every server, masters first: any of them is a seed for a cluster client. */
   readonly nodes: readonly ClusterAddress[];
+  /** The process ids of the servers, in the order of `nodes`. */
+  readonly pids: readonly number[];
   /** What a node needs to use it. */
   readonly env: Record<string, string>;
   /** The port of the master serving `key`'s slot now. */
@@ -103,6 +105,7 @@ export async function startClusterSetup(options: ClusterSetupOptions = {}): Prom
     const nodes = ports.map((port) => ({ host: '127.0.0.1', port }));
     return {
       nodes,
+      pids: ports.map((port) => servers.get(port)!.pid!),
       env: { REDIS_CLUSTER_NODES: nodes.map(({ host, port }) => `${host}:${port}`).join(',') },
       masterOf,
       killMasterOf: async (key) => killServer(await masterOf(key)),
