@@ -161,3 +161,39 @@ describe('docker-compose.sentinel.yml', () => {
   });
 });
 
+
+describe('docker-compose.redis-cluster.yml', () => {
+  const override = loadComposeFile('docker-compose.redis-cluster.yml');
+  const servers = ['redis', 'redis-1', 'redis-2', 'redis-3', 'redis-4', 'redis-5'];
+
+  it('follows the Compose specification', () => {
+    expect(composeSchemaErrors(override)).toEqual([]);
+  });
+
+  it('points the nodes at three servers of a cluster of its own, and at no single Redis', () => {
+    const merged = { ...serviceEnvironment(service('charla')), ...serviceEnvironment(override.services['charla']!) };
+    const endpoint = loadConfig(merged).redis!.endpoint;
+    if (!('clusterNodes' in endpoint)) throw new Error('the override should reach Redis as a cluster');
+    expect(endpoint.clusterNodes.map(({ host, port }) => `${host}:${port}`)).toEqual(servers.slice(0, 3).map((name) => `${name}:6379`));
+  });
+
+  it('runs every server in cluster mode, keeping the cluster state and nothing else, with the base server\'s image', () => {
+    for (const name of servers) {
+      // The redis service keeps the base file's image, health check and network.
+      const server = { ...service('redis'), ...override.services[name]! };
+      const command = server.command;
+      if (!Array.isArray(command)) throw new Error(`${name} should have its command as a list`);
+      expect(command.slice(command.indexOf('--cluster-enabled'), command.indexOf('--cluster-enabled') + 2)).toEqual(['--cluster-enabled', 'yes']);
+      for (const setting of ['--save', '--appendonly', '--maxmemory-policy']) expect(command).toContain(setting);
+      expect(server.image).toBe(service('redis').image);
+      expect(JSON.stringify(server.volumes)).toContain(':/data');
+    }
+  });
+
+  it('starts the nodes once a job has formed the cluster of three masters with a replica each', () => {
+    const init = JSON.stringify(override.services['redis-cluster-init']);
+    expect(init).toContain('--cluster-replicas 1');
+    for (const name of servers) expect(init).toContain(name);
+    expect(override.services['charla']!.depends_on).toEqual({ 'redis-cluster-init': { condition: 'service_completed_successfully' } });
+  });
+});

@@ -23,7 +23,7 @@ import { loadComposeFile } from '../support/deploy/compose.js';
 
 const packageVersion = (): string => (JSON.parse(readRepoFile('package.json')) as { version: string }).version;
 
-const KUSTOMIZATIONS = ['k8s/base', 'k8s/redis', 'k8s/overlays/dev', 'k8s/overlays/prod', 'k8s/overlays/sentinel'];
+const KUSTOMIZATIONS = ['k8s/base', 'k8s/redis', 'k8s/overlays/dev', 'k8s/overlays/prod', 'k8s/overlays/sentinel', 'k8s/overlays/redis-cluster'];
 /** What a pod of the Deployment would be called. */
 const POD_NAME = 'charla-7d9c5b8f4-x2x9z';
 /** Secrets the operator creates (k8s/README.md): the Redis URL in prod, and the optional one. */
@@ -254,6 +254,15 @@ describeNeeding([TOOLS.kubectl], 'Kubernetes overlays, rendered by kubectl kusto
     if (!('sentinels' in endpoint)) throw new Error('the sentinel overlay should reach Redis through Sentinel');
     expect(endpoint.sentinels).toHaveLength(3);
     expect(endpoint.masterName).toBe('mymaster');
+  });
+
+  it('redis-cluster reaches Redis through the cluster servers it names, with no Redis URL beside them', () => {
+    const manifests = rendered['k8s/overlays/redis-cluster']!;
+    const container = find<Workload>(manifests, 'Deployment', 'charla')!.spec.template.spec.containers[0]!;
+    expect(container.env?.find((e) => e.name === 'REDIS_URL')).toBeUndefined();
+    const endpoint = loadConfig(containerEnvironment(manifests, container, POD_NAME)).redis!.endpoint;
+    if (!('clusterNodes' in endpoint)) throw new Error('the redis-cluster overlay should reach Redis as a cluster');
+    expect(endpoint.clusterNodes).toHaveLength(3);
   });
 
   itNeeding([TOOLS.kubectl], 'base and dev deploy the image docker compose builds, tagged with the package version', () => {
