@@ -160,7 +160,7 @@ end
 return {gen, before}`);
 
 /**
- * KEYS: node, nodes, nodeUsers, users, fence, inbox, legacyReapedMarker. ARGV: node, leaseMs, hashTtlMs, userKeyPrefix, gen, fenceTtlMs, localUsers ('' unknown), inboxHere ('0' when the inbox lies in other slots).
+ * KEYS: node, nodes, nodeUsers, users, fence, inbox, legacyReapedMarker. ARGV: node, leaseMs, hashTtlMs, userKeyPrefix, gen, fenceTtlMs, localUsers ('' unknown), inboxHere ('0' when the inbox lies in other slots), renewHashes ('0': the user hashes' TTLs are still long, leave them).
  * Renews the node's lease and its users', opens its inbox (and bounds how
  * long it outlives the node). → 0 alive; 1 lost (lease run out, or Redis
  * went back to an old snapshot, which keeps the node listed but not its
@@ -180,16 +180,26 @@ redis.call('SET', KEYS[1], 'inbox:2', 'PX', ARGV[2])
 local listed = redis.call('ZADD', KEYS[2], leaseUntil, ARGV[1]) == 0
 local names = redis.call('SMEMBERS', KEYS[3])
 local held = 0
+local renewHashes = ARGV[9] ~= '0'
+-- The users' leases go in ZADDs of many members each: one call per user
+-- cost more than the rest of the beat.
+local leases = {}
 for _, name in ipairs(names) do
   local key = ARGV[4] .. name
   if redis.call('HGET', key, 'node') == ARGV[1] then
     held = held + 1
-    redis.call('PEXPIRE', key, ARGV[3])
-    redis.call('ZADD', KEYS[4], leaseUntil, name)
+    if renewHashes then redis.call('PEXPIRE', key, ARGV[3]) end
+    leases[#leases + 1] = leaseUntil
+    leases[#leases + 1] = name
+    if #leases >= 1000 then
+      redis.call('ZADD', KEYS[4], unpack(leases))
+      leases = {}
+    end
   else
     redis.call('SREM', KEYS[3], name)
   end
 end
+if #leases > 0 then redis.call('ZADD', KEYS[4], unpack(leases)) end
 if #names > 0 then redis.call('PEXPIRE', KEYS[3], ARGV[3]) end
 -- The inbox exists from the first beat until the node is reaped or retires:
 -- a message sent along a remembered route can then tell a node that is gone.

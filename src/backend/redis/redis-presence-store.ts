@@ -54,6 +54,8 @@ export class RedisPresenceStore implements PresenceStore {
   /** Undefined until the first join, and again from a fencing until the next join. */
   private generation: Generation | undefined;
   private joinAttempt = 0;
+  /** When a beat last renewed the TTLs of this node's user hashes. */
+  private hashesRenewedAt = -Infinity;
   private readonly inboxStripes: InboxStripes;
 
   constructor(
@@ -223,6 +225,9 @@ export class RedisPresenceStore implements PresenceStore {
   }
 
   private async beat(generation: Generation, localUsers?: number): Promise<HeartbeatResult | 'fenced'> {
+    // The user hashes outlive HASH_TTL_LEASES leases: renewing them once a lease is plenty, and each costs Redis a call per user.
+    const startedAt = performance.now();
+    const renewHashes = startedAt - this.hashesRenewedAt >= this.settings.leaseMs;
     const outcome = await this.run(
       scripts.HEARTBEAT,
       [
@@ -234,10 +239,11 @@ export class RedisPresenceStore implements PresenceStore {
         this.keys.nodeInbox(this.nodeId),
         this.keys.legacyReapedMarker(this.nodeId),
       ],
-      [this.nodeId, this.settings.leaseMs, this.hashTtlMs, this.keys.user(''), generation, this.fenceTtlMs, localUsers ?? '', this.keys.inboxesApart ? '0' : '1'],
+      [this.nodeId, this.settings.leaseMs, this.hashTtlMs, this.keys.user(''), generation, this.fenceTtlMs, localUsers ?? '', this.keys.inboxesApart ? '0' : '1', renewHashes ? '1' : '0'],
       { fencedIsAnAnswer: true },
     );
     if (outcome === scripts.FENCED) return 'fenced';
+    if (renewHashes) this.hashesRenewedAt = startedAt;
     await this.upkeep(() => this.inboxStripes.open(this.nodeId, this.hashTtlMs));
     return outcome === 0 ? 'alive' : outcome === 2 ? 'reaped' : 'lost';
   }
