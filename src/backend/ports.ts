@@ -192,8 +192,11 @@ export interface PresenceStore {
    * alive after all learns at its next heartbeat that it was reaped.
    * Resumable users of a dead or retired node are not removed until their
    * window has passed without a resume: they are returned then, once.
+   * `stillJudging` is asked before each dead node is claimed: when it says
+   * no (the caller lost the backend meanwhile, so the leases it sees ran
+   * out for everyone), the pass claims no more nodes.
    */
-  reapDeadNodes(): Promise<ReapResult>;
+  reapDeadNodes(stillJudging?: () => boolean): Promise<ReapResult>;
   /** Tells the cluster how busy this node is (each heartbeat, so the others can balance). */
   reportLoad(load: Omit<NodeLoad, 'node'>): Promise<void>;
   /** The latest load of every live node, this one included, by node id. */

@@ -9,6 +9,8 @@ const ANNOUNCE_CONCURRENCY = 256;
 
 export interface UpkeepSettings {
   readonly heartbeatMs: number;
+  /** How long a node's lease lasts: how long the reaper waits after this node could not reach the backend. */
+  readonly leaseMs: number;
   readonly reapIntervalMs: number;
   readonly idleSweepMs: number;
 }
@@ -35,6 +37,8 @@ export class NodeUpkeep {
   private unannounced: string[] = [];
   /** When a heartbeat last renewed this node's lease. */
   private renewedAt: number | undefined;
+  /** The reaper judges no other node before this time (see beat). */
+  private reapNotBefore = 0;
   /** Set by stop(): a node that retires must not join the cluster again. */
   private stopped = false;
 
@@ -88,7 +92,13 @@ export class NodeUpkeep {
   private async beat(): Promise<void> {
     // Connected users only: a suspended one's name is the backend's to keep until its window ends.
     const found = await this.presence.heartbeat(this.chat.sessions.registeredCount());
-    this.renewedAt = Date.now();
+    const now = Date.now();
+    // This node could not renew its lease for a while: the backend was out of
+    // reach (a failover, a partition), most likely for the other nodes too,
+    // whose leases ran out meanwhile. They get a lease to beat again before
+    // the reaper takes them for dead.
+    if (this.renewedAt !== undefined && now - this.renewedAt > 2 * this.settings.heartbeatMs) this.reapNotBefore = now + this.settings.leaseMs;
+    this.renewedAt = now;
     if (found !== 'alive') {
       this.logger.warn({ found }, 'the cluster had lost this node; claiming its users again');
       this.chat.recovery.presenceLost(found);
@@ -99,13 +109,20 @@ export class NodeUpkeep {
   }
 
   private async reap(): Promise<void> {
-    const reaped = await this.presence.reapDeadNodes();
+    if (!this.mayJudgeOthers()) return;
+    // Asked again before each node: a pass begun before a failover may go on after it.
+    const reaped = await this.presence.reapDeadNodes(() => this.mayJudgeOthers());
     if (reaped.nodes > 0) {
       this.metrics.nodesReaped(reaped.nodes);
       this.logger.info({ nodes: reaped.nodes, users: reaped.users.length }, 'reaped dead nodes');
     }
     this.unannounced.push(...reaped.users);
     await this.announceReaped();
+  }
+
+  /** A node that cannot renew its own lease, or just could not, does not judge the others' (see beat). */
+  private mayJudgeOthers(): boolean {
+    return Date.now() >= this.reapNotBefore && this.notReadyReasons().length === 0;
   }
 
   /** One notice per reaped user; those that could not be published wait for the next pass. */

@@ -105,6 +105,7 @@ export class CharlaNode {
       this.backend.presence,
       {
         heartbeatMs: config.presence.heartbeatMs,
+        leaseMs: config.presence.leaseMs,
         reapIntervalMs: config.presence.reapIntervalMs,
         idleSweepMs: sweepInterval(config.chat),
       },

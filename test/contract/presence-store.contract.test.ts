@@ -190,6 +190,17 @@ describe.each(factories)('PresenceStore contract (%s)', (_name, makeFactory) => 
     expect(await b.claim({ name: 'ana', ip: '2' })).toBe(true);
   });
 
+  it('claims no dead node while its caller says it cannot judge (it lost the backend meanwhile), and does once it can', async () => {
+    await a.claim({ name: 'ana', ip: '1' });
+    await sleep(LEASE_MS + 100);
+    await b.heartbeat();
+    expect(await b.reapDeadNodes(() => false)).toEqual({ nodes: 0, users: [] });
+    expect(await a.heartbeat()).not.toBe('reaped');
+    await sleep(LEASE_MS + 100);
+    await b.heartbeat();
+    expect(await b.reapDeadNodes(() => true)).toEqual({ nodes: 1, users: ['ana'] });
+  });
+
   it('tells a node that was reaped while alive, once, so it can claim its users again', async () => {
     await a.claim({ name: 'ana', ip: '1' });
     await sleep(LEASE_MS + 100);

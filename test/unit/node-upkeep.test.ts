@@ -36,6 +36,25 @@ class FlakyBus extends MemoryBus {
   }
 }
 
+/** A chat service of the node whose presence store this is, with luis registered on it to hear departures. */
+async function luisOn(presence: MemoryPresenceStore, bus: MemoryBus) {
+  const logger = pino({ level: 'silent' });
+  const metrics = new Metrics({ connections: () => 0, registeredUsers: () => 0 });
+  const chat = new ChatService({
+    presence,
+    bus,
+    local: new FakeLocalDelivery(),
+    messages: new ServerMessages(),
+    settings: { idleTimeoutMs: 60_000, registrationTimeoutMs: 30_000, maxContentLength: 100, rateLimitPerSecond: 0, rateLimitBurst: 1, addressRateLimitPerSecond: 0, addressRateLimitBurst: 1, resumeWindowMs: 0 },
+    metrics,
+    logger,
+  });
+  await bus.subscribe((envelope) => chat.deliver(envelope));
+  const luis = new FakeConnection();
+  chat.receive(chat.open(luis), encode({ type: 'register', sender: 'luis' }), false);
+  return { chat, luis, metrics, logger };
+}
+
 describe('NodeUpkeep', () => {
   const upkeeps: NodeUpkeep[] = [];
   afterEach(async () => {
@@ -46,21 +65,7 @@ describe('NodeUpkeep', () => {
     const registry = new MemoryPresenceRegistry();
     const presence = new MemoryPresenceStore('survivor', { leaseMs: LEASE_MS }, registry);
     await presence.heartbeat();
-    const bus = new FlakyBus('survivor', new MemoryBusHub(), registry, new Set(['u7', 'u420']));
-    const logger = pino({ level: 'silent' });
-    const metrics = new Metrics({ connections: () => 0, registeredUsers: () => 0 });
-    const chat = new ChatService({
-      presence,
-      bus,
-      local: new FakeLocalDelivery(),
-      messages: new ServerMessages(),
-      settings: { idleTimeoutMs: 60_000, registrationTimeoutMs: 30_000, maxContentLength: 100, rateLimitPerSecond: 0, rateLimitBurst: 1, addressRateLimitPerSecond: 0, addressRateLimitBurst: 1, resumeWindowMs: 0 },
-      metrics,
-      logger,
-    });
-    await bus.subscribe((envelope) => chat.deliver(envelope));
-    const luis = new FakeConnection();
-    chat.receive(chat.open(luis), encode({ type: 'register', sender: 'luis' }), false);
+    const { chat, luis, metrics, logger } = await luisOn(presence, new FlakyBus('survivor', new MemoryBusHub(), registry, new Set(['u7', 'u420'])));
 
     // A node with 500 users that dies without a word.
     const dead = new MemoryPresenceStore('dead', { leaseMs: LEASE_MS }, registry);
@@ -68,7 +73,7 @@ describe('NodeUpkeep', () => {
     const lost = Array.from({ length: 500 }, (_, i) => `u${i}`);
     for (const name of lost) await dead.claim({ name, ip: '192.0.2.9' });
 
-    const upkeep = new NodeUpkeep(chat, presence, { heartbeatMs: 50, reapIntervalMs: 25, idleSweepMs: 1000 }, metrics, logger);
+    const upkeep = new NodeUpkeep(chat, presence, { heartbeatMs: 50, leaseMs: LEASE_MS, reapIntervalMs: 25, idleSweepMs: 1000 }, metrics, logger);
     upkeeps.push(upkeep);
     await upkeep.start();
     const departures = () => luis.ofType('user_disconnected').map((f) => String(f['content']).replace(' ha salido', ''));
@@ -77,6 +82,43 @@ describe('NodeUpkeep', () => {
 
     expect(departures().sort()).toEqual([...lost].sort());
     expect(await presence.list()).toEqual(['luis']);
+  });
+
+  it('after it could not reach the backend, gives the other nodes a lease to beat again before it reaps them', async () => {
+    const registry = new MemoryPresenceRegistry();
+    const presence = new MemoryPresenceStore('survivor', { leaseMs: LEASE_MS }, registry);
+    let cutOff = false;
+    const heartbeat = presence.heartbeat.bind(presence);
+    const reap = presence.reapDeadNodes.bind(presence);
+    const failingOver = () => Promise.reject(new BackendUnavailableError(new Error('failing over')));
+    presence.heartbeat = (...args) => (cutOff ? failingOver() : heartbeat(...args));
+    presence.reapDeadNodes = () => (cutOff ? failingOver() : reap());
+    await presence.heartbeat();
+    const { chat, luis, metrics, logger } = await luisOn(presence, new MemoryBus('survivor', new MemoryBusHub(), (name) => registry.nodeOf(name)));
+    const other = new MemoryPresenceStore('other', { leaseMs: LEASE_MS }, registry);
+    await other.heartbeat();
+    await other.claim({ name: 'eva', ip: '192.0.2.9' });
+    const upkeep = new NodeUpkeep(chat, presence, { heartbeatMs: 50, leaseMs: LEASE_MS, reapIntervalMs: 25, idleSweepMs: 1000 }, metrics, logger);
+    upkeeps.push(upkeep);
+    await upkeep.start();
+
+    // The backend is out of reach for both nodes for longer than a lease.
+    cutOff = true;
+    await new Promise((r) => setTimeout(r, LEASE_MS + 100));
+    cutOff = false;
+    // The survivor gets through first; the other beats a little later.
+    await waitUntil(() => upkeep.notReadyReasons().length === 0, 'the survivor beats again');
+    await new Promise((r) => setTimeout(r, 100));
+    await other.heartbeat();
+    const otherBeats = setInterval(() => void other.heartbeat(), 50);
+    try {
+      await new Promise((r) => setTimeout(r, 2 * LEASE_MS));
+    } finally {
+      clearInterval(otherBeats);
+    }
+
+    expect(luis.ofType('user_disconnected')).toEqual([]);
+    expect(await presence.list()).toEqual(['eva', 'luis']);
   });
 
   /** An upkeep of a node with no users, beating every 50 ms into `presence`. */
@@ -92,7 +134,7 @@ describe('NodeUpkeep', () => {
       metrics,
       logger,
     });
-    const upkeep = new NodeUpkeep(chat, presence, { heartbeatMs: 50, reapIntervalMs: 1000, idleSweepMs: 1000 }, metrics, logger);
+    const upkeep = new NodeUpkeep(chat, presence, { heartbeatMs: 50, leaseMs: LEASE_MS, reapIntervalMs: 1000, idleSweepMs: 1000 }, metrics, logger);
     upkeeps.push(upkeep);
     return upkeep;
   }

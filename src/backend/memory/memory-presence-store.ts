@@ -216,12 +216,13 @@ export class MemoryPresenceStore implements PresenceStore {
     return found ?? (alive ? 'alive' : 'lost');
   }
 
-  async reapDeadNodes(): Promise<ReapResult> {
+  async reapDeadNodes(stillJudging: () => boolean = () => true): Promise<ReapResult> {
     const now = this.registry.now();
     const departed: string[] = [];
     let nodes = 0;
     for (const [nodeId, leaseUntil] of this.registry.nodeLeases) {
       if (leaseUntil >= now) continue;
+      if (!stillJudging()) break;
       this.registry.nodeLeases.delete(nodeId);
       this.registry.loads.delete(nodeId);
       this.fence(nodeId, 'reap');

@@ -63,7 +63,11 @@ export function createRedisBackend(nodeId: string, settings: RedisBackendSetting
   // probe would tear down its connections to every server while the cluster fails over.
   const stopDetectingHangs = onCluster ? () => undefined : detectHangs(commands, `charla:${nodeId}:commands`, logger);
 
-  const presence = new RedisPresenceStore(nodeId, commands, keys, { leaseMs: settings.leaseMs, onFenced: recovered });
+  const presence = new RedisPresenceStore(nodeId, commands, keys, {
+    leaseMs: settings.leaseMs,
+    onFenced: recovered,
+    onInboxUpkeepFailed: (err) => logger.warn({ err }, 'could not open every stripe of the inbox; the next beat tries again'),
+  });
   // Room publishes act for this node like presence scripts do: under its generation.
   const fence = { generation: () => presence.fencingGeneration(), onFenced: recovered };
   const bus = new RedisBus(nodeId, { publisher: commands, subscriber, readers }, keys, { probeIntervalMs: settings.probeIntervalMs, fence, retention: settings.retention, ...(settings.replicaAck ? { replicaAck: settings.replicaAck } : {}) }, metrics, logger);

@@ -26,6 +26,12 @@ export interface RedisPresenceSettings {
   readonly reapBatch?: number;
   /** Called when a command was refused because this node was fenced: it should beat (and join again) now. */
   readonly onFenced?: () => void;
+  /**
+   * Called when a beat renewed the node's lease but could not open or renew
+   * a stripe of its inbox (its master failing over): the beat counts, the
+   * next one tries again, and the stripe's reader reports it meanwhile.
+   */
+  readonly onInboxUpkeepFailed?: (err: Error) => void;
 }
 
 /** Orphans whose window ended that one reaper pass removes at most; the rest wait for the next pass. */
@@ -244,16 +250,18 @@ export class RedisPresenceStore implements PresenceStore {
     );
     if (outcome === scripts.FENCED) return 'fenced';
     if (renewHashes) this.hashesRenewedAt = startedAt;
-    await this.upkeep(() => this.inboxStripes.open(this.nodeId, this.hashTtlMs));
+    await this.upkeep(() => this.inboxStripes.open(this.nodeId, this.hashTtlMs)).catch((err: Error) => this.settings.onInboxUpkeepFailed?.(err));
     return outcome === 0 ? 'alive' : outcome === 2 ? 'reaped' : 'lost';
   }
 
-  async reapDeadNodes(): Promise<ReapResult> {
+  async reapDeadNodes(stillJudging: () => boolean = () => true): Promise<ReapResult> {
     const expired = (await this.run(scripts.EXPIRED_NODES, [this.keys.nodes], [this.settings.reapBatch ?? 16])) as string[];
     const departed: string[] = [];
     let nodes = 0;
     for (const deadNode of expired) {
       if (deadNode === this.nodeId) continue;
+      // The list may be from before a failover that this call waited out.
+      if (!stillJudging()) break;
       let names: string[] | null;
       try {
         names = (await this.run(
