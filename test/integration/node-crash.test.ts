@@ -1,9 +1,16 @@
 import { afterEach, describe, expect, inject, it } from 'vitest';
+import { clusterForThisFile } from '../support/redis-cluster.js';
 import { uniquePrefix } from '../support/redis-server.js';
 import { startChildNode, stopAll, type ChildNode } from '../support/nodes.js';
 import { TestClient } from '../support/test-client.js';
 
-describe('a node that dies without a word (SIGKILL), default settings', () => {
+const redisCluster = clusterForThisFile({ replicasPerMaster: 0 });
+const redisOf: [string, () => Record<string, string>][] = [
+  ['one Redis', () => ({ REDIS_URL: inject('redisUrl') })],
+  ['a Redis Cluster of three masters', () => redisCluster().env],
+];
+
+describe.each(redisOf)('a node that dies without a word (SIGKILL), default settings, on %s', (redisName, redisEnv) => {
   const nodes: ChildNode[] = [];
   const clients: TestClient[] = [];
   afterEach(async () => {
@@ -12,7 +19,7 @@ describe('a node that dies without a word (SIGKILL), default settings', () => {
   });
 
   it('is reaped: every other user hears of each lost user exactly once within 10 s, and the names are free', async () => {
-    const env = { REDIS_URL: inject('redisUrl'), CHARLA_KEY_PREFIX: uniquePrefix('crash') };
+    const env = { ...redisEnv(), CHARLA_KEY_PREFIX: uniquePrefix('crash') };
     nodes.push(...(await Promise.all([0, 1, 2].map((i) => startChildNode({ ...env, CHARLA_NODE_ID: `crash-${i}` })))));
     const [n0, n1, victim] = nodes as [ChildNode, ChildNode, ChildNode];
     expect(await (await fetch(`http://127.0.0.1:${victim.port}/healthz`)).json()).toMatchObject({ uws: 'native' });
@@ -49,6 +56,6 @@ describe('a node that dies without a word (SIGKILL), default settings', () => {
     const eva = await TestClient.register(n1.url, 'eva');
     clients.push(eva);
     expect((await survivors[2]!.next('status_update')).content).toEqual({ user: 'eva', status: 'ACTIVO' });
-    process.stdout.write(`reaping: departures seen after ${departures.map((d) => d.elapsed).join(', ')} ms\n`);
+    process.stdout.write(`reaping on ${redisName}: departures seen after ${departures.map((d) => d.elapsed).join(', ')} ms\n`);
   });
 });
