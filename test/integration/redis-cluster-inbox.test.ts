@@ -112,6 +112,33 @@ describe('inbox stripes on a Redis Cluster', () => {
     await n2.bus.caughtUp();
   });
 
+  describe('during a rolling upgrade from the version whose inbox lay beside the presence keys', () => {
+    it('sends to a node of that version into that inbox, looked up each time, as it reads', async () => {
+      const n1 = await node('n1');
+      const older = new RedisPresenceStore('older', await connectAsNode(), keys, { leaseMs: 60_000 });
+      await older.heartbeat();
+      expect(await older.claim({ name: 'ana', ip: '192.0.2.1' })).toBe(true);
+      const admin = connect();
+      // Its lease and inbox as that version keeps them.
+      await admin.set(keys.node('older'), 'inbox:2', 'PX', 60_000);
+      await admin.xadd(keys.nodeInbox('older'), '*', 'opened', '1');
+      const envelope = direct('ana', 1);
+      expect(await n1.bus.publishToUser(envelope)).toEqual({});
+      const entries = await admin.xrange(keys.nodeInbox('older'), '-', '+');
+      expect(entries.map(([, fields]) => fields).at(-1)).toEqual(['e', JSON.stringify(envelope)]);
+    });
+
+    it('takes what a node of that version sends on this node\'s channel, as that version does for leases it does not know', async () => {
+      const n2 = await node('n2');
+      expect(await n2.presence.claim({ name: 'ana', ip: '192.0.2.1' })).toBe(true);
+      expect(await connect().get(keys.node('n2'))).toBe('inbox:3');
+      const envelope = direct('ana', 1);
+      await connect().publish(keys.nodeChannel('n2'), JSON.stringify(envelope));
+      await waitUntil(() => n2.received.length === 1, 'the message on the channel', 5000);
+      expect(n2.received).toEqual([envelope]);
+    });
+  });
+
   it('parks the stripes of a reaped node, and gives them back to it when it joins again', async () => {
     const reaper = await node('reaper', LEASE_MS);
     const gone = await node('gone', LEASE_MS);

@@ -57,6 +57,7 @@ end`;
  * keeps getting its messages.
  *
  * The lease's value says how a node takes private messages (see HEARTBEAT):
+ * `inbox:3`, the stripes of its inbox on a Redis Cluster (ROUTE_TO_USER);
  * `inbox:2`, entries of one or more envelopes (this version); `inbox`,
  * entries of one envelope each (the version before, which must not be
  * sent batched entries along routes); anything else, its pub/sub channel
@@ -72,13 +73,23 @@ if redis.call('PUBLISH', ARGV[1] .. node, payload) == 0 and not resumable then r
 return 1`);
 
 /**
- * KEYS, ARGV and replies as DELIVER_TO_USER's, but for inboxes that lie in
- * other slots (a Redis Cluster, where every node is of this version): it
- * appends nothing, and answers [node, payload, resumable 1|0] for the
- * caller to append along the route.
+ * KEYS, ARGV and replies as DELIVER_TO_USER's, but on a Redis Cluster, where
+ * inboxes lie in other slots: for a node whose inbox is striped (`inbox:3`)
+ * it appends nothing and answers [node, payload, resumable 1|0] for the
+ * caller to append along the route. A node of the version before, during
+ * a rolling upgrade, still gets its messages as that version sent them:
+ * in its one inbox beside the presence keys (`inbox:2`, looked up each
+ * time), or on its channel. A node of that version sends to this one on
+ * its channel (it does not know `inbox:3`), which this version reads.
  */
 const ROUTE_TO_USER = new LuaScript('route_to_user', 2, `${FIND_HOLDER}
-return {node, payload, resumable and 1 or 0}`);
+if lease == 'inbox:3' then return {node, payload, resumable and 1 or 0} end
+if lease == 'inbox:2' or lease == 'inbox' then
+  redis.call('XADD', ARGV[1] .. node .. ':inbox', 'MAXLEN', '~', ARGV[3], '*', 'e', payload)
+  return 1
+end
+if redis.call('PUBLISH', ARGV[1] .. node, payload) == 0 and not resumable then return 0 end
+return 1`);
 
 /**
  * Direct envelopes through a stream per node (or several, its stripes, on

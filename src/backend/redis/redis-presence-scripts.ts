@@ -174,9 +174,10 @@ ${fencedBy('KEYS[5]', 'ARGV[5]')}
 redis.call('PEXPIRE', KEYS[5], ARGV[6])
 local leaseUntil = now + tonumber(ARGV[2])
 local leased = redis.call('EXISTS', KEYS[1]) == 1
--- The lease's value says how the node takes private messages: from its
--- inbox stream, entries of one or more envelopes (see redis-inbox.ts).
-redis.call('SET', KEYS[1], 'inbox:2', 'PX', ARGV[2])
+-- The lease's value says how the node takes private messages (see
+-- redis-inbox.ts): from its inbox stream, entries of one or more envelopes;
+-- from the stripes of its inbox, in other slots, on a Redis Cluster.
+redis.call('SET', KEYS[1], ARGV[8] == '0' and 'inbox:3' or 'inbox:2', 'PX', ARGV[2])
 local listed = redis.call('ZADD', KEYS[2], leaseUntil, ARGV[1]) == 0
 local names = redis.call('SMEMBERS', KEYS[3])
 local held = 0
