@@ -45,7 +45,7 @@ export class RedisKeys {
 
   /**
    * True when the inbox stripes lie in other slots than the presence keys:
-   * presence scripts then leave them alone, and inbox-stripes.ts opens,
+   * presence scripts then leave them alone, and inbox-stripe-upkeep.ts opens,
    * parks and drops them in steps of their own.
    */
   get inboxesApart(): boolean {

@@ -204,7 +204,7 @@ if #leases > 0 then redis.call('ZADD', KEYS[4], unpack(leases)) end
 if #names > 0 then redis.call('PEXPIRE', KEYS[3], ARGV[3]) end
 -- The inbox exists from the first beat until the node is reaped or retires:
 -- a message sent along a remembered route can then tell a node that is gone.
--- (Unless it lies in other slots, on a Redis Cluster: see inbox-stripes.ts.)
+-- (Unless it lies in other slots, on a Redis Cluster: see inbox-stripe-upkeep.ts.)
 if ARGV[8] ~= '0' then
   if redis.call('EXISTS', KEYS[6]) == 0 then
     redis.call('XDEL', KEYS[6], redis.call('XADD', KEYS[6], '*', 'opened', '1'))

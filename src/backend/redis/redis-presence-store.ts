@@ -4,7 +4,7 @@ import { usernameSkeleton } from '../../protocol/username.js';
 import { toBackendError } from './backend-error.js';
 import type { RedisKeys } from './keys.js';
 import { LuaScript } from './lua-script.js';
-import { InboxStripes } from './inbox-stripes.js';
+import { InboxStripeUpkeep } from './inbox-stripe-upkeep.js';
 import {
   NodeFencedError,
   type ClaimRequest,
@@ -62,7 +62,7 @@ export class RedisPresenceStore implements PresenceStore {
   private joinAttempt = 0;
   /** When a beat last renewed the TTLs of this node's user hashes. */
   private hashesRenewedAt = -Infinity;
-  private readonly inboxStripes: InboxStripes;
+  private readonly stripeUpkeep: InboxStripeUpkeep;
 
   constructor(
     readonly nodeId: string,
@@ -72,7 +72,7 @@ export class RedisPresenceStore implements PresenceStore {
   ) {
     this.hashTtlMs = settings.leaseMs * RedisPresenceStore.HASH_TTL_LEASES;
     for (const script of Object.values(scripts)) if (script instanceof LuaScript) script.defineOn(redis);
-    this.inboxStripes = new InboxStripes(redis, keys);
+    this.stripeUpkeep = new InboxStripeUpkeep(redis, keys);
   }
 
   async claim({ name, ip, resumable }: ClaimRequest): Promise<boolean> {
@@ -222,7 +222,7 @@ export class RedisPresenceStore implements PresenceStore {
         [++this.joinAttempt, this.fenceTtlMs],
       )) as [number, string];
       if (generation !== scripts.FENCED) {
-        await this.upkeep(() => this.inboxStripes.reopen(this.nodeId));
+        await this.upkeep(() => this.stripeUpkeep.reopen(this.nodeId));
         return { generation: String(generation), before: detail };
       }
       // A process of the same node id joined before this one (a restart): count on from its attempts.
@@ -250,7 +250,7 @@ export class RedisPresenceStore implements PresenceStore {
     );
     if (outcome === scripts.FENCED) return 'fenced';
     if (renewHashes) this.hashesRenewedAt = startedAt;
-    await this.upkeep(() => this.inboxStripes.open(this.nodeId, this.hashTtlMs)).catch((err: Error) => this.settings.onInboxUpkeepFailed?.(err));
+    await this.upkeep(() => this.stripeUpkeep.open(this.nodeId, this.hashTtlMs)).catch((err: Error) => this.settings.onInboxUpkeepFailed?.(err));
     return outcome === 0 ? 'alive' : outcome === 2 ? 'reaped' : 'lost';
   }
 
@@ -286,7 +286,7 @@ export class RedisPresenceStore implements PresenceStore {
       }
       if (!names) continue;
       try {
-        await this.upkeep(() => this.inboxStripes.park(deadNode, this.parkedInboxTtlMs));
+        await this.upkeep(() => this.stripeUpkeep.park(deadNode, this.parkedInboxTtlMs));
       } catch {
         // Reaped all the same: its stripes run out with their TTL. Its users must be announced.
       }
@@ -330,7 +330,7 @@ export class RedisPresenceStore implements PresenceStore {
       [this.nodeId, this.generation, this.fenceTtlMs, this.keys.user(''), this.hashTtlMs],
     );
     this.generation = undefined;
-    await this.upkeep(() => this.inboxStripes.drop(this.nodeId));
+    await this.upkeep(() => this.stripeUpkeep.drop(this.nodeId));
   }
 
   /** The generation this node acts under, for other scripts that act for it (room publishes). */
@@ -343,7 +343,7 @@ export class RedisPresenceStore implements PresenceStore {
     return this.generation ?? 'none';
   }
 
-  /** A step of inbox upkeep (inbox-stripes.ts), failing as the scripts do. */
+  /** A step of inbox upkeep (inbox-stripe-upkeep.ts), failing as the scripts do. */
   private async upkeep(step: () => Promise<void>): Promise<void> {
     try {
       await step();

@@ -55,7 +55,7 @@ redis.call('DEL', KEYS[2])
 return #entries`);
 
 /** The steps of inbox upkeep that follow presence scripts; nothing to do where the inbox lies with the presence keys. */
-export class InboxStripes {
+export class InboxStripeUpkeep {
   constructor(
     private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
