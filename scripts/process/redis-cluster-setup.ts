@@ -74,6 +74,8 @@ export async function startClusterSetup(options: ClusterSetupOptions = {}): Prom
           '--cluster-enabled', 'yes',
           '--cluster-config-file', join(directory, `nodes-${port}.conf`),
           '--cluster-node-timeout', String(nodeTimeoutMs),
+          // The masters that are up serve their slots while another fails over, as Charla's deployments are told to.
+          '--cluster-require-full-coverage', 'no',
           // A full sync starts at once, and a replica loads it from the socket.
           '--repl-diskless-sync-delay', '0',
           '--repl-diskless-load', 'on-empty-db',
