@@ -66,7 +66,7 @@ export function createRedisBackend(nodeId: string, settings: RedisBackendSetting
   const presence = new RedisPresenceStore(nodeId, commands, keys, {
     leaseMs: settings.leaseMs,
     onFenced: recovered,
-    onInboxUpkeepFailed: (err) => logger.warn({ err }, 'could not open every stripe of the inbox; the next beat tries again'),
+    onInboxUpkeepFailed: (err) => logger.warn({ err }, 'a step on the stripes of an inbox failed (their master failing over?); the presence step before it stands'),
   });
   // Room publishes act for this node like presence scripts do: under its generation.
   const fence = { generation: () => presence.fencingGeneration(), onFenced: recovered };

@@ -46,6 +46,23 @@ if not lease then
 end`;
 
 /**
+ * Lua, after FIND_HOLDER: appends to the node's one inbox beside the
+ * presence keys (`inbox:2`, `inbox`) or publishes on its channel (any
+ * other lease), as each version reads. With `routeAlongInbox`, an
+ * `inbox:2` node's id is the answer, for later messages to go along the
+ * route; on a Redis Cluster such a node is of the version before the
+ * stripes, and each message to it is looked up.
+ */
+const toInboxOrChannel = ({ routeAlongInbox }: { routeAlongInbox: boolean }): string => `
+if lease == 'inbox:2' or lease == 'inbox' then
+  redis.call('XADD', ARGV[1] .. node .. ':inbox', 'MAXLEN', '~', ARGV[3], '*', 'e', payload)
+  ${routeAlongInbox ? "if lease == 'inbox:2' and not resumable then return node end" : ''}
+  return 1
+end
+if redis.call('PUBLISH', ARGV[1] .. node, payload) == 0 and not resumable then return 0 end
+return 1`;
+
+/**
  * KEYS: user, userLog. ARGV: node key prefix (also that of node channels),
  * payload, inbox length, user log length. Finds the node that holds the
  * user (see redis-presence-scripts.ts) and appends to that node's inbox, in
@@ -64,13 +81,7 @@ end`;
  * (earlier still). A rolling upgrade loses nothing.
  */
 const DELIVER_TO_USER = new LuaScript('deliver_to_user', 2, `${FIND_HOLDER}
-if lease == 'inbox:2' or lease == 'inbox' then
-  redis.call('XADD', ARGV[1] .. node .. ':inbox', 'MAXLEN', '~', ARGV[3], '*', 'e', payload)
-  if lease == 'inbox:2' and not resumable then return node end
-  return 1
-end
-if redis.call('PUBLISH', ARGV[1] .. node, payload) == 0 and not resumable then return 0 end
-return 1`);
+${toInboxOrChannel({ routeAlongInbox: true })}`);
 
 /**
  * KEYS, ARGV and replies as DELIVER_TO_USER's, but on a Redis Cluster, where
@@ -84,12 +95,7 @@ return 1`);
  */
 const ROUTE_TO_USER = new LuaScript('route_to_user', 2, `${FIND_HOLDER}
 if lease == 'inbox:3' then return {node, payload, resumable and 1 or 0} end
-if lease == 'inbox:2' or lease == 'inbox' then
-  redis.call('XADD', ARGV[1] .. node .. ':inbox', 'MAXLEN', '~', ARGV[3], '*', 'e', payload)
-  return 1
-end
-if redis.call('PUBLISH', ARGV[1] .. node, payload) == 0 and not resumable then return 0 end
-return 1`);
+${toInboxOrChannel({ routeAlongInbox: false })}`);
 
 /**
  * Direct envelopes through a stream per node (or several, its stripes, on

@@ -27,9 +27,12 @@ export interface RedisPresenceSettings {
   /** Called when a command was refused because this node was fenced: it should beat (and join again) now. */
   readonly onFenced?: () => void;
   /**
-   * Called when a beat renewed the node's lease but could not open or renew
-   * a stripe of its inbox (its master failing over): the beat counts, the
-   * next one tries again, and the stripe's reader reports it meanwhile.
+   * Called when a step on the stripes of an inbox failed (their master
+   * failing over) after the presence script it follows had done its work:
+   * a beat that renewed the lease but could not open a stripe counts (the
+   * next beat tries again, the stripe's reader reports it meanwhile); a
+   * node reaped but whose stripes could not be parked is reaped all the
+   * same (they run out with their TTL).
    */
   readonly onInboxUpkeepFailed?: (err: Error) => void;
 }
@@ -250,7 +253,7 @@ export class RedisPresenceStore implements PresenceStore {
     );
     if (outcome === scripts.FENCED) return 'fenced';
     if (renewHashes) this.hashesRenewedAt = startedAt;
-    await this.upkeep(() => this.stripeUpkeep.open(this.nodeId, this.hashTtlMs)).catch((err: Error) => this.settings.onInboxUpkeepFailed?.(err));
+    await this.upkeep(() => this.stripeUpkeep.open(this.nodeId, this.hashTtlMs)).catch(this.inboxUpkeepFailed);
     return outcome === 0 ? 'alive' : outcome === 2 ? 'reaped' : 'lost';
   }
 
@@ -285,11 +288,8 @@ export class RedisPresenceStore implements PresenceStore {
         throw err;
       }
       if (!names) continue;
-      try {
-        await this.upkeep(() => this.stripeUpkeep.park(deadNode, this.parkedInboxTtlMs));
-      } catch {
-        // Reaped all the same: its stripes run out with their TTL. Its users must be announced.
-      }
+      // Its users must be announced whatever became of its stripes.
+      await this.upkeep(() => this.stripeUpkeep.park(deadNode, this.parkedInboxTtlMs)).catch(this.inboxUpkeepFailed);
       nodes++;
       departed.push(...names);
     }
@@ -342,6 +342,8 @@ export class RedisPresenceStore implements PresenceStore {
   private currentGeneration(): Generation {
     return this.generation ?? 'none';
   }
+
+  private readonly inboxUpkeepFailed = (err: Error): void => this.settings.onInboxUpkeepFailed?.(err);
 
   /** A step of inbox upkeep (inbox-stripe-upkeep.ts), failing as the scripts do. */
   private async upkeep(step: () => Promise<void>): Promise<void> {
