@@ -9,16 +9,17 @@ import { throwawayRedisArgs } from '../scripts/process/redis-server-args.js';
 import { median } from './report/median.js';
 
 /**
- * `npm run bench:heartbeat`: the Redis time of one node's heartbeat, which
- * renews the lease of each of its users, by how many users it holds. Redis
- * serves nobody else while the script runs, so this is also how long a
- * heartbeat holds up every other command. Redis's own count (`usec` of
- * EVALSHA in INFO commandstats) over 9 beats 2 s apart at each size: the
- * median, and the longest, a beat that also renewed the TTLs of the user
- * hashes (once a lease).
+ * `npm run bench:heartbeat`: the Redis time of one node's heartbeat by how
+ * many users it holds, and of listing them (`list_users`). Redis serves
+ * nobody else while a script runs, so this is also how long each holds up
+ * every other command. Redis's own count (`usec` of EVALSHA in INFO
+ * commandstats) over 9 beats 2 s apart at each size: the median, and the
+ * longest, a beat that also renewed the TTLs of the user hashes (once a
+ * lease); and the median of 5 listings.
  */
 const SIZES = [1000, 10_000, 50_000];
 const BEATS = 9;
+const LISTINGS = 5;
 const LEASE_MS = 6000;
 
 async function scriptMicros(redis: Redis): Promise<number> {
@@ -36,7 +37,7 @@ async function main(): Promise<void> {
     const store = new RedisPresenceStore('n1', redis, keys, { leaseMs: LEASE_MS });
     await store.heartbeat();
     let held = 0;
-    process.stdout.write('users on the node   Redis time per beat: median   per user   longest\n');
+    process.stdout.write('users on the node   Redis time per beat: median   per user   longest   per listing\n');
     for (const users of SIZES) {
       for (; held < users; held += 1000) {
         await Promise.all(Array.from({ length: Math.min(1000, users - held) }, (_, i) => store.claim({ name: `u${held + i}`, ip: '192.0.2.1' })));
@@ -49,9 +50,17 @@ async function main(): Promise<void> {
         // Beats 2 s apart, as CHARLA_HEARTBEAT_MS has them, so hash renewals come as often as in a node.
         await new Promise((resolve) => setTimeout(resolve, 2000));
       }
+      const listings: number[] = [];
+      for (let listing = 0; listing < LISTINGS; listing++) {
+        const before = await scriptMicros(redis);
+        await store.list();
+        listings.push((await scriptMicros(redis)) - before);
+      }
       const perBeat = median(beats);
       const longest = Math.max(...beats);
-      process.stdout.write(`${String(users).padStart(17)}   ${(perBeat / 1000).toFixed(2).padStart(23)} ms   ${(perBeat / users).toFixed(2).padStart(5)} µs   ${(longest / 1000).toFixed(2).padStart(7)} ms\n`);
+      process.stdout.write(
+        `${String(users).padStart(17)}   ${(perBeat / 1000).toFixed(2).padStart(23)} ms   ${(perBeat / users).toFixed(2).padStart(5)} µs   ${(longest / 1000).toFixed(2).padStart(7)} ms   ${(median(listings) / 1000).toFixed(2).padStart(8)} ms\n`,
+      );
     }
   } finally {
     redis.disconnect();

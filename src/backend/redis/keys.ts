@@ -89,7 +89,12 @@ export class RedisKeys {
     return `${this.prefix}look:${skeleton}`;
   }
 
-  /** Sorted set: user name → lease expiry (ms). */
+  /**
+   * Sorted set: user name → lease expiry (ms), as nodes of the version
+   * before read it; this version scores a user whose node holds it
+   * HELD_BY_NODE, and an orphan by the end of its window (see
+   * redis-presence-scripts.ts), and reads neither.
+   */
   get users(): string {
     return `${this.prefix}users`;
   }

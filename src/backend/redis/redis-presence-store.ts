@@ -44,8 +44,9 @@ const ORPHANS_PER_PASS = 1000;
 type Generation = string;
 
 /**
- * Presence in Redis: a hash per user, a sorted set of user leases for
- * listing without SCAN, and node leases renewed by a heartbeat. See
+ * Presence in Redis: a hash per user, a set of names per node, and node
+ * leases renewed by a heartbeat; a user lives as long as its node's lease,
+ * so a beat costs the same however many users the node holds. See
  * redis-presence-scripts.ts for the atomic steps.
  */
 export class RedisPresenceStore implements PresenceStore {
@@ -94,7 +95,7 @@ export class RedisPresenceStore implements PresenceStore {
         name,
         this.nodeId,
         ip,
-        this.settings.leaseMs,
+        this.keys.node(''),
         this.hashTtlMs,
         this.currentGeneration(),
         look,
@@ -122,7 +123,6 @@ export class RedisPresenceStore implements PresenceStore {
         renewed.tokenHash,
         renewed.windowMs,
         this.currentGeneration(),
-        this.settings.leaseMs,
         this.hashTtlMs,
         this.keys.node(''),
       ],
@@ -148,7 +148,7 @@ export class RedisPresenceStore implements PresenceStore {
         this.keys.look(look),
         this.keys.orphans,
       ],
-      [name, this.nodeId, ip, this.settings.leaseMs, this.hashTtlMs, status, auto ? 1 : 0, this.currentGeneration(), look, this.keys.user('')],
+      [name, this.nodeId, ip, this.keys.node(''), this.hashTtlMs, status, auto ? 1 : 0, this.currentGeneration(), look, this.keys.user('')],
     );
     switch (outcome) {
       case 1:
@@ -176,7 +176,7 @@ export class RedisPresenceStore implements PresenceStore {
   }
 
   async get(name: string): Promise<PresenceEntry | undefined> {
-    const fields = await this.run(scripts.GET, [this.keys.user(name), this.keys.users], [name]);
+    const fields = await this.run(scripts.GET, [this.keys.user(name)], [this.keys.node('')]);
     if (!Array.isArray(fields)) return undefined;
     const [node, ip, status, auto, since] = fields as (string | null)[];
     if (node === null || node === undefined || !isUserStatus(status)) return undefined;
@@ -191,7 +191,7 @@ export class RedisPresenceStore implements PresenceStore {
   list(): Promise<string[]> {
     this.nextList ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
       this.nextList = undefined;
-      return this.run(scripts.LIST, [this.keys.users], []).then((names) => (names as string[]).sort());
+      return this.run(scripts.LIST, [this.keys.nodes, this.keys.orphans], [this.keys.node('')]).then((names) => [...new Set(names as string[])].sort());
     });
     return this.nextList;
   }
@@ -243,7 +243,6 @@ export class RedisPresenceStore implements PresenceStore {
         this.keys.node(this.nodeId),
         this.keys.nodes,
         this.keys.nodeUsers(this.nodeId),
-        this.keys.users,
         this.keys.nodeFence(this.nodeId),
         this.keys.nodeInbox(this.nodeId),
         this.keys.legacyReapedMarker(this.nodeId),
