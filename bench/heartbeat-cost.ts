@@ -14,8 +14,8 @@ import { median } from './report/median.js';
  * nobody else while a script runs, so this is also how long each holds up
  * every other command. Redis's own count (`usec` of EVALSHA in INFO
  * commandstats) over 9 beats 2 s apart at each size: the median, and the
- * longest, a beat that also renewed the TTLs of the user hashes (once a
- * lease); and the median of 5 listings.
+ * longest (each beat renews a slice of the user hashes' TTLs); and the
+ * median of 5 listings.
  */
 const SIZES = [1000, 10_000, 50_000];
 const BEATS = 9;

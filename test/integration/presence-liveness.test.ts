@@ -91,4 +91,42 @@ describe('presence liveness across versions', () => {
     expect(await node.list()).toEqual([]);
     expect(await node.get('eva')).toBeUndefined();
   });
+
+  it('frees at once a name whose node retired still holding it (its release failed), which no reaper would remove', async () => {
+    expect(await node.claim({ name: 'ana', ip: '192.0.2.1' })).toBe(true);
+    await node.retire();
+    const other = new RedisPresenceStore('other-node', admin, keys, { leaseMs: LEASE_MS });
+    await other.heartbeat();
+    expect(await other.claim({ name: 'ana', ip: '192.0.2.2' })).toBe(true);
+    expect(await other.get('ana')).toMatchObject({ node: 'other-node', ip: '192.0.2.2' });
+    expect(await other.list()).toEqual(['ana']);
+  });
+
+  it('keeps the name of a dead node\'s user until the reaper has announced its departure', async () => {
+    expect(await node.claim({ name: 'ana', ip: '192.0.2.1' })).toBe(true);
+    const other = new RedisPresenceStore('other-node', admin, keys, { leaseMs: LEASE_MS });
+    await other.heartbeat();
+    await sleep(LEASE_MS + 100);
+    await other.heartbeat();
+    expect(await other.get('ana')).toBeUndefined();
+    expect(await other.claim({ name: 'ana', ip: '192.0.2.2' })).toBe(false);
+    expect((await other.reapDeadNodes()).users).toEqual(['ana']);
+    expect(await other.claim({ name: 'ana', ip: '192.0.2.2' })).toBe(true);
+  });
+
+  it('renews the hashes of every user of a node, a slice at each beat, for as long as it beats', async () => {
+    const hashTtlMs = 2000;
+    const renewing = new RedisPresenceStore('big-node', admin, keys, { leaseMs: LEASE_MS, hashTtlMs });
+    await renewing.heartbeat();
+    const names = Array.from({ length: 1500 }, (_, i) => `u${i}`);
+    expect(await Promise.all(names.map((name) => renewing.claim({ name, ip: '192.0.2.1' })))).toEqual(names.map(() => true));
+    // Past two TTLs of beats, half a lease apart: no beat renews them all (at most 600 a beat here).
+    for (let elapsed = 0; elapsed < 2.5 * hashTtlMs; elapsed += LEASE_MS / 2) {
+      expect(await renewing.heartbeat(names.length)).toBe('alive');
+      await sleep(LEASE_MS / 2);
+    }
+    const ttls = await Promise.all(names.map((name) => admin.pttl(keys.user(name))));
+    expect(ttls.filter((ttl) => ttl <= 0)).toEqual([]);
+    expect(await renewing.list()).toHaveLength(names.length);
+  });
 });

@@ -50,6 +50,21 @@ local function liveUser(key)
   return redis.call('EXISTS', ${nodePrefixArg} .. fields[1]) == 1
 end`;
 
+/**
+ * Lua prologue, after liveUser: abandoned(key) is true when the user hash
+ * is left over: its node is neither live nor listed for a reaper (it
+ * retired with the name still held, its release having failed), so
+ * nobody will ever remove it. Such a name is free at once, instead of
+ * for as long as the hash's TTL. An orphan, or the user of a dead node
+ * not yet reaped, is not: its departure is still to be announced.
+ */
+const abandoned = (nodesKey: string): string => `
+local function abandoned(key)
+  local node = redis.call('HGET', key, 'node')
+  if not node or node == '' or liveUser(key) then return false end
+  return redis.call('ZSCORE', ${nodesKey}, node) == false
+end`;
+
 /*
  * Looks: a name's UTS #39 skeleton (protocol/username.ts) is claimed with
  * it, in `look:{skeleton}` → the name, so two names that look alike cannot
@@ -88,12 +103,15 @@ do
 end`;
 
 /**
- * KEYS: user, users, nodeUsers, fence, look, userLog. ARGV: name, node, ip, nodeKeyPrefix, hashTtlMs, gen, look, userKeyPrefix, tokenHash ('' when not resumable), windowMs.
+ * KEYS: user, users, nodeUsers, fence, look, userLog, nodes. ARGV: name, node, ip, nodeKeyPrefix, hashTtlMs, gen, look, userKeyPrefix, tokenHash ('' when not resumable), windowMs.
  * → 1 claimed, 0 taken (the name, or a name that looks the same), -1 fenced.
  */
-export const CLAIM = new LuaScript('claim', 6, `${NOW_MS}${liveUser('ARGV[4]')}
+export const CLAIM = new LuaScript('claim', 7, `${NOW_MS}${liveUser('ARGV[4]')}${abandoned('KEYS[7]')}
 ${fencedBy('KEYS[4]', 'ARGV[6]')}
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  if not abandoned(KEYS[1]) then return 0 end
+  redis.call('DEL', KEYS[1])
+end
 ${lookFreeFor('KEYS[5]', 'ARGV[1]', 'ARGV[8]')}
 redis.call('SET', KEYS[5], ARGV[1])
 redis.call('HSET', KEYS[1], 'node', ARGV[2], 'ip', ARGV[3], 'status', 'ACTIVO', 'auto', '0', 'since', now, 'look', ARGV[7])
@@ -109,15 +127,16 @@ redis.call('PEXPIRE', KEYS[3], ARGV[5])
 return 1`);
 
 /**
- * KEYS: user, users, nodeUsers, fence, look, orphans. ARGV: name, node, ip, nodeKeyPrefix, hashTtlMs, status, auto (0|1), gen, look, userKeyPrefix.
+ * KEYS: user, users, nodeUsers, fence, look, orphans, nodes. ARGV: name, node, ip, nodeKeyPrefix, hashTtlMs, status, auto (0|1), gen, look, userKeyPrefix.
  * Like CLAIM, but a name this node still holds is renewed, keeping its
  * registration time, and so is one orphaned while this node was cut off
  * (nobody saw it leave). → 1 taken back, 2 still held by this node, 3
  * orphaned and adopted back, 0 held by another (or a look-alike taken
  * meanwhile), -1 fenced.
  */
-export const RECLAIM = new LuaScript('reclaim', 6, `${NOW_MS}${liveUser('ARGV[4]')}
+export const RECLAIM = new LuaScript('reclaim', 7, `${NOW_MS}${liveUser('ARGV[4]')}${abandoned('KEYS[7]')}
 ${fencedBy('KEYS[4]', 'ARGV[8]')}
+if abandoned(KEYS[1]) then redis.call('DEL', KEYS[1]) end
 local owner = redis.call('HGET', KEYS[1], 'node')
 if owner and owner ~= '' and owner ~= ARGV[2] then return 0 end
 ${lookFreeFor('KEYS[5]', 'ARGV[1]', 'ARGV[10]')}
@@ -194,11 +213,13 @@ end
 return {gen, before}`);
 
 /**
- * KEYS: node, nodes, nodeUsers, fence, inbox, legacyReapedMarker. ARGV: node, leaseMs, hashTtlMs, userKeyPrefix, gen, fenceTtlMs, localUsers ('' unknown), inboxHere ('0' when the inbox lies in other slots), renewHashes ('0': the user hashes' TTLs are still long, leave them).
+ * KEYS: node, nodes, nodeUsers, fence, inbox, legacyReapedMarker. ARGV: node, leaseMs, hashTtlMs, userKeyPrefix, gen, fenceTtlMs, localUsers ('' unknown), inboxHere ('0' when the inbox lies in other slots), renewal cursor ('0' starts a pass over the users), renewal share (of the users a beat renews at least), inboxTtlMs.
  * Renews the node's lease, and with it its users' (see liveUser), opens
- * its inbox (and bounds how long it outlives the node). Only a beat that
- * renews the TTLs of the user hashes (once a lease) reads the users one by
- * one. → 0 alive; 1 lost (lease run out, or Redis
+ * its inbox (and bounds how long it outlives the node). The TTLs of the
+ * user hashes, a bound for what no reaper removes, are long: each beat
+ * renews a slice of them (`SSCAN` from the cursor given, at least 100
+ * users or the share given), so no beat holds Redis up for long whatever
+ * the node holds. → [outcome, the cursor for the next beat]; outcome 0 alive; 1 lost (lease run out, or Redis
  * went back to an old snapshot, which keeps the node listed but not its
  * expired keys, or holds fewer of its users than it has: a failover to a
  * replica that had not received them); 2 reaped by a node of the previous version, which leaves
@@ -214,22 +235,18 @@ local leased = redis.call('EXISTS', KEYS[1]) == 1
 -- from the stripes of its inbox, in other slots, on a Redis Cluster.
 redis.call('SET', KEYS[1], ARGV[8] == '0' and 'inbox:3' or 'inbox:2', 'PX', ARGV[2])
 local listed = redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]), ARGV[1]) == 0
-local held
-if ARGV[9] ~= '0' then
-  held = 0
-  for _, name in ipairs(redis.call('SMEMBERS', KEYS[3])) do
-    local key = ARGV[4] .. name
-    if redis.call('HGET', key, 'node') == ARGV[1] then
-      held = held + 1
-      redis.call('PEXPIRE', key, ARGV[3])
-    else
-      redis.call('SREM', KEYS[3], name)
-    end
+local held = redis.call('SCARD', KEYS[3])
+local slice = redis.call('SSCAN', KEYS[3], ARGV[9], 'COUNT', math.max(100, math.ceil(held * tonumber(ARGV[10]))))
+for _, name in ipairs(slice[2]) do
+  local key = ARGV[4] .. name
+  if redis.call('HGET', key, 'node') == ARGV[1] then
+    redis.call('PEXPIRE', key, ARGV[3])
+  else
+    -- Not its own any more (another node's since, or gone).
+    held = held - redis.call('SREM', KEYS[3], name)
   end
-  if held > 0 then redis.call('PEXPIRE', KEYS[3], ARGV[3]) end
-else
-  held = redis.call('SCARD', KEYS[3])
 end
+if held > 0 then redis.call('PEXPIRE', KEYS[3], ARGV[3]) end
 -- The inbox exists from the first beat until the node is reaped or retires:
 -- a message sent along a remembered route can then tell a node that is gone.
 -- (Unless it lies in other slots, on a Redis Cluster: see inbox-stripe-upkeep.ts.)
@@ -237,12 +254,13 @@ if ARGV[8] ~= '0' then
   if redis.call('EXISTS', KEYS[5]) == 0 then
     redis.call('XDEL', KEYS[5], redis.call('XADD', KEYS[5], '*', 'opened', '1'))
   end
-  redis.call('PEXPIRE', KEYS[5], ARGV[3])
+  redis.call('PEXPIRE', KEYS[5], ARGV[11])
 end
-if redis.call('DEL', KEYS[6]) == 1 then return 2 end
-if ARGV[7] ~= '' and held < tonumber(ARGV[7]) then return 1 end
-if leased and listed then return 0 end
-return 1`);
+local cursor = slice[1]
+if redis.call('DEL', KEYS[6]) == 1 then return {2, cursor} end
+if ARGV[7] ~= '' and held < tonumber(ARGV[7]) then return {1, cursor} end
+if leased and listed then return {0, cursor} end
+return {1, cursor}`);
 
 /**
  * KEYS: nodes, loads. → [live node ids, their reported loads] (a load is

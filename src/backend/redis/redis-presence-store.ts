@@ -22,6 +22,8 @@ import * as scripts from './redis-presence-scripts.js';
 
 export interface RedisPresenceSettings {
   readonly leaseMs: number;
+  /** How long a user hash outlives the last renewal of its TTL (default HASH_TTL_MS, at least four leases). */
+  readonly hashTtlMs?: number;
   /** How many dead nodes one reaper pass handles at most. */
   readonly reapBatch?: number;
   /** Called when a command was refused because this node was fenced: it should beat (and join again) now. */
@@ -50,8 +52,14 @@ type Generation = string;
  * redis-presence-scripts.ts for the atomic steps.
  */
 export class RedisPresenceStore implements PresenceStore {
-  /** User hashes outlive a lease by this factor so the reaper, not a TTL, ends them. */
-  private static readonly HASH_TTL_LEASES = 4;
+  /**
+   * How long a user hash outlives the last renewal of its TTL: the reaper,
+   * not the TTL, ends a user; the TTL bounds only what no reaper will
+   * remove. Long, so that the beats renew it a slice at a time.
+   */
+  private static readonly HASH_TTL_MS = 10 * 60 * 1000;
+  /** How long a node's inbox outlives its last beat, in leases, unless the reaper parks it first. */
+  private static readonly INBOX_TTL_LEASES = 4;
   /**
    * How long a fence outlives its node's last beat: longer than any command
    * can wait on the network, so none is ever taken for a current one.
@@ -60,12 +68,19 @@ export class RedisPresenceStore implements PresenceStore {
   /** How long a reaped node's unread messages wait for it to join again. */
   private readonly parkedInboxTtlMs = 5 * 60 * 1000;
   private readonly hashTtlMs: number;
+  private readonly inboxTtlMs: number;
+  /**
+   * The share of its users each beat renews the hash TTLs of, at least: a
+   * pass over all of them then takes a quarter of the TTL at most, beats
+   * being at least two a lease.
+   */
+  private readonly renewalShare: number;
+  /** Where the next beat's slice of hash renewals starts ('0': a new pass). */
+  private renewalCursor = '0';
   private nextList: Promise<string[]> | undefined;
   /** Undefined until the first join, and again from a fencing until the next join. */
   private generation: Generation | undefined;
   private joinAttempt = 0;
-  /** When a beat last renewed the TTLs of this node's user hashes. */
-  private hashesRenewedAt = -Infinity;
   private readonly stripeUpkeep: InboxStripeUpkeep;
 
   constructor(
@@ -74,7 +89,11 @@ export class RedisPresenceStore implements PresenceStore {
     private readonly keys: RedisKeys,
     private readonly settings: RedisPresenceSettings,
   ) {
-    this.hashTtlMs = settings.leaseMs * RedisPresenceStore.HASH_TTL_LEASES;
+    this.hashTtlMs = Math.max(settings.hashTtlMs ?? RedisPresenceStore.HASH_TTL_MS, 4 * settings.leaseMs);
+    this.inboxTtlMs = RedisPresenceStore.INBOX_TTL_LEASES * settings.leaseMs;
+    // Beats come at most half a lease apart: a quarter of the TTL holds at least this many.
+    const beatsPerQuarterTtl = this.hashTtlMs / 4 / (settings.leaseMs / 2);
+    this.renewalShare = Math.min(1, 1 / beatsPerQuarterTtl);
     for (const script of Object.values(scripts)) if (script instanceof LuaScript) script.defineOn(redis);
     this.stripeUpkeep = new InboxStripeUpkeep(redis, keys);
   }
@@ -90,6 +109,7 @@ export class RedisPresenceStore implements PresenceStore {
         this.keys.nodeFence(this.nodeId),
         this.keys.look(look),
         this.keys.userLog(name),
+        this.keys.nodes,
       ],
       [
         name,
@@ -147,6 +167,7 @@ export class RedisPresenceStore implements PresenceStore {
         this.keys.nodeFence(this.nodeId),
         this.keys.look(look),
         this.keys.orphans,
+        this.keys.nodes,
       ],
       [name, this.nodeId, ip, this.keys.node(''), this.hashTtlMs, status, auto ? 1 : 0, this.currentGeneration(), look, this.keys.user('')],
     );
@@ -234,10 +255,7 @@ export class RedisPresenceStore implements PresenceStore {
   }
 
   private async beat(generation: Generation, localUsers?: number): Promise<HeartbeatResult | 'fenced'> {
-    // The user hashes outlive HASH_TTL_LEASES leases: renewing them once a lease is plenty, and each costs Redis a call per user.
-    const startedAt = performance.now();
-    const renewHashes = startedAt - this.hashesRenewedAt >= this.settings.leaseMs;
-    const outcome = await this.run(
+    const reply = await this.run(
       scripts.HEARTBEAT,
       [
         this.keys.node(this.nodeId),
@@ -247,12 +265,25 @@ export class RedisPresenceStore implements PresenceStore {
         this.keys.nodeInbox(this.nodeId),
         this.keys.legacyReapedMarker(this.nodeId),
       ],
-      [this.nodeId, this.settings.leaseMs, this.hashTtlMs, this.keys.user(''), generation, this.fenceTtlMs, localUsers ?? '', this.keys.inboxesApart ? '0' : '1', renewHashes ? '1' : '0'],
+      [
+        this.nodeId,
+        this.settings.leaseMs,
+        this.hashTtlMs,
+        this.keys.user(''),
+        generation,
+        this.fenceTtlMs,
+        localUsers ?? '',
+        this.keys.inboxesApart ? '0' : '1',
+        this.renewalCursor,
+        this.renewalShare,
+        this.inboxTtlMs,
+      ],
       { fencedIsAnAnswer: true },
     );
-    if (outcome === scripts.FENCED) return 'fenced';
-    if (renewHashes) this.hashesRenewedAt = startedAt;
-    await this.upkeep(() => this.stripeUpkeep.open(this.nodeId, this.hashTtlMs)).catch(this.inboxUpkeepFailed);
+    if (reply === scripts.FENCED) return 'fenced';
+    const [outcome, cursor] = reply as [number, string];
+    this.renewalCursor = cursor;
+    await this.upkeep(() => this.stripeUpkeep.open(this.nodeId, this.inboxTtlMs)).catch(this.inboxUpkeepFailed);
     return outcome === 0 ? 'alive' : outcome === 2 ? 'reaped' : 'lost';
   }
 
