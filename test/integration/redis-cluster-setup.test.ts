@@ -43,6 +43,10 @@ describe("the tests' Redis Cluster", () => {
     await setup.killMasterOf(victim);
     await setup.untilWhole();
     expect(await setup.masterOf(victim)).not.toBe(before);
-    for (const key of keys) expect(await client.get(key)).toBe(key);
+    // Read through a client that learns the cluster as it is now: the first one may still send to the
+    // killed master's closed connection until it refreshes its slots, which is ioredis's business, not this test's.
+    const after = new Cluster(setup.nodes.filter(({ port }) => port !== before).map(({ host, port }) => ({ host, port })), { redisOptions: { maxRetriesPerRequest: 1 } });
+    clients.push(after);
+    for (const key of keys) expect(await after.get(key)).toBe(key);
   }, 60_000);
 });
