@@ -113,10 +113,6 @@ const envSchema = z
     message: 'REDIS_CLUSTER_NODES, REDIS_SENTINELS and REDIS_URL are three ways to reach Redis: set one of them',
     path: ['REDIS_CLUSTER_NODES'],
   })
-  .refine((env) => env.REDIS_CLUSTER_NODES === undefined || !env.CHARLA_REDIS_WAIT_REPLICAS, {
-    message: 'waiting for replicas is not available on a Redis Cluster yet: leave it unset or 0',
-    path: ['CHARLA_REDIS_WAIT_REPLICAS'],
-  })
   .refine((env) => (env.REDIS_SENTINELS === undefined) === (env.REDIS_SENTINEL_MASTER === undefined), {
     message: 'REDIS_SENTINELS and REDIS_SENTINEL_MASTER go together: the sentinels, and the name they know the master by',
     path: ['REDIS_SENTINEL_MASTER'],

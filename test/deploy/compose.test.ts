@@ -170,11 +170,12 @@ describe('docker-compose.redis-cluster.yml', () => {
     expect(composeSchemaErrors(override)).toEqual([]);
   });
 
-  it('points the nodes at three servers of a cluster of its own, and at no single Redis', () => {
+  it('points the nodes at three servers of a cluster of its own, and at no single Redis, answering private messages once a replica holds them', () => {
     const merged = { ...serviceEnvironment(service('charla')), ...serviceEnvironment(override.services['charla']!) };
-    const endpoint = loadConfig(merged).redis!.endpoint;
-    if (!('clusterNodes' in endpoint)) throw new Error('the override should reach Redis as a cluster');
-    expect(endpoint.clusterNodes.map(({ host, port }) => `${host}:${port}`)).toEqual(servers.slice(0, 3).map((name) => `${name}:6379`));
+    const redis = loadConfig(merged).redis!;
+    if (!('clusterNodes' in redis.endpoint)) throw new Error('the override should reach Redis as a cluster');
+    expect(redis.endpoint.clusterNodes.map(({ host, port }) => `${host}:${port}`)).toEqual(servers.slice(0, 3).map((name) => `${name}:6379`));
+    expect(redis.replicaAck.replicas).toBe(1);
   });
 
   it('runs every server in cluster mode, keeping the cluster state and nothing else, with the base server\'s image', () => {

@@ -256,13 +256,14 @@ describeNeeding([TOOLS.kubectl], 'Kubernetes overlays, rendered by kubectl kusto
     expect(endpoint.masterName).toBe('mymaster');
   });
 
-  it('redis-cluster reaches Redis through the cluster servers it names, with no Redis URL beside them', () => {
+  it('redis-cluster reaches Redis through the cluster servers it names, with no Redis URL beside them, answering private messages once a replica holds them', () => {
     const manifests = rendered['k8s/overlays/redis-cluster']!;
     const container = find<Workload>(manifests, 'Deployment', 'charla')!.spec.template.spec.containers[0]!;
     expect(container.env?.find((e) => e.name === 'REDIS_URL')).toBeUndefined();
-    const endpoint = loadConfig(containerEnvironment(manifests, container, POD_NAME)).redis!.endpoint;
-    if (!('clusterNodes' in endpoint)) throw new Error('the redis-cluster overlay should reach Redis as a cluster');
-    expect(endpoint.clusterNodes).toHaveLength(3);
+    const redis = loadConfig(containerEnvironment(manifests, container, POD_NAME)).redis!;
+    if (!('clusterNodes' in redis.endpoint)) throw new Error('the redis-cluster overlay should reach Redis as a cluster');
+    expect(redis.endpoint.clusterNodes).toHaveLength(3);
+    expect(redis.replicaAck.replicas).toBe(1);
   });
 
   itNeeding([TOOLS.kubectl], 'base and dev deploy the image docker compose builds, tagged with the package version', () => {

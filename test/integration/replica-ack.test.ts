@@ -11,21 +11,11 @@ import { Metrics } from '../../src/metrics.js';
 import { ServerMessages } from '../../src/protocol/server-messages.js';
 import { startReplicatedRedis, type ReplicatedRedis } from '../support/redis-replica.js';
 import { uniquePrefix } from '../support/redis-server.js';
-import { waitUntil } from '../support/wait.js';
+import { waitUntil, watch } from '../support/wait.js';
 
 const silent = pino({ level: 'silent' });
 const messages = new ServerMessages();
 const toAna = (content: string) => ({ kind: 'direct', origin: 'n1', to: 'ana', frame: messages.private('luis', 'ana', content) }) as const;
-
-/** Settles a promise's state into a flag, to tell an answer that is held back from one that came. */
-function watch<T>(promise: Promise<T>): { settled: () => boolean; promise: Promise<T> } {
-  let settled = false;
-  promise.then(
-    () => (settled = true),
-    () => (settled = true),
-  );
-  return { settled: () => settled, promise };
-}
 
 describe('private messages answered once a replica holds them (CHARLA_REDIS_WAIT_REPLICAS)', () => {
   let redis: ReplicatedRedis | undefined;

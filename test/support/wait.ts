@@ -23,3 +23,13 @@ export function within<T>(promise: Promise<T>, what: string, timeoutMs: number):
   });
   return Promise.race([promise, late]).finally(() => clearTimeout(timer));
 }
+
+/** Settles a promise's state into a flag, to tell an answer that is held back from one that came. */
+export function watch<T>(promise: Promise<T>): { settled: () => boolean; promise: Promise<T> } {
+  let settled = false;
+  promise.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
+  return { settled: () => settled, promise };
+}

@@ -117,7 +117,7 @@ describe('configuration', () => {
     expect(() => loadConfig({ ...cluster, REDIS_URL: 'redis://redis:6379' })).toThrow(/REDIS_CLUSTER_NODES: REDIS_CLUSTER_NODES, REDIS_SENTINELS and REDIS_URL are three ways/);
     expect(() => loadConfig({ ...cluster, REDIS_SENTINELS: 's:26379', REDIS_SENTINEL_MASTER: 'charla' })).toThrow(/REDIS_CLUSTER_NODES: .* three ways/);
     expect(() => loadConfig({ REDIS_CLUSTER_NODES: 'redis-0' })).toThrow(/REDIS_CLUSTER_NODES: comma-separated host:port/);
-    expect(() => loadConfig({ ...cluster, CHARLA_REDIS_WAIT_REPLICAS: '1' })).toThrow(/CHARLA_REDIS_WAIT_REPLICAS: waiting for replicas is not available on a Redis Cluster/);
+    expect(loadConfig({ ...cluster, CHARLA_REDIS_WAIT_REPLICAS: '1' }).redis?.replicaAck).toEqual({ replicas: 1, timeoutMs: 100 });
     expect(() => loadConfig({ ...cluster, REDIS_SENTINEL_PASSWORD: 'x' })).toThrow(/REDIS_SENTINEL_PASSWORD: only used with REDIS_SENTINELS/);
   });
 

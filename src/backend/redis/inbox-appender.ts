@@ -4,7 +4,7 @@ import type { RedisKeys } from './keys.js';
 import { timedPublish } from './timed-publish.js';
 import { toBackendError } from './backend-error.js';
 import { BackendOutcomeUnknownError } from '../ports.js';
-import type { ReplicaAck } from './replica-ack.js';
+import type { ReplicaConfirmation } from './replica-ack.js';
 
 /** Private messages one inbox entry carries at most. */
 const ENVELOPES_PER_ENTRY = 64;
@@ -44,7 +44,7 @@ export class InboxAppender {
     private readonly publisher: RedisClient,
     private readonly keys: RedisKeys,
     private readonly inboxLength: number,
-    private readonly replicaAck: ReplicaAck,
+    private readonly replicaAck: ReplicaConfirmation,
     private readonly metrics: Metrics,
   ) {}
 
@@ -78,41 +78,45 @@ export class InboxAppender {
   /**
    * One chunk for one node: an entry in each stripe its messages go to (one
    * on one Redis), and one SMISMEMBER for all of them. Each message is
-   * answered by what became of its own stripe's entry.
+   * answered by what became of its own stripe's entry, once the replicas
+   * of that stripe's master hold it (when asked to wait for them).
    */
   private async send(node: string, batch: readonly Pending[]): Promise<void> {
-    const byStripe = new Map<number, string[]>();
-    const stripeOf: number[] = [];
-    for (const { to, payload } of batch) {
+    const byStripe = new Map<number, number[]>();
+    batch.forEach(({ to }, i) => {
       const stripe = this.keys.stripeOf(to);
-      stripeOf.push(stripe);
-      let fields = byStripe.get(stripe);
-      if (!fields) byStripe.set(stripe, (fields = []));
-      fields.push('e', payload);
-    }
+      let indices = byStripe.get(stripe);
+      if (!indices) byStripe.set(stripe, (indices = []));
+      indices.push(i);
+    });
     const [heldOutcome, ...appendOutcomes] = await timedPublish(this.metrics, () =>
       Promise.allSettled([
         this.heldBy(node, batch),
-        ...[...byStripe].map(([stripe, fields]) => this.publisher.xadd(this.keys.inboxStripe(node, stripe), 'NOMKSTREAM', 'MAXLEN', '~', this.inboxLength, '*', ...fields)),
+        ...[...byStripe].map(([stripe, indices]) =>
+          this.publisher.xadd(this.keys.inboxStripe(node, stripe), 'NOMKSTREAM', 'MAXLEN', '~', this.inboxLength, '*', ...indices.flatMap((i) => ['e', batch[i]!.payload])),
+        ),
       ] as const),
     );
-    const appendedTo = new Map([...byStripe.keys()].map((stripe, i) => [stripe, appendOutcomes[i] as PromiseSettledResult<string | null>]));
     // The check is a read: asked again alone, a redirection that failed it in a batch (a Redis Cluster) is followed.
     const held = heldOutcome.status === 'fulfilled' ? (heldOutcome.value as number[]) : await this.heldBy(node, batch).catch(() => undefined);
-    try {
-      if ([...appendedTo.values()].some((outcome) => outcome.status === 'fulfilled' && outcome.value !== null)) await this.replicaAck.confirm(batch.length);
-    } catch (err) {
-      for (const pending of batch) pending.fail(err);
-      return;
-    }
-    batch.forEach((pending, i) => {
-      const appended = appendedTo.get(stripeOf[i]!)!;
-      if (appended.status === 'rejected') pending.fail(toBackendError(appended.reason));
-      else if (appended.value === null) pending.settle(false);
-      // In its node's inbox, but whether its user is there is unknown: the sender cannot be told either way.
-      else if (!held) pending.fail(new BackendOutcomeUnknownError(heldOutcome.status === 'rejected' ? heldOutcome.reason : undefined));
-      else pending.settle(held[i] === 1);
-    });
+    const heldUnknown = () => new BackendOutcomeUnknownError(heldOutcome.status === 'rejected' ? heldOutcome.reason : undefined);
+    await Promise.all(
+      [...byStripe].map(async ([stripe, indices], s) => {
+        const appended = appendOutcomes[s] as PromiseSettledResult<string | null>;
+        const pendings = indices.map((i) => batch[i]!);
+        if (appended.status === 'rejected') return pendings.forEach((pending) => pending.fail(toBackendError(appended.reason)));
+        // A node that is gone has no inbox: nothing was appended.
+        if (appended.value === null) return pendings.forEach((pending) => pending.settle(false));
+        try {
+          await this.replicaAck.confirm(indices.length, this.keys.inboxStripe(node, stripe));
+        } catch (err) {
+          return pendings.forEach((pending) => pending.fail(err));
+        }
+        // In its node's inbox, but whether its user is there is unknown: the sender cannot be told either way.
+        if (!held) return pendings.forEach((pending) => pending.fail(heldUnknown()));
+        indices.forEach((i) => batch[i]!.settle(held[i] === 1));
+      }),
+    );
   }
 
   private heldBy(node: string, batch: readonly Pending[]): Promise<number[]> {

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { Cluster } from 'ioredis';
 import type { RedisClient } from './connection.js';
 import type { Logger } from 'pino';
 import type { Metrics } from '../../metrics.js';
@@ -8,7 +9,8 @@ import { InboxAppender } from './inbox-appender.js';
 import { INBOX_LENGTH, RedisInbox } from './redis-inbox.js';
 import { RoomFeed, type NodeFence } from './room-feed.js';
 import { TurnBatch } from './turn-batch.js';
-import { ReplicaAck, type ReplicaAckSettings } from './replica-ack.js';
+import { ReplicaAck, type ReplicaAckSettings, type ReplicaConfirmation } from './replica-ack.js';
+import { ClusterReplicaAck } from './cluster-replica-ack.js';
 import { DEFAULT_RETENTION, type Bus, type EnvelopeHandler, type LookedUp, type Missed, type ResumePositions, type Retention } from '../ports.js';
 import { readMissed } from './missed-reader.js';
 import { decodeEnvelope, encodeEnvelope, type DirectEnvelope, type RoomEnvelope } from '../envelope.js';
@@ -72,7 +74,7 @@ export class RedisBus implements Bus {
   private readonly inbox: RedisInbox;
   private readonly appender: InboxAppender;
   private readonly turn = new TurnBatch();
-  private readonly replicaAck: ReplicaAck;
+  private readonly replicaAck: ReplicaConfirmation;
   private readonly retention: Retention;
 
   constructor(
@@ -86,7 +88,11 @@ export class RedisBus implements Bus {
     this.publisher = connections.publisher;
     this.subscriber = connections.subscriber;
     this.retention = settings.retention ?? DEFAULT_RETENTION;
-    const replicaAck = (this.replicaAck = new ReplicaAck(connections.publisher, settings.replicaAck ?? { replicas: 0, timeoutMs: 0 }, metrics, logger));
+    const replicaAckSettings = settings.replicaAck ?? { replicas: 0, timeoutMs: 0 };
+    const replicaAck = (this.replicaAck =
+      connections.publisher instanceof Cluster
+        ? new ClusterReplicaAck(connections.publisher, replicaAckSettings, metrics, logger)
+        : new ReplicaAck(connections.publisher, replicaAckSettings, metrics, logger));
     this.appender = new InboxAppender(connections.publisher, keys, INBOX_LENGTH, replicaAck, metrics);
     this.inbox = new RedisInbox(nodeId, connections.publisher, connections.readers, keys, this.turn, this.appender, replicaAck, metrics, logger, this.retention.userLogLength);
     this.roomChannel = keys.roomChannel;

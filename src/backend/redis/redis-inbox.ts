@@ -7,7 +7,7 @@ import type { RedisKeys } from './keys.js';
 import { LuaScript } from './lua-script.js';
 import { timedPublish } from './timed-publish.js';
 import type { TurnBatch } from './turn-batch.js';
-import type { ReplicaAck } from './replica-ack.js';
+import type { ReplicaConfirmation } from './replica-ack.js';
 import type { InboxAppender } from './inbox-appender.js';
 import { InboxReader } from './inbox-reader.js';
 
@@ -113,7 +113,7 @@ export class RedisInbox {
     private readonly keys: RedisKeys,
     private readonly turn: TurnBatch,
     private readonly appender: InboxAppender,
-    private readonly replicaAck: ReplicaAck,
+    private readonly replicaAck: ReplicaConfirmation,
     private readonly metrics: Metrics,
     logger: Logger,
     /** Direct envelopes a resumable user's log keeps (approximately): what it can get back when it resumes. */
@@ -139,7 +139,7 @@ export class RedisInbox {
     if (this.keys.inboxesApart) return this.deliverAlongRoute(envelope.to, payload);
     const outcome = await timedPublish(this.metrics, () => DELIVER_TO_USER.run(this.publisher, this.lookupKeys(envelope.to), this.lookupArgs(payload)));
     if (outcome === -1) return undefined;
-    if (outcome !== 0) await this.replicaAck.confirm(1);
+    if (outcome !== 0) await this.replicaAck.confirm(1, this.keys.user(envelope.to));
     if (typeof outcome === 'string') return { route: outcome };
     if (outcome === 1) return {};
     throw unanswered(envelope.to);
@@ -154,11 +154,18 @@ export class RedisInbox {
     for (let attempt = 0; ; attempt++) {
       const outcome = await timedPublish(this.metrics, () => ROUTE_TO_USER.run(this.publisher, this.lookupKeys(to), this.lookupArgs(original)));
       if (outcome === -1) return undefined;
-      if (outcome === 1) return {};
+      // Written beside the user's presence (its log, or the inbox of a node of the version before): confirmed there.
+      if (outcome === 1) {
+        await this.replicaAck.confirm(1, this.keys.user(to));
+        return {};
+      }
       if (!Array.isArray(outcome)) throw unanswered(to);
       const [node, payload, resumable] = outcome as [string, string, number];
       const appended = await this.appender.append(node, to, payload);
-      if (resumable === 1) return {};
+      if (resumable === 1) {
+        await this.replicaAck.confirm(1, this.keys.user(to));
+        return {};
+      }
       if (appended) return { route: node };
       if (attempt > 0) throw unanswered(to);
     }

@@ -13,6 +13,16 @@ export interface ReplicaAckSettings {
 /** While the replicas are behind, how often the master is asked whether they caught up. */
 const CATCH_UP_CHECK_MS = 1000;
 
+/**
+ * Holds back the answer to writes until replicas have them. `key` is one
+ * the writes touched: on a Redis Cluster it says which master took them.
+ */
+export interface ReplicaConfirmation {
+  /** Resolves once the `messages` written and answered so far (to `key`'s master) are on enough replicas, or the replicas are behind. */
+  confirm(messages: number, key: string): Promise<void>;
+  stop(): void;
+}
+
 interface Waiter {
   readonly messages: number;
   readonly resolve: () => void;
@@ -34,7 +44,7 @@ interface Waiter {
  * would stall every command behind it: writes are answered on the master's
  * word alone, counted, until the master reports its replicas caught up.
  */
-export class ReplicaAck {
+export class ReplicaAck implements ReplicaConfirmation {
   private waiting: Waiter[] = [];
   private busy = false;
   private behind = false;
