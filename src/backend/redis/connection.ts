@@ -136,6 +136,10 @@ function clusterOptions(options: RedisOptions, password: string | undefined): Cl
     slotsRefreshInterval: 1000,
     retryDelayOnTryAgain: 0,
     retryDelayOnClusterDown: 0,
+    // A command whose connection closed is not sent again (by default it is,
+    // 100 ms later): Redis may have run it, and a private message would
+    // arrive twice. Its caller hears the outcome is unknown.
+    retryDelayOnFailover: 0,
     clusterRetryStrategy: (attempt) => retryStrategy?.(attempt) ?? 1000,
   };
 }

@@ -1,4 +1,4 @@
-import type { RedisClient } from './connection.js';
+import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
 
 /**
@@ -18,9 +18,49 @@ export const HUNG_AFTER_MS = 1000;
  * reached. Only for connections that never block (not the subscriber, not
  * the inbox reader, which have their own checks).
  */
-export function detectHangs(redis: RedisClient, name: string, logger: Logger): () => void {
+export function detectHangs(redis: Redis, name: string, logger: Logger): () => void {
+  const probe = hangProbe(redis, (waitedMs) => {
+    logger.warn({ redis: name, waitedMs }, 'redis connection answers nothing; replacing it');
+    redis.disconnect(true);
+  });
+  return every(probe);
+}
+
+/**
+ * The same for a Redis Cluster, one master at a time: the cluster client
+ * holds a connection per master, and a master that stops answering (cut
+ * off from this node alone, so the cluster sees nothing to fail over)
+ * would leave every command sent to it waiting out its timeout, and the
+ * connection kept. Only that connection is closed: the client opens
+ * another to the master serving the slot at the next command for it.
+ * Replacing the whole client instead tore down its connections to every
+ * server while one master failed over.
+ */
+export function detectClusterHangs(cluster: Cluster, name: string, logger: Logger): () => void {
+  const probes = new Map<Redis, () => void>();
+  return every(() => {
+    const masters = cluster.nodes('master');
+    for (const connection of probes.keys()) if (!masters.includes(connection)) probes.delete(connection);
+    for (const connection of masters) {
+      let probe = probes.get(connection);
+      if (!probe) {
+        const server = `${connection.options.host}:${connection.options.port}`;
+        probe = hangProbe(connection, (waitedMs) => {
+          logger.warn({ redis: name, server, waitedMs }, 'a redis cluster master answers nothing; closing the connection to it');
+          probes.delete(connection);
+          connection.disconnect();
+        });
+        probes.set(connection, probe);
+      }
+      probe();
+    }
+  });
+}
+
+/** A probe to run every quarter of HUNG_AFTER_MS: PINGs `redis`, and calls `hung` when a PING stays unanswered past it. */
+function hangProbe(redis: Redis, hung: (waitedMs: number) => void): () => void {
   let probeSentAt: number | undefined;
-  const probe = (): void => {
+  return () => {
     if (redis.status !== 'ready') {
       probeSentAt = undefined;
       return;
@@ -42,11 +82,13 @@ export function detectHangs(redis: RedisClient, name: string, logger: Logger): (
     setImmediate(() => {
       if (probeSentAt !== overdue || redis.status !== 'ready') return;
       probeSentAt = undefined;
-      logger.warn({ redis: name, waitedMs: Date.now() - overdue }, 'redis connection answers nothing; replacing it');
-      redis.disconnect(true);
+      hung(Date.now() - overdue);
     });
   };
-  // A few probes a second, each one PING in a pipeline that is there anyway.
+}
+
+/** Runs `probe` a few times a second, each one PING in a pipeline that is there anyway; → stops it. */
+function every(probe: () => void): () => void {
   const timer = setInterval(probe, HUNG_AFTER_MS / 4);
   timer.unref();
   return () => clearInterval(timer);

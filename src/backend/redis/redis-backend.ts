@@ -1,3 +1,4 @@
+import { Cluster } from 'ioredis';
 import type { RedisClient } from './connection.js';
 import type { Logger } from 'pino';
 import type { Backend, Retention } from '../ports.js';
@@ -6,7 +7,7 @@ import type { Metrics } from '../../metrics.js';
 import { RedisPresenceStore } from './redis-presence-store.js';
 import { connectRedis, waitForRedis, type RedisEndpoint } from './connection.js';
 import { RedisKeys } from './keys.js';
-import { detectHangs } from './hang-detector.js';
+import { detectClusterHangs, detectHangs } from './hang-detector.js';
 import type { ReplicaAckSettings } from './replica-ack.js';
 
 export interface RedisBackendSettings {
@@ -58,10 +59,8 @@ export function createRedisBackend(nodeId: string, settings: RedisBackendSetting
   logger.info({ keyPrefix: settings.keyPrefix }, 'connecting to redis');
   const connected = Promise.all([waitForRedis(commands), waitForRedis(subscriber), ...readers.map((reader) => waitForRedis(reader))]).then(() => undefined);
 
-  // A cluster client finds a hung server itself (command timeouts, the cluster's own failure
-  // detection, slots refreshed every second); replacing the whole client at each unanswered
-  // probe would tear down its connections to every server while the cluster fails over.
-  const stopDetectingHangs = onCluster ? () => undefined : detectHangs(commands, `charla:${nodeId}:commands`, logger);
+  const stopDetectingHangs =
+    commands instanceof Cluster ? detectClusterHangs(commands, `charla:${nodeId}:commands`, logger) : detectHangs(commands, `charla:${nodeId}:commands`, logger);
 
   const presence = new RedisPresenceStore(nodeId, commands, keys, {
     leaseMs: settings.leaseMs,
