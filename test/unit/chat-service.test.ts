@@ -7,6 +7,7 @@ import { Metrics } from '../../src/metrics.js';
 import { MemoryPresenceRegistry, MemoryPresenceStore } from '../../src/backend/memory/memory-presence-store.js';
 import { ServerMessages } from '../../src/protocol/server-messages.js';
 import { FakeConnection, FakeLocalDelivery } from '../support/fake-connection.js';
+import { chatSettings } from '../support/chat-settings.js';
 
 const IDLE_MS = 60_000;
 const REGISTRATION_MS = 30_000;
@@ -39,7 +40,7 @@ describe('ChatService', () => {
       bus,
       local: new FakeLocalDelivery(),
       messages: new ServerMessages(() => new Date(clock)),
-      settings: { idleTimeoutMs: IDLE_MS, registrationTimeoutMs: REGISTRATION_MS, maxContentLength: 100, rateLimitPerSecond: 0, rateLimitBurst: 1, addressRateLimitPerSecond: 0, addressRateLimitBurst: 1, resumeWindowMs: RESUME_WINDOW_MS },
+      settings: chatSettings({ idleTimeoutMs: IDLE_MS, registrationTimeoutMs: REGISTRATION_MS, resumeWindowMs: RESUME_WINDOW_MS }),
       metrics: new Metrics({ connections: () => 0, registeredUsers: () => 0 }),
       logger: pino({ level: 'silent' }),
       now: () => clock,

@@ -9,6 +9,7 @@ import { MemoryPresenceRegistry, MemoryPresenceStore } from '../../src/backend/m
 import { ServerMessages } from '../../src/protocol/server-messages.js';
 import { FakeConnection, FakeLocalDelivery } from '../support/fake-connection.js';
 import { waitUntil } from '../support/wait.js';
+import { chatSettings } from '../support/chat-settings.js';
 
 const LEASE_MS = 300;
 const encode = (message: Record<string, unknown>) => new TextEncoder().encode(JSON.stringify(message));
@@ -45,7 +46,7 @@ async function luisOn(presence: MemoryPresenceStore, bus: MemoryBus) {
     bus,
     local: new FakeLocalDelivery(),
     messages: new ServerMessages(),
-    settings: { idleTimeoutMs: 60_000, registrationTimeoutMs: 30_000, maxContentLength: 100, rateLimitPerSecond: 0, rateLimitBurst: 1, addressRateLimitPerSecond: 0, addressRateLimitBurst: 1, resumeWindowMs: 0 },
+    settings: chatSettings(),
     metrics,
     logger,
   });
@@ -130,7 +131,7 @@ describe('NodeUpkeep', () => {
       bus: new MemoryBus(presence.nodeId, new MemoryBusHub(), () => undefined),
       local: new FakeLocalDelivery(),
       messages: new ServerMessages(),
-      settings: { idleTimeoutMs: 60_000, registrationTimeoutMs: 30_000, maxContentLength: 100, rateLimitPerSecond: 0, rateLimitBurst: 1, addressRateLimitPerSecond: 0, addressRateLimitBurst: 1, resumeWindowMs: 0 },
+      settings: chatSettings(),
       metrics,
       logger,
     });

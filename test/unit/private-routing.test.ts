@@ -7,6 +7,7 @@ import { ChatService } from '../../src/chat/chat-service.js';
 import { Metrics } from '../../src/metrics.js';
 import { ServerMessages } from '../../src/protocol/server-messages.js';
 import { FakeConnection, FakeLocalDelivery } from '../support/fake-connection.js';
+import { chatSettings } from '../support/chat-settings.js';
 
 const encode = (message: Record<string, unknown>) => new TextEncoder().encode(JSON.stringify(message));
 const settle = async () => {
@@ -46,7 +47,7 @@ describe('private messages between nodes', () => {
       bus,
       local: new FakeLocalDelivery(),
       messages: new ServerMessages(),
-      settings: { idleTimeoutMs: 60_000, registrationTimeoutMs: 0, maxContentLength: 100, rateLimitPerSecond: 0, rateLimitBurst: 1, addressRateLimitPerSecond: 0, addressRateLimitBurst: 1, resumeWindowMs: 0 },
+      settings: chatSettings({ registrationTimeoutMs: 0 }),
       metrics: new Metrics({ connections: () => 0, registeredUsers: () => 0 }),
       logger: pino({ level: 'silent' }),
     });
