@@ -14,10 +14,12 @@ What to run
   --quick                  about a minute per backend: 1 short round, small counts
   --scenario LIST          idle,storm,broadcast,private,mixed (default: all)
   --backend LIST           memory,redis,redis-2,redis-3,redis-2-replica,redis-2-replica-wait,
-                           redis-cluster,redis-2-cluster,redis-3-cluster (default: memory,redis,redis-3)
+                           redis-cluster,redis-2-cluster,redis-3-cluster,redis-2-cluster-replica,
+                           redis-2-cluster-replica-wait (default: memory,redis,redis-3)
   --redis LIST             single,cluster: run each of redis, redis-2 and redis-3 on one Redis,
                            on a Redis Cluster, or on both, one after the other (default: single)
-  --masters N              masters of the Redis Cluster, without replicas (default and least: 3)
+  --masters N              masters of the Redis Cluster (default and least: 3); the -replica backends
+                           give each a replica
   --baseline               also measure a bare uWebSockets.js server (bench/baseline/bare-uws.ts)
   --urls LIST              measure a running cluster instead (ws://host:port/chat,...): traffic
                            figures only, no server CPU or memory

@@ -8,6 +8,18 @@ export const BACKENDS = {
   'redis-cluster': { label: 'redis cluster, 1 node', nodes: 1, redis: true, cluster: true, baseline: false, byDefault: false },
   'redis-2-cluster': { label: 'redis cluster, 2 nodes', nodes: 2, redis: true, cluster: true, baseline: false, byDefault: false },
   'redis-3-cluster': { label: 'redis cluster, 3 nodes', nodes: 3, redis: true, cluster: true, baseline: false, byDefault: false },
+  // A cluster whose masters have a replica each: answered on the master's word, or once the replica of its master holds each message.
+  'redis-2-cluster-replica': { label: 'redis cluster + replicas, 2 nodes', nodes: 2, redis: true, cluster: true, replica: true, baseline: false, byDefault: false },
+  'redis-2-cluster-replica-wait': {
+    label: 'redis cluster + replicas, WAIT 1, 2 nodes',
+    nodes: 2,
+    redis: true,
+    cluster: true,
+    replica: true,
+    env: { CHARLA_REDIS_WAIT_REPLICAS: '1' },
+    baseline: false,
+    byDefault: false,
+  },
   // A Redis with a replica, as under Sentinel: answered on the master's word, or once the replica holds each message.
   'redis-2-replica': { label: 'redis + replica, 2 nodes', nodes: 2, redis: true, replica: true, baseline: false, byDefault: false },
   'redis-2-replica-wait': {
@@ -28,9 +40,9 @@ export interface BackendSpec {
   readonly label: string;
   readonly nodes: number;
   readonly redis: boolean;
-  /** A replica of the Redis, in sync before the nodes start. */
+  /** A replica of the Redis (of each master, on a cluster), in sync before the nodes start. */
   readonly replica?: boolean;
-  /** A Redis Cluster of masters without replicas instead of one Redis. */
+  /** A Redis Cluster of masters instead of one Redis. */
   readonly cluster?: boolean;
   /** Settings of the nodes beyond the benchmark's own. */
   readonly env?: Readonly<Record<string, string>>;

@@ -54,7 +54,7 @@ export async function startSystem(backend: keyof typeof BACKENDS, options: Start
     await cluster?.stop();
   };
   try {
-    if (spec.redis && spec.cluster) cluster = await startClusterSetup({ masters, replicasPerMaster: 0 });
+    if (spec.redis && spec.cluster) cluster = await startClusterSetup({ masters, replicasPerMaster: spec.replica ? 1 : 0 });
     else if (spec.redis) redis = await startRedisServer(options.group, `${options.tag}-redis`);
     if (redis && spec.replica) replica = await startRedisServer(options.group, `${options.tag}-replica`, redis);
     const redisEnv = cluster ? cluster.env : { REDIS_URL: redis?.url ?? '' };
@@ -69,8 +69,9 @@ export async function startSystem(backend: keyof typeof BACKENDS, options: Start
       await waitUntilReady(port, node);
       urls.push(`ws://127.0.0.1:${port}/chat`);
     }
+    // The masters: a replica's work is not what limits the deployment (as for the one Redis's replica).
     const servers = cluster
-      ? { urls: cluster.nodes.map(({ host, port }) => `redis://${host}:${port}`), pids: cluster.pids }
+      ? { urls: cluster.nodes.slice(0, masters).map(({ host, port }) => `redis://${host}:${port}`), pids: cluster.pids.slice(0, masters) }
       : redis && { urls: [redis.url], pids: [redis.pid] };
     return {
       backend,
