@@ -23,9 +23,8 @@ const MOVE_TRACKED_MS = 60_000;
  * the rebalancing test took either about 20 s or about 30 s.
  */
 export class Rebalancer {
+  /** Since when the node has been over its share; once for longer than the delay, it moves clients until down to the mean. */
   private overSince: number | undefined;
-  /** Moving clients away, until down to the mean. */
-  private moving = false;
   private lastCheckAt: number | undefined;
   /** Users asked to move, and when: completed when the node they resumed on tells this one. */
   private readonly asked = new Map<string, number>();
@@ -62,14 +61,13 @@ export class Rebalancer {
     const own = this.chat.sessions.size;
     const where = standing(this.presence.nodeId, own, await this.presence.loads(), this.settings);
     const count = movesNow(own, where, this.settings, intervalMs);
-    if (!where.othersReady || !this.ready() || count === 0 || (!this.moving && !where.over)) {
+    const moving = this.overSince !== undefined && now - this.overSince >= this.settings.afterMs;
+    if (!where.othersReady || !this.ready() || count === 0 || (!moving && !where.over)) {
       this.overSince = undefined;
-      this.moving = false;
       return;
     }
     this.overSince ??= now;
     if (now - this.overSince < this.settings.afterMs) return;
-    this.moving = true;
     const moved = this.chat.askToMove(count);
     if (moved.length === 0) return;
     for (const user of moved) {

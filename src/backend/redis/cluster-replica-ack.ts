@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Metrics } from '../../metrics.js';
 import { BackendOutcomeUnknownError } from '../ports.js';
 import { keySlot } from './key-slot.js';
+import { serverAddress } from './connection.js';
 import { ReplicaAck, type ReplicaAckSettings, type ReplicaConfirmation } from './replica-ack.js';
 
 /**
@@ -48,7 +49,7 @@ export class ClusterReplicaAck implements ReplicaConfirmation {
   private masterOf(key: string): Redis | undefined {
     const address = this.cluster.slots[keySlot(key)]?.[0];
     if (address === undefined) return undefined;
-    return this.cluster.nodes('master').find(({ options }) => `${options.host}:${options.port}` === address);
+    return this.cluster.nodes('master').find((connection) => serverAddress(connection) === address);
   }
 
   /** Connections the client closed (a master gone, or no longer one) take their ReplicaAck along. */

@@ -161,6 +161,11 @@ function subscriberToCluster(servers: readonly { readonly host: string; readonly
   return redis;
 }
 
+/** `host:port` of the server a connection reaches: as a cluster client's slot map names its masters. */
+export function serverAddress(connection: Redis): string {
+  return `${connection.options.host}:${connection.options.port}`;
+}
+
 /** Waits until the connection is ready, retrying until `signal` aborts. */
 export async function waitForRedis(redis: RedisClient, signal?: AbortSignal): Promise<void> {
   if (redis.status === 'ready') return;

@@ -1,5 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { serverAddress } from './connection.js';
 
 /**
  * A probe unanswered this long means the connection hangs. Probes go out
@@ -44,9 +45,8 @@ export function detectClusterHangs(cluster: Cluster, name: string, logger: Logge
     for (const connection of masters) {
       let probe = probes.get(connection);
       if (!probe) {
-        const server = `${connection.options.host}:${connection.options.port}`;
         probe = hangProbe(connection, (waitedMs) => {
-          logger.warn({ redis: name, server, waitedMs }, 'a redis cluster master answers nothing; closing the connection to it');
+          logger.warn({ redis: name, server: serverAddress(connection), waitedMs }, 'a redis cluster master answers nothing; closing the connection to it');
           probes.delete(connection);
           connection.disconnect();
         });
